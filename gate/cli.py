@@ -1,0 +1,311 @@
+"""The command line: the only module that reads the environment, prints and exits.
+
+``main(argv) -> int`` parses arguments, runs one command and maps every
+``GateError`` to its exit code (see ``gate.errors``). Whatever happens, every
+report the user asked for is written, including on exits 2, 3 and 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import NoReturn
+
+from gate import __version__
+from gate.errors import ExitCode, GateError, ResultError, UsageError
+from gate.evaluate import Verdict, VerdictStatus, evaluate, no_verdict
+from gate.files import prepare_output, read_json, read_text, write_atomic
+from gate.policy import MAX_POLICY_BYTES, Policy, parse_policy
+from gate.reporters import REPORTERS, terminal
+from gate.results import Result, merge_run_details, normalise
+
+PROG = "cekura-gate"
+DEFAULT_POLICY = "gate.yaml"
+DEFAULT_DASHBOARD_URL = "https://dashboard.cekura.ai"
+RESERVED_EXIT_CODES = frozenset({2, 3, 130, 143})
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    junit: str | None = None
+    summary: str | None = None
+    json: str | None = None
+
+    def paths(self) -> list[str]:
+        return [path for _, path in self.items()]
+
+    def items(self) -> list[tuple[str, str]]:
+        pairs = (("junit", self.junit), ("summary", self.summary), ("json", self.json))
+        return [(name, path) for name, path in pairs if path]
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def _warn_exit_code(text: str) -> int:
+    try:
+        code = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= code <= 255 or code in RESERVED_EXIT_CODES:
+        raise argparse.ArgumentTypeError(
+            f"{code} is not allowed; use 0, 1 or 4-255 (2, 3, 130 and 143 have fixed meanings)"
+        )
+    return code
+
+
+def _add_report_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("reports (written for every outcome)")
+    group.add_argument("--junit", metavar="PATH", help="write a JUnit XML report")
+    group.add_argument("--summary", metavar="PATH", help="write a Markdown summary")
+    group.add_argument("--json", metavar="PATH", help="write a JSON report")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Gate a Cekura test result against a policy file.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    check = commands.add_parser(
+        "check",
+        help="judge a finished result; the exit code is the verdict",
+        description="Judge a Cekura result against a policy.",
+    )
+    check.add_argument(
+        "--policy",
+        default=DEFAULT_POLICY,
+        metavar="PATH",
+        help=f"policy file (default: {DEFAULT_POLICY})",
+    )
+    check.add_argument(
+        "--result-file",
+        required=True,
+        metavar="PATH",
+        help="a result saved as JSON (GET /test_framework/v2/results/{id}/)",
+    )
+    check.add_argument(
+        "--runs-file",
+        metavar="PATH",
+        help="runs-bulk JSON whose run details are merged into the result",
+    )
+    check.add_argument(
+        "--warn-exit-code",
+        type=_warn_exit_code,
+        default=0,
+        metavar="N",
+        help="exit code for a pass with warnings (default: 0)",
+    )
+    check.add_argument(
+        "--dashboard-url",
+        metavar="URL",
+        help="Cekura dashboard base URL (default: $CEKURA_DASHBOARD_URL or "
+        f"{DEFAULT_DASHBOARD_URL})",
+    )
+    check.add_argument(
+        "--project-id",
+        type=int,
+        metavar="ID",
+        help="project id for the dashboard link, if the result lacks it",
+    )
+    _add_report_options(check)
+    validate = commands.add_parser(
+        "validate", help="check a policy file and exit", description="Validate a policy file."
+    )
+    validate.add_argument(
+        "--policy",
+        default=DEFAULT_POLICY,
+        metavar="PATH",
+        help=f"policy file (default: {DEFAULT_POLICY})",
+    )
+    commands.add_parser(
+        "schema",
+        help="print the policy file's JSON Schema",
+        description="Print the policy file's JSON Schema.",
+    )
+    return parser
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_policy(path: str) -> Policy:
+    text = read_text(path, what="policy", limit=MAX_POLICY_BYTES)
+    return parse_policy(text, source=path)
+
+
+def load_result(result_path: str, runs_path: str | None) -> Result:
+    payload = read_json(result_path, what="result")
+    if runs_path is not None:
+        bulk = read_json(runs_path, what="runs file")
+        if not isinstance(payload, dict):
+            return normalise(payload)
+        payload = merge_run_details(payload, bulk)
+    try:
+        return normalise(payload)
+    except ResultError as exc:
+        raise ResultError(f"{result_path}: {exc}") from None
+
+
+def require_finished(result: Result) -> None:
+    if not result.status.is_terminal:
+        raise ResultError(
+            f"result {result.id} is not finished (status '{result.status_text}'); gate it "
+            "once it has completed"
+        )
+
+
+def result_url(result_id: int | None, project_id: int | None, base: str) -> str | None:
+    if result_id is None:
+        return None
+    base = base.rstrip("/")
+    return (
+        f"{base}/{project_id}/results/{result_id}" if project_id else f"{base}/results/{result_id}"
+    )
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _use_colour() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def error_line(message: str) -> None:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+
+
+def write_reports(paths: ReportPaths, verdict: Verdict) -> bool:
+    """Write every requested report; returns False if one could not be written."""
+    ok = True
+    for name, path in paths.items():
+        try:
+            write_atomic(path, REPORTERS[name](verdict))
+        except OSError as exc:
+            error_line(f"{path}: cannot write the {name} report: {exc.strerror or exc}")
+            ok = False
+    return ok
+
+
+def exit_code_for(verdict: Verdict, warn_exit_code: int) -> int:
+    if verdict.status is VerdictStatus.PASS:
+        return ExitCode.PASSED
+    if verdict.status is VerdictStatus.WARN:
+        return warn_exit_code
+    return ExitCode.GATE_FAILED
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _judge(args: argparse.Namespace) -> Verdict:
+    policy = load_policy(args.policy)
+    result = load_result(args.result_file, args.runs_file)
+    require_finished(result)
+    base = args.dashboard_url or os.environ.get("CEKURA_DASHBOARD_URL") or DEFAULT_DASHBOARD_URL
+    url = result_url(result.id, args.project_id or result.project_id, base)
+    return dataclasses.replace(evaluate(policy, result), result_url=url)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    paths = ReportPaths(args.junit, args.summary, args.json)
+    try:
+        for path in paths.paths():
+            prepare_output(path)
+        verdict = _judge(args)
+        code = exit_code_for(verdict, args.warn_exit_code)
+        print(terminal.render(verdict, color=_use_colour()), end="")
+    except GateError as exc:
+        error_line(exc.message)
+        verdict, code = no_verdict(exc.message, policy_source=args.policy), int(exc.exit_code)
+    except KeyboardInterrupt:
+        error_line("interrupted")
+        verdict = no_verdict("the gate was interrupted", policy_source=args.policy)
+        code = ExitCode.INTERRUPTED
+    except Exception as exc:  # a bug: still say why in one line and keep the reports
+        if os.environ.get("CEKURA_GATE_DEBUG"):
+            raise
+        message = f"internal error ({type(exc).__name__}): {exc}; please report it"
+        error_line(message)
+        verdict, code = no_verdict(message, policy_source=args.policy), ExitCode.NO_VERDICT
+    if not write_reports(paths, verdict) and code == ExitCode.PASSED:
+        code = ExitCode.USAGE
+    return int(code)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    policy = load_policy(args.policy)
+    rules = policy.rules
+    named = [
+        name
+        for name in ("success_rate", "expected_outcomes", "runs", "critical_categories")
+        if getattr(rules, name) is not None
+    ]
+    if rules.metrics:
+        named.append(f"metrics ({len(rules.metrics)})")
+    print(f"{args.policy}: valid policy (rules: {', '.join(named)})")
+    return ExitCode.PASSED
+
+
+def schema_text() -> str:
+    return resources.files("gate").joinpath("policy.schema.json").read_text(encoding="utf-8")
+
+
+def cmd_schema(_: argparse.Namespace) -> int:
+    print(schema_text(), end="")
+    return ExitCode.PASSED
+
+
+COMMANDS = {"check": cmd_check, "validate": cmd_validate, "schema": cmd_schema}
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _junit_from_argv(argv: Sequence[str]) -> str | None:
+    """The --junit path even when the rest of the command line is unusable."""
+    for index, arg in enumerate(argv):
+        if arg == "--junit" and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--junit="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _usage_failure(exc: GateError, argv: Sequence[str]) -> int:
+    error_line(exc.message)
+    junit = _junit_from_argv(argv)
+    if junit and "check" in argv:
+        write_reports(ReportPaths(junit=junit), no_verdict(exc.message, policy_source="-"))
+    return int(exc.exit_code)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(args_list)
+    except UsageError as exc:
+        return _usage_failure(exc, args_list)
+    except SystemExit as exc:  # --help and --version
+        return exc.code if isinstance(exc.code, int) else 0
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return ExitCode.USAGE
+    try:
+        return COMMANDS[args.command](args)
+    except GateError as exc:
+        error_line(exc.message)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        error_line("interrupted")
+        return ExitCode.INTERRUPTED

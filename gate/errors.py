@@ -1,0 +1,65 @@
+"""The one exception tree and the one exit-code table of cekura-gate.
+
+Every error the gate can report on purpose is a ``GateError``; its class says
+which exit code the command line ends with::
+
+    GateError                    (base; never raised directly)
+    ├── UsageError               exit 2  bad flags, unreadable or missing files
+    ├── PolicyError              exit 2  the policy file is not valid
+    └── NoVerdictError           exit 3  no verdict could be reached
+        └── ResultError          exit 3  the result is unreadable, not a Cekura
+                                         result, or not finished
+
+Messages are single lines written for the person reading the CI log, and
+never contain the API key.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """What the process exit status means."""
+
+    PASSED = 0
+    GATE_FAILED = 1
+    USAGE = 2
+    NO_VERDICT = 3
+    INTERRUPTED = 130
+    TERMINATED = 143
+
+
+class GateError(Exception):
+    """Base of every error the gate reports as a clean one-line message."""
+
+    exit_code: ExitCode = ExitCode.NO_VERDICT
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(GateError):
+    """The command line or a file it names cannot be used."""
+
+    exit_code = ExitCode.USAGE
+
+
+class PolicyError(GateError):
+    """The policy file is invalid; the message names the file and the key."""
+
+    exit_code = ExitCode.USAGE
+
+
+class NoVerdictError(GateError):
+    """The gate could not judge the result at all."""
+
+    exit_code = ExitCode.NO_VERDICT
+
+
+class ResultError(NoVerdictError):
+    """The result payload cannot be read as a finished Cekura result."""

@@ -1,0 +1,76 @@
+"""File input and output for the CLI: bounded reads, and atomic report writes
+(temp file in the same directory, then rename), so a report is never half-written."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from gate.errors import ResultError, UsageError
+
+MAX_RESULT_BYTES = 2 * 1024**3
+
+
+def read_text(path: str, *, what: str, limit: int) -> str:
+    """The text of a UTF-8 file; raises ``UsageError`` naming the file."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise UsageError(f"{path}: the {what} is larger than {limit} bytes")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: the {what} is not UTF-8 text (byte {exc.start})") from None
+
+
+def read_json(path: str, *, what: str) -> Any:
+    """Parsed JSON from a file; any problem is a ``ResultError`` naming the file."""
+    try:
+        text = read_text(path, what=what, limit=MAX_RESULT_BYTES)
+    except UsageError as exc:
+        raise ResultError(str(exc)) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ResultError(
+            f"{path}: the {what} is not valid JSON: line {exc.lineno}, column {exc.colno}: "
+            f"{exc.msg}"
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        raise ResultError(f"{path}: the {what} is not usable JSON: {exc}") from None
+
+
+def prepare_output(path: str) -> None:
+    """Create the report's directory now, so a bad path fails before any work is done."""
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"{path}: is a directory; give a file path for the report")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"{path}: cannot create the report directory: {exc.strerror or exc}"
+        ) from None
+    if not os.access(target.parent, os.W_OK):
+        raise UsageError(f"{path}: the report directory is not writable")
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Replace ``path`` with ``text`` (UTF-8) in one step; raises ``OSError``."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+        os.chmod(temp, 0o644)  # mkstemp makes 0600; reports are meant to be shared
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

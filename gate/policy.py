@@ -1,0 +1,434 @@
+"""The policy file: its typed model and the hand-written, location-aware validator.
+
+``parse_policy(text, source=...)`` turns YAML text into a frozen ``Policy`` or
+raises ``PolicyError`` with a message that names the file and the key, e.g.
+``gate.yaml: rules.metrics[1].p50.max: expected a number, got 'fast'``.
+The JSON Schema in ``policy.schema.json`` describes the same contract for
+editors; a test keeps the two in agreement.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import yaml
+
+from gate.errors import PolicyError
+from gate.yamlload import describe_yaml_error, load_yaml
+
+_T = TypeVar("_T")
+
+MAX_POLICY_BYTES = 1_048_576
+SUPPORTED_VERSIONS = (1,)
+
+DEFAULT_TIMEOUT_S = 45 * 60.0
+DEFAULT_POLL_INTERVAL_S = 10.0
+DEFAULT_MAX_POLL_INTERVAL_S = 60.0
+
+RULE_NAMES = ("success_rate", "expected_outcomes", "runs", "critical_categories", "metrics")
+MODERN_PRIORITIES = ("critical", "non-critical")
+LEGACY_PRIORITIES = ("high", "medium", "low")
+
+
+class Level(enum.Enum):
+    """How a rule's failure counts: fail the gate, warn, or not checked at all."""
+
+    ERROR = "error"
+    WARN = "warn"
+    OFF = "off"
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """An inclusive range; either end may be open."""
+
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WaitSettings:
+    """How live mode waits for a result (seconds)."""
+
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    poll_interval_s: float = DEFAULT_POLL_INTERVAL_S
+    max_poll_interval_s: float = DEFAULT_MAX_POLL_INTERVAL_S
+
+
+@dataclass(frozen=True, slots=True)
+class SuccessRateRule:
+    min: float
+    level: Level = Level.ERROR
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedOutcomesRule:
+    min_met_percent: float | None = None
+    max_unmet: int | None = None
+    level: Level = Level.ERROR
+
+
+@dataclass(frozen=True, slots=True)
+class RunsRule:
+    min_total: int | None = None
+    max_failed: int | None = None
+    level: Level = Level.ERROR
+
+
+@dataclass(frozen=True, slots=True)
+class CriticalCategoriesRule:
+    """Caps on findings per priority; ``max`` keeps the order written in the policy."""
+
+    max: tuple[tuple[str, int], ...]
+    ignore: tuple[str, ...] = ()
+    level: Level = Level.ERROR
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRule:
+    """A bound on a metric's p50, matched by name (case-insensitive) or id."""
+
+    name: str | None
+    id: int | None
+    p50: Bounds
+    level: Level = Level.ERROR
+
+    @property
+    def label(self) -> str:
+        return self.name if self.name is not None else f"id {self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    success_rate: SuccessRateRule | None = None
+    expected_outcomes: ExpectedOutcomesRule | None = None
+    runs: RunsRule | None = None
+    critical_categories: CriticalCategoriesRule | None = None
+    metrics: tuple[MetricRule, ...] = ()
+
+    def levels(self) -> list[Level]:
+        single = [self.success_rate, self.expected_outcomes, self.runs, self.critical_categories]
+        return [rule.level for rule in single if rule is not None] + [
+            metric.level for metric in self.metrics
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    source: str
+    version: int
+    wait: WaitSettings
+    rules: Rules
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_policy(text: str, *, source: str) -> Policy:
+    """Parse and validate a policy document; raises ``PolicyError``."""
+    if len(text.encode("utf-8", errors="replace")) > MAX_POLICY_BYTES:
+        raise PolicyError(f"{source}: the file is larger than {MAX_POLICY_BYTES} bytes")
+    try:
+        data = load_yaml(text)
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{source}: invalid YAML: {describe_yaml_error(exc)}") from None
+    except RecursionError:
+        raise PolicyError(f"{source}: invalid YAML: nested too deeply") from None
+    return _Validator(source).policy(data)
+
+
+_DURATION = re.compile(r"^(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?$")
+
+
+def parse_duration(value: object) -> float | None:
+    """Seconds for ``90s``, ``15m``, ``1h30m`` or a plain number; ``None`` if not a duration."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if math.isfinite(value) and value > 0 else None
+    if not isinstance(value, str):
+        return None
+    text = value.strip().lower()
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        seconds = float(text)
+        return seconds if seconds > 0 else None
+    match = _DURATION.fullmatch(text)
+    if not text or match is None:
+        return None
+    seconds = int(match["h"] or 0) * 3600 + int(match["m"] or 0) * 60 + float(match["s"] or 0)
+    return seconds if seconds > 0 else None
+
+
+def _show(value: object) -> str:
+    if isinstance(value, str):
+        text = value if len(value) <= 40 else value[:37] + "..."
+        return repr(text)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+class _Validator:
+    """Walks the raw YAML data; every error names ``source: path``."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, path: str, message: str) -> PolicyError:
+        where = f"{self.source}: {path}: " if path else f"{self.source}: "
+        return PolicyError(where + message)
+
+    # ---- generic helpers
+
+    def mapping(self, value: object, path: str) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            return self._not_mapping(value, path)
+        for key in value:
+            if not isinstance(key, str):
+                raise self.fail(path, f"keys must be strings, got {_show(key)}")
+        return value
+
+    def _not_mapping(self, value: object, path: str) -> Mapping[str, Any]:
+        raise self.fail(path, f"expected a mapping, got {_show(value)}")
+
+    def known_keys(self, data: Mapping[str, Any], path: str, allowed: tuple[str, ...]) -> None:
+        for key in data:
+            if key not in allowed:
+                where = f"{path}.{key}" if path else key
+                raise self.fail(where, "unknown key" + _suggest(key, allowed))
+
+    def number(
+        self, value: object, path: str, *, low: float | None = None, high: float | None = None
+    ) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(path, f"expected a number, got {_show(value)}")
+        if not math.isfinite(value):
+            raise self.fail(path, f"expected a finite number, got {value}")
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise self.fail(
+                path, f"expected a number from {_num(low)} to {_num(high)}, got {_num(value)}"
+            )
+        return float(value)
+
+    def count(self, value: object, path: str, *, minimum: int = 0) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(path, f"expected a whole number, got {_show(value)}")
+        if value < minimum:
+            raise self.fail(path, f"expected a whole number of at least {minimum}, got {value}")
+        return value
+
+    def level(self, data: Mapping[str, Any], path: str) -> Level:
+        raw = data.get("level", "error")
+        try:
+            return Level(raw)
+        except (ValueError, TypeError):
+            raise self.fail(
+                f"{path}.level", f"expected one of error, warn, off, got {_show(raw)}"
+            ) from None
+
+    def duration(self, value: object, path: str) -> float:
+        seconds = parse_duration(value)
+        if seconds is None:
+            raise self.fail(
+                path,
+                f"expected a duration such as 90s, 15m, 1h30m or a number of seconds, "
+                f"got {_show(value)}",
+            )
+        return seconds
+
+    # ---- document
+
+    def policy(self, data: object) -> Policy:
+        if data is None:
+            raise self.fail("", "the policy is empty; it needs 'version: 1' and 'rules'")
+        if not isinstance(data, Mapping):
+            raise self.fail("", f"expected a mapping at the top level, got {_show(data)}")
+        data = self.mapping(data, "")
+        self.known_keys(data, "", ("version", "wait", "rules"))
+        version = self.version(data)
+        wait = self.wait(data.get("wait"))
+        if "rules" not in data:
+            raise self.fail("rules", "missing; a gate that checks nothing cannot pass")
+        return Policy(self.source, version, wait, self.rules(data["rules"]))
+
+    def version(self, data: Mapping[str, Any]) -> int:
+        if "version" not in data:
+            raise self.fail("version", "missing; add 'version: 1'")
+        raw = data["version"]
+        if isinstance(raw, bool) or raw not in SUPPORTED_VERSIONS:
+            raise self.fail("version", f"unsupported version {_show(raw)}; expected 1")
+        return int(raw)
+
+    def wait(self, raw: object) -> WaitSettings:
+        if raw is None:
+            return WaitSettings()
+        data = self.mapping(raw, "wait")
+        keys = ("timeout", "poll_interval", "max_poll_interval")
+        self.known_keys(data, "wait", keys)
+        timeout, interval, max_interval = (
+            self.duration(data[key], f"wait.{key}") if key in data else None for key in keys
+        )
+        settings = WaitSettings(
+            timeout_s=timeout or DEFAULT_TIMEOUT_S,
+            poll_interval_s=interval or DEFAULT_POLL_INTERVAL_S,
+            max_poll_interval_s=max_interval or max(interval or 0, DEFAULT_MAX_POLL_INTERVAL_S),
+        )
+        if settings.max_poll_interval_s < settings.poll_interval_s:
+            raise self.fail("wait.max_poll_interval", "must not be shorter than poll_interval")
+        return settings
+
+    # ---- rules
+
+    def rules(self, raw: object) -> Rules:
+        if raw is None or (isinstance(raw, Mapping) and not raw):
+            raise self.fail("rules", "no rules given; a gate that checks nothing cannot pass")
+        data = self.mapping(raw, "rules")
+        self.known_keys(data, "rules", RULE_NAMES)
+        rules = Rules(
+            success_rate=self.optional(data, "success_rate", self.success_rate),
+            expected_outcomes=self.optional(data, "expected_outcomes", self.expected_outcomes),
+            runs=self.optional(data, "runs", self.runs),
+            critical_categories=self.optional(
+                data, "critical_categories", self.critical_categories
+            ),
+            metrics=self.metrics(data["metrics"], "rules.metrics") if "metrics" in data else (),
+        )
+        if all(level is Level.OFF for level in rules.levels()):
+            raise self.fail("rules", "every rule is off; a gate that checks nothing cannot pass")
+        return rules
+
+    def optional(
+        self, data: Mapping[str, Any], key: str, parse: Callable[[object, str], _T]
+    ) -> _T | None:
+        return parse(data[key], f"rules.{key}") if key in data else None
+
+    def rule_body(
+        self, raw: object, path: str, bounds: tuple[str, ...], extra: tuple[str, ...] = ()
+    ) -> tuple[Mapping[str, Any], Level]:
+        data = self.mapping(raw, path)
+        self.known_keys(data, path, (*bounds, *extra, "level"))
+        if not any(key in data for key in bounds):
+            raise self.fail(path, "no bound given; set " + " or ".join(bounds))
+        return data, self.level(data, path)
+
+    def success_rate(self, raw: object, path: str) -> SuccessRateRule:
+        data, level = self.rule_body(raw, path, ("min",))
+        return SuccessRateRule(self.number(data["min"], f"{path}.min", low=0, high=100), level)
+
+    def expected_outcomes(self, raw: object, path: str) -> ExpectedOutcomesRule:
+        data, level = self.rule_body(raw, path, ("min_met_percent", "max_unmet"))
+        percent = data.get("min_met_percent")
+        unmet = data.get("max_unmet")
+        return ExpectedOutcomesRule(
+            min_met_percent=None
+            if percent is None
+            else self.number(percent, f"{path}.min_met_percent", low=0, high=100),
+            max_unmet=None if unmet is None else self.count(unmet, f"{path}.max_unmet"),
+            level=level,
+        )
+
+    def runs(self, raw: object, path: str) -> RunsRule:
+        data, level = self.rule_body(raw, path, ("min_total", "max_failed"))
+        total, failed = data.get("min_total"), data.get("max_failed")
+        return RunsRule(
+            min_total=None if total is None else self.count(total, f"{path}.min_total", minimum=1),
+            max_failed=None if failed is None else self.count(failed, f"{path}.max_failed"),
+            level=level,
+        )
+
+    def critical_categories(self, raw: object, path: str) -> CriticalCategoriesRule:
+        data, level = self.rule_body(raw, path, ("max",), ("ignore",))
+        caps = self.priority_caps(data["max"], f"{path}.max")
+        return CriticalCategoriesRule(caps, self.ignore_list(data.get("ignore"), path), level)
+
+    def priority_caps(self, raw: object, path: str) -> tuple[tuple[str, int], ...]:
+        data = self.mapping(raw, path)
+        if not data:
+            raise self.fail(path, "no bound given; set a cap such as 'critical: 0'")
+        allowed = (*MODERN_PRIORITIES, *LEGACY_PRIORITIES)
+        self.known_keys(data, path, allowed)
+        modern = [key for key in data if key in MODERN_PRIORITIES]
+        legacy = [key for key in data if key in LEGACY_PRIORITIES]
+        if modern and legacy:
+            raise self.fail(
+                path,
+                f"mixes priority vocabularies ({', '.join(modern)} with {', '.join(legacy)}); "
+                "use critical/non-critical or high/medium/low",
+            )
+        return tuple((key, self.count(data[key], f"{path}.{key}")) for key in data)
+
+    def ignore_list(self, raw: object, path: str) -> tuple[str, ...]:
+        if raw is None:
+            return ()
+        if not isinstance(raw, list):
+            raise self.fail(f"{path}.ignore", f"expected a list of strings, got {_show(raw)}")
+        for index, item in enumerate(raw):
+            if not isinstance(item, str) or not item.strip():
+                raise self.fail(
+                    f"{path}.ignore[{index}]", f"expected a non-empty string, got {_show(item)}"
+                )
+        return tuple(item.strip() for item in raw)
+
+    def metrics(self, raw: object, path: str) -> tuple[MetricRule, ...]:
+        if not isinstance(raw, list):
+            raise self.fail(path, f"expected a list of metric rules, got {_show(raw)}")
+        if not raw:
+            raise self.fail(path, "empty list; remove it or add a metric rule")
+        return tuple(self.metric(item, f"{path}[{index}]") for index, item in enumerate(raw))
+
+    def metric(self, raw: object, path: str) -> MetricRule:
+        data = self.mapping(raw, path)
+        self.known_keys(data, path, ("name", "id", "p50", "level"))
+        name, metric_id = data.get("name"), data.get("id")
+        if name is None and metric_id is None:
+            raise self.fail(path, "needs a metric 'name' or 'id'")
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise self.fail(f"{path}.name", f"expected a non-empty string, got {_show(name)}")
+        if metric_id is not None:
+            metric_id = self.count(metric_id, f"{path}.id", minimum=1)
+        if "p50" not in data:
+            raise self.fail(path, "no bound given; set p50")
+        return MetricRule(
+            name=name.strip() if isinstance(name, str) else None,
+            id=metric_id,
+            p50=self.bounds(data["p50"], f"{path}.p50"),
+            level=self.level(data, path),
+        )
+
+    def bounds(self, raw: object, path: str) -> Bounds:
+        data = self.mapping(raw, path)
+        self.known_keys(data, path, ("min", "max"))
+        if not data:
+            raise self.fail(path, "no bound given; set min or max")
+        low = self.number(data["min"], f"{path}.min") if "min" in data else None
+        high = self.number(data["max"], f"{path}.max") if "max" in data else None
+        if low is not None and high is not None and low > high:
+            raise self.fail(path, f"min ({_num(low)}) is greater than max ({_num(high)})")
+        return Bounds(low, high)
+
+
+def _suggest(key: str, allowed: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    return f"; expected one of {', '.join(allowed)}"
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "any"
+    return str(int(value)) if float(value).is_integer() else str(value)

@@ -1,0 +1,21 @@
+"""Reporters: pure functions from a ``Verdict`` to the text of one report format.
+
+Each module exposes ``render(verdict) -> str``; ``REPORTERS`` maps the CLI
+option that asks for a report to its renderer. Writing the text to disk is the
+CLI's job (atomically, see ``gate.files``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from gate.evaluate import Verdict
+from gate.reporters import json_report, junit, markdown
+
+Renderer = Callable[[Verdict], str]
+
+REPORTERS: dict[str, Renderer] = {
+    "junit": junit.render,
+    "summary": markdown.render,
+    "json": json_report.render,
+}

@@ -1,0 +1,76 @@
+"""Machine-readable JSON report: the verdict, every check, the counts and the
+failed runs. ``schema_version`` changes only when a field changes meaning."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gate.evaluate import Check, Counts, RunReport, Verdict
+
+SCHEMA_VERSION = 1
+
+
+def _check(check: Check) -> dict[str, Any]:
+    return {
+        "id": check.id,
+        "title": check.title,
+        "expected": check.expected,
+        "actual": check.actual,
+        "outcome": check.outcome.value,
+        "reason": check.reason,
+        "run_ids": list(check.run_ids),
+    }
+
+
+def _counts(counts: Counts | None) -> dict[str, Any] | None:
+    if counts is None:
+        return None
+    return {
+        "total_runs": counts.total_runs,
+        "successful_runs": counts.successful_runs,
+        "failed_runs": counts.failed_runs,
+        "success_rate": counts.success_rate,
+        "met_expected_outcomes": counts.met_expected_outcomes,
+        "total_expected_outcomes": counts.total_expected_outcomes,
+    }
+
+
+def _run(report: RunReport) -> dict[str, Any]:
+    run = report.run
+    return {
+        "id": run.id,
+        "scenario_id": run.scenario_id,
+        "scenario": run.scenario_name,
+        "status": run.status_text,
+        "blamed": report.blamed,
+        "reasons": list(report.reasons),
+    }
+
+
+def _result(verdict: Verdict) -> dict[str, Any] | None:
+    if verdict.result is None and verdict.result_id is None:
+        return None
+    result = verdict.result
+    return {
+        "id": verdict.result_id,
+        "name": result.name if result else None,
+        "status": result.status_text if result else None,
+        "url": verdict.result_url,
+    }
+
+
+def render(verdict: Verdict) -> str:
+    """The JSON report of a verdict, pretty-printed, ending in a newline."""
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "verdict": verdict.status.value,
+        "error": verdict.error,
+        "policy": verdict.policy_source,
+        "result": _result(verdict),
+        "counts": _counts(verdict.counts),
+        "checks": [_check(check) for check in verdict.checks],
+        "failed_runs": [_run(report) for report in verdict.runs if report.failed],
+        "notes": list(verdict.notes),
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"

@@ -1,0 +1,111 @@
+"""JUnit XML report (junit-xml): one testcase per rule check, one per run.
+
+The report tells the same story as the exit code: it holds ``<failure>``
+elements if and only if the gate failed. Warnings, rules that are off and runs
+the policy tolerated are ``<skipped>`` with a message, so they stay visible in
+GitLab's Tests tab and GitHub test reporters without turning them red. When no
+verdict could be reached the report holds one ``<error>`` testcase saying why.
+"""
+
+from __future__ import annotations
+
+from junit_xml import TestCase, TestSuite, to_xml_report_string
+
+from gate.evaluate import Check, Outcome, RunReport, Verdict, VerdictStatus
+from gate.reporters.text import cap, duration_seconds, one_line, xml_safe
+
+SUITE_NAME = "cekura-gate"
+RULES_CLASSNAME = "cekura-gate.rules"
+MESSAGE_LIMIT = 1_000
+OUTPUT_LIMIT = 8_000
+TRANSCRIPT_LIMIT = 4_000
+
+
+def _message(text: str) -> str:
+    # junit-xml drops a failure/error/skip element whose message and output are both
+    # empty, which would silently turn a failure into a pass.
+    return xml_safe(one_line(text, MESSAGE_LIMIT)) or "no details given"
+
+
+def _check_case(check: Check) -> TestCase:
+    case = TestCase(check.id, classname=RULES_CLASSNAME)
+    detail = xml_safe(f"{check.title}: expected {check.expected}, actual {check.actual}")
+    if check.outcome is Outcome.FAIL:
+        case.add_failure_info(
+            message=_message(check.reason),
+            output=f"{detail}\n{xml_safe(check.reason)}",
+            failure_type="gate",
+        )
+    elif check.outcome is Outcome.WARN:
+        case.add_skipped_info(message=_message(f"warning: {check.reason}"), output=detail)
+    elif check.outcome is Outcome.SKIP:
+        case.add_skipped_info(message=_message("off: rule is off in the policy"), output=detail)
+    else:
+        case.stdout = detail
+    return case
+
+
+def _run_name(report: RunReport) -> str:
+    run = report.run
+    suffix = f" ({run.personality})" if run.personality else ""
+    return xml_safe(f"run {run.id}{suffix}")
+
+
+def _run_output(report: RunReport) -> str:
+    run = report.run
+    lines = [f"status: {run.status_text}", *report.reasons]
+    text = xml_safe(cap("\n".join(lines), OUTPUT_LIMIT))
+    if report.failed and run.transcript:
+        text += "\n\ntranscript:\n" + xml_safe(cap(run.transcript, TRANSCRIPT_LIMIT))
+    return text
+
+
+def _run_case(report: RunReport, gate_failed: bool) -> TestCase:
+    run = report.run
+    case = TestCase(
+        _run_name(report),
+        classname=xml_safe(run.scenario_name) or "scenario",
+        elapsed_sec=duration_seconds(run.duration),
+    )
+    first = report.reasons[0] if report.reasons else "run did not pass"
+    if gate_failed and report.blamed:
+        case.add_failure_info(
+            message=_message(first), output=_run_output(report), failure_type="run"
+        )
+    elif report.failed:
+        case.add_skipped_info(
+            message=_message(f"tolerated by policy: {first}"), output=_run_output(report)
+        )
+    elif report.reasons:
+        case.stdout = _run_output(report)
+    return case
+
+
+def _error_case(verdict: Verdict) -> TestCase:
+    case = TestCase("verdict", classname=SUITE_NAME)
+    message = verdict.error or "no verdict could be reached"
+    case.add_error_info(message=_message(message), output=xml_safe(message), error_type="error")
+    return case
+
+
+def _properties(verdict: Verdict) -> dict[str, str]:
+    props = {"verdict": verdict.status.value, "policy": verdict.policy_source}
+    if verdict.result_id is not None:
+        props["result_id"] = str(verdict.result_id)
+    if verdict.result is not None:
+        props["result_status"] = verdict.result.status_text
+    if verdict.result_url:
+        props["result_url"] = verdict.result_url
+    return {key: xml_safe(value) for key, value in props.items()}
+
+
+def render(verdict: Verdict) -> str:
+    """The JUnit XML document for a verdict (always at least one testcase)."""
+    if verdict.status is VerdictStatus.ERROR:
+        cases = [_error_case(verdict)]
+    else:
+        gate_failed = verdict.status is VerdictStatus.FAIL
+        cases = [_check_case(check) for check in verdict.checks]
+        cases += [_run_case(report, gate_failed) for report in verdict.runs]
+    suite = TestSuite(SUITE_NAME, cases, properties=_properties(verdict))
+    return str(to_xml_report_string([suite], prettyprint=True, encoding="utf-8"))

@@ -1,0 +1,112 @@
+"""Markdown summary for a GitHub step summary or a GitLab merge request.
+
+Verdict first, then the table of rules (expected / actual / status), then the
+failing runs with their reasons, then a link to the result in the dashboard.
+"""
+
+from __future__ import annotations
+
+from gate.evaluate import Check, Outcome, RunReport, Verdict, VerdictStatus, fmt, plural
+from gate.reporters.text import one_line
+
+MAX_RUN_ROWS = 50
+
+_HEADLINE = {
+    VerdictStatus.PASS: ":white_check_mark: Cekura gate passed",
+    VerdictStatus.WARN: ":warning: Cekura gate passed with warnings",
+    VerdictStatus.FAIL: ":x: Cekura gate failed",
+    VerdictStatus.ERROR: ":no_entry: Cekura gate: no verdict",
+}
+_OUTCOME = {
+    Outcome.PASS: ":white_check_mark: pass",
+    Outcome.FAIL: ":x: fail",
+    Outcome.WARN: ":warning: warn",
+    Outcome.SKIP: ":heavy_minus_sign: off",
+}
+
+
+def cell(text: str, limit: int = 300) -> str:
+    """Text that stays inside one table cell and renders literally."""
+    flat = one_line(text, limit)
+    for char in ("\\", "|", "<", ">", "*", "_", "`", "[", "]"):
+        flat = flat.replace(char, "\\" + char)
+    return flat
+
+
+def _result_line(verdict: Verdict) -> str:
+    result, counts = verdict.result, verdict.counts
+    if result is None:
+        return f"Result {verdict.result_id}" if verdict.result_id is not None else ""
+    parts = [f"**Result {result.id}**"]
+    if result.name:
+        parts.append(cell(result.name))
+    parts.append(f"status `{cell(result.status_text, 40)}`")
+    if counts is not None:
+        parts.append(f"{plural(counts.total_runs, 'run')}, {counts.failed_runs} failed")
+        parts.append(f"success rate {fmt(counts.success_rate, '%')}")
+    return " · ".join(parts)
+
+
+def _rules_table(checks: tuple[Check, ...]) -> list[str]:
+    lines = ["| Rule | Expected | Actual | Status |", "| --- | --- | --- | --- |"]
+    for check in checks:
+        lines.append(
+            f"| {cell(check.title)} | {cell(check.expected)} | {cell(check.actual)} | "
+            f"{_OUTCOME[check.outcome]} |"
+        )
+    return lines
+
+
+def _reasons(checks: tuple[Check, ...]) -> list[str]:
+    flagged = [check for check in checks if check.outcome in (Outcome.FAIL, Outcome.WARN)]
+    return [f"- **{cell(check.title)}**: {cell(check.reason, 500)}" for check in flagged]
+
+
+def _runs_section(verdict: Verdict) -> list[str]:
+    failing = [report for report in verdict.runs if report.failed]
+    if not failing:
+        return []
+    tolerated = verdict.status is not VerdictStatus.FAIL
+    title = "Failed runs (tolerated by the policy)" if tolerated else "Failing runs"
+    lines = [
+        f"### {title}: {len(failing)} of {len(verdict.runs)}",
+        "",
+        "| Run | Scenario | Why |",
+        "| --- | --- | --- |",
+    ]
+    lines += [_run_row(report) for report in failing[:MAX_RUN_ROWS]]
+    if len(failing) > MAX_RUN_ROWS:
+        lines += [
+            "",
+            f"…and {len(failing) - MAX_RUN_ROWS} more failed runs (see the JUnit or JSON report).",
+        ]
+    return lines
+
+
+def _run_row(report: RunReport) -> str:
+    why = "<br>".join(cell(reason, 200) for reason in report.reasons[:4])
+    return f"| {report.run.id} | {cell(report.run.scenario_name, 120)} | {why} |"
+
+
+def render(verdict: Verdict) -> str:
+    """The Markdown summary of a verdict."""
+    lines = [f"## {_HEADLINE[verdict.status]}", ""]
+    result_line = _result_line(verdict)
+    if result_line:
+        lines += [result_line, ""]
+    lines += [f"Policy: `{cell(verdict.policy_source, 200)}`", ""]
+    if verdict.status is VerdictStatus.ERROR:
+        lines += [f"**No verdict could be reached:** {cell(verdict.error or '', 1000)}", ""]
+    else:
+        lines += [*_rules_table(verdict.checks), ""]
+        reasons = _reasons(verdict.checks)
+        if reasons:
+            lines += [*reasons, ""]
+        runs = _runs_section(verdict)
+        if runs:
+            lines += [*runs, ""]
+    for note in verdict.notes:
+        lines += [f"> Note: {cell(note, 500)}", ""]
+    if verdict.result_url:
+        lines += [f"[View the result in the Cekura dashboard]({verdict.result_url})", ""]
+    return "\n".join(lines)

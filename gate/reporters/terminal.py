@@ -1,0 +1,98 @@
+"""Compact verdict for the terminal / CI log: one line per check, then the
+failing runs. Colour is the caller's decision (TTY and ``NO_COLOR``)."""
+
+from __future__ import annotations
+
+from gate.evaluate import Outcome, Verdict, VerdictStatus, fmt, plural
+from gate.reporters.text import one_line
+
+MAX_RUN_LINES = 20
+
+_RESET = "\x1b[0m"
+_COLOURS = {
+    "green": "\x1b[32m",
+    "red": "\x1b[31m",
+    "yellow": "\x1b[33m",
+    "dim": "\x1b[2m",
+    "bold": "\x1b[1m",
+}
+_MARK = {
+    Outcome.PASS: ("PASS", "green"),
+    Outcome.FAIL: ("FAIL", "red"),
+    Outcome.WARN: ("WARN", "yellow"),
+    Outcome.SKIP: ("OFF ", "dim"),
+}
+_VERDICT = {
+    VerdictStatus.PASS: ("PASSED", "green"),
+    VerdictStatus.WARN: ("PASSED WITH WARNINGS", "yellow"),
+    VerdictStatus.FAIL: ("FAILED", "red"),
+    VerdictStatus.ERROR: ("NO VERDICT", "red"),
+}
+
+
+class _Painter:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def __call__(self, text: str, colour: str) -> str:
+        return f"{_COLOURS[colour]}{text}{_RESET}" if self.color else text
+
+
+def _header(verdict: Verdict, paint: _Painter) -> str:
+    word, colour = _VERDICT[verdict.status]
+    parts = [f"cekura-gate: {paint(word, colour)}"]
+    if verdict.result is not None and verdict.counts is not None:
+        result, counts = verdict.result, verdict.counts
+        parts.append(
+            f"result {result.id} ({one_line(result.status_text, 40)}, "
+            f"{plural(counts.total_runs, 'run')}, {counts.failed_runs} failed, "
+            f"success rate {fmt(counts.success_rate, '%')})"
+        )
+    elif verdict.result_id is not None:
+        parts.append(f"result {verdict.result_id}")
+    return " ".join(parts)
+
+
+def _check_lines(verdict: Verdict, paint: _Painter) -> list[str]:
+    width = max((len(check.title) for check in verdict.checks), default=0)
+    lines = []
+    for check in verdict.checks:
+        mark, colour = _MARK[check.outcome]
+        line = f"  {paint(mark, colour)}  {check.title.ljust(width)}  {one_line(check.actual, 60)}"
+        line += f"  (expected {check.expected})"
+        if check.outcome in (Outcome.FAIL, Outcome.WARN):
+            line += f"\n        {one_line(check.reason, 200)}"
+        lines.append(line)
+    return lines
+
+
+def _run_lines(verdict: Verdict, paint: _Painter) -> list[str]:
+    failing = [report for report in verdict.runs if report.failed]
+    if not failing:
+        return []
+    tolerated = verdict.status is not VerdictStatus.FAIL
+    lines = [f"Failed runs{' (tolerated)' if tolerated else ''}: {len(failing)}"]
+    for report in failing[:MAX_RUN_LINES]:
+        why = one_line("; ".join(report.reasons[:2]), 160)
+        lines.append(
+            f"  {paint('x', 'red')} run {report.run.id} "
+            f"[{one_line(report.run.scenario_name, 60)}]: {why}"
+        )
+    if len(failing) > MAX_RUN_LINES:
+        lines.append(f"  ...and {len(failing) - MAX_RUN_LINES} more (see the reports)")
+    return lines
+
+
+def render(verdict: Verdict, *, color: bool = False) -> str:
+    """The terminal verdict, ending in a newline."""
+    paint = _Painter(color)
+    lines = [_header(verdict, paint)]
+    if verdict.status is VerdictStatus.ERROR:
+        lines.append(f"  {one_line(verdict.error or '', 500)}")
+    else:
+        lines += _check_lines(verdict, paint)
+        lines += _run_lines(verdict, paint)
+    lines += [f"note: {one_line(note, 300)}" for note in verdict.notes]
+    if verdict.result_url:
+        lines.append(f"Result: {verdict.result_url}")
+    return "\n".join(lines) + "\n"

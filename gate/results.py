@@ -1,0 +1,519 @@
+"""Result normalisation: a Cekura result payload in, typed frozen data out.
+
+Real payloads disagree with the API spec (see ``cekura-api.md`` §2.2): counts
+arrive as integers or numeric strings, ``runs`` is a dict keyed by id strings,
+a run's ``scenario`` is an int or an object, ``overall_evaluation`` may be
+null, and binary metrics come as ``passed: bool``, ``score`` 5/0 or 0/100.
+Everything here is pure: ``normalise(payload)`` never reads files or the clock.
+Anything that is not a Cekura result raises ``ResultError`` with one line.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gate.errors import ResultError
+
+
+class Status(enum.Enum):
+    """Result and run status, as the API's enum; ``UNKNOWN`` for anything new."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    IN_PROGRESS = "in_progress"
+    EVALUATING = "evaluating"
+    IN_QUEUE = "in_queue"
+    SCALING_UP = "scaling_up"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def parse(cls, raw: object) -> Status:
+        text = raw.strip().lower() if isinstance(raw, str) else ""
+        if text == "canceled":
+            return cls.CANCELLED
+        try:
+            return cls(text)
+        except ValueError:
+            return cls.UNKNOWN
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATUSES
+
+    @property
+    def is_bad_end(self) -> bool:
+        return self in (Status.FAILED, Status.TIMEOUT, Status.CANCELLED)
+
+
+TERMINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.TIMEOUT, Status.CANCELLED})
+
+
+class MetricKind(enum.Enum):
+    BINARY = "binary"
+    NUMERIC = "numeric"
+    QUALITATIVE = "continuous_qualitative"
+    ENUM = "enum"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class MetricValue:
+    """One metric as evaluated on one run."""
+
+    id: int | None
+    name: str
+    kind: MetricKind
+    score: float | None
+    passed: bool | None
+    enum_value: str | None
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A critical-category finding on a run; ``priority`` is lower-cased as sent."""
+
+    category: str
+    priority: str
+    wrongly_marked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    id: int
+    scenario_id: int | None
+    scenario_name: str
+    personality: str
+    status: Status
+    status_text: str
+    success: bool | None
+    expected_outcome_score: float | None
+    expected_outcome_explanation: str
+    metrics: tuple[MetricValue, ...]
+    findings: tuple[Finding, ...]
+    error_message: str
+    duration: str
+    transcript: str
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryMetric:
+    """A metric aggregate from ``overall_evaluation``; ``source`` says where it was read."""
+
+    id: int | None
+    name: str
+    kind: MetricKind
+    p50: float | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    id: int
+    name: str
+    agent_name: str
+    project_id: int | None
+    status: Status
+    status_text: str
+    success_rate: float | None
+    met_expected_outcomes: int | None
+    total_expected_outcomes: int | None
+    total_runs: int | None
+    success_runs: int | None
+    completed_runs: int | None
+    runs: tuple[Run, ...]
+    summary_metrics: tuple[SummaryMetric, ...]
+    failed_reasons: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------- scalars
+
+
+def as_int(value: object) -> int | None:
+    """An int from an int, an integral float or a numeric string; ``None`` otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    number = as_float(value)
+    if number is None or not number.is_integer():
+        return None
+    return int(number)
+
+
+def as_count(value: object) -> int | None:
+    number = as_int(value)
+    return number if number is not None and number >= 0 else None
+
+
+def as_float(value: object) -> float | None:
+    """A finite float from a number or a numeric string; ``None`` otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return float(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def as_text(value: object) -> str:
+    """Display text from a string, a list of strings, or a scalar."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list):
+        return "\n".join(as_text(item) for item in value if item not in (None, "")).strip()
+    if isinstance(value, int | float | bool):
+        return str(value)
+    return ""
+
+
+def as_bool(value: object) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: object) -> Sequence[Any]:
+    return value if isinstance(value, list) else ()
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def metric_kind(raw: Mapping[str, Any]) -> MetricKind:
+    for field in ("eval_type", "type"):
+        text = raw.get(field)
+        if not isinstance(text, str):
+            continue
+        text = text.lower()
+        if text.startswith("binary"):
+            return MetricKind.BINARY
+        if text == "numeric":
+            return MetricKind.NUMERIC
+        if "qualitative" in text or text == "rating":
+            return MetricKind.QUALITATIVE
+        if text == "enum":
+            return MetricKind.ENUM
+    return MetricKind.OTHER
+
+
+def binary_passed(raw: Mapping[str, Any]) -> bool | None:
+    """Pass/fail of a binary metric in any of its three encodings (§3.3)."""
+    passed = as_bool(raw.get("passed"))
+    if passed is not None:
+        return passed
+    if "score_normalized" in raw and raw["score_normalized"] is not None:
+        normalized = raw["score_normalized"]
+        if isinstance(normalized, bool):
+            return normalized
+        number = as_float(normalized)
+        if number is not None:
+            return number > 0
+    score = raw.get("score")
+    if isinstance(score, bool):
+        return score
+    number = as_float(score)
+    if number in (5.0, 100.0):
+        return True
+    if number == 0.0:
+        return False
+    return None
+
+
+def _metric(raw: object) -> MetricValue | None:
+    if not isinstance(raw, Mapping):
+        return None
+    kind = metric_kind(raw)
+    enum_value = raw.get("value") if isinstance(raw.get("value"), str) else raw.get("enum")
+    return MetricValue(
+        id=as_int(raw.get("id")),
+        name=as_text(raw.get("name")) or f"metric {raw.get('id')}",
+        kind=kind,
+        score=as_float(raw.get("score")),
+        passed=binary_passed(raw) if kind is MetricKind.BINARY else None,
+        enum_value=enum_value if isinstance(enum_value, str) else None,
+        explanation=as_text(raw.get("explanation")),
+    )
+
+
+def _metrics(evaluation: object) -> tuple[MetricValue, ...]:
+    items = (_metric(raw) for raw in _list(_mapping(evaluation).get("metrics")))
+    return tuple(item for item in items if item is not None)
+
+
+def _findings(raw: object) -> tuple[Finding, ...]:
+    findings = []
+    for item in _list(raw):
+        if not isinstance(item, Mapping):
+            continue
+        priority = item.get("priority")
+        findings.append(
+            Finding(
+                category=as_text(item.get("category")) or "unnamed category",
+                priority=priority.strip().lower() if isinstance(priority, str) else "",
+                wrongly_marked=as_bool(item.get("wrongly_marked")) is True,
+            )
+        )
+    return tuple(findings)
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def _scenario(raw: Mapping[str, Any]) -> tuple[int | None, str]:
+    scenario = raw.get("scenario")
+    scenario_id = as_int(scenario)
+    name = as_text(raw.get("scenario_name"))
+    if isinstance(scenario, Mapping):
+        scenario_id = as_int(scenario.get("id"))
+        name = name or as_text(scenario.get("name"))
+    if not name:
+        name = f"scenario {scenario_id}" if scenario_id is not None else "unknown scenario"
+    return scenario_id, name
+
+
+def _personality(raw: Mapping[str, Any]) -> str:
+    name = as_text(raw.get("personality_name"))
+    scenario = raw.get("scenario")
+    if not name and isinstance(scenario, Mapping):
+        name = as_text(scenario.get("personality_name"))
+    return name
+
+
+def normalise_run(raw: object, key: object) -> Run:
+    """One run entry; ``key`` is its id in the ``runs`` dict (used when ``id`` is absent)."""
+    if not isinstance(raw, Mapping):
+        raise ResultError(f"runs[{key!r}]: expected an object, got {type(raw).__name__}")
+    run_id = as_int(raw.get("id"))
+    if run_id is None:
+        run_id = as_int(key)
+    if run_id is None:
+        raise ResultError(f"runs[{key!r}]: has no numeric id")
+    scenario_id, scenario_name = _scenario(raw)
+    expected = _mapping(raw.get("expected_outcome"))
+    status_text = as_text(raw.get("status")) or "unknown"
+    return Run(
+        id=run_id,
+        scenario_id=scenario_id,
+        scenario_name=scenario_name,
+        personality=_personality(raw),
+        status=Status.parse(status_text),
+        status_text=status_text,
+        success=as_bool(raw.get("success")),
+        expected_outcome_score=as_float(expected.get("score")),
+        expected_outcome_explanation=as_text(expected.get("explanation")),
+        metrics=_metrics(raw.get("evaluation")),
+        findings=_findings(raw.get("critical_categories")),
+        error_message=as_text(raw.get("error_message")),
+        duration=as_text(raw.get("duration")),
+        transcript=as_text(raw.get("transcript")),
+    )
+
+
+def _run_items(raw: object) -> Iterable[tuple[object, object]]:
+    if raw is None:
+        return ()
+    if isinstance(raw, Mapping):
+        return raw.items()
+    if isinstance(raw, list):
+        return ((index, item) for index, item in enumerate(raw))
+    raise ResultError(f"'runs' must be an object keyed by run id, got {type(raw).__name__}")
+
+
+def _runs(raw: object) -> tuple[Run, ...]:
+    runs = [normalise_run(item, key) for key, item in _run_items(raw)]
+    runs.sort(key=lambda run: run.id)
+    return tuple(runs)
+
+
+# --------------------------------------------------------------------------- overall evaluation
+
+
+def _p50(raw: Mapping[str, Any]) -> float | None:
+    direct = as_float(raw.get("p50"))
+    if direct is not None:
+        return direct
+    return as_float(_mapping(raw.get("percentiles")).get("p50"))
+
+
+def _summary_metrics(overall: object) -> tuple[SummaryMetric, ...]:
+    data = _mapping(overall)
+    found: list[SummaryMetric] = []
+    for field in ("numeric_metrics", "extra_metrics"):
+        for item in _list(data.get(field)):
+            if isinstance(item, Mapping) and as_text(item.get("name")):
+                found.append(
+                    SummaryMetric(
+                        as_int(item.get("id")),
+                        as_text(item.get("name")),
+                        metric_kind(item),
+                        _p50(item),
+                        f"overall_evaluation.{field}",
+                    )
+                )
+    for key, item in _mapping(data.get("metric_summary")).items():
+        if isinstance(item, Mapping):
+            metric_id = as_int(item.get("id"))
+            found.append(
+                SummaryMetric(
+                    metric_id if metric_id is not None else as_int(key),
+                    as_text(item.get("name")),
+                    metric_kind(item),
+                    _p50(item),
+                    "overall_evaluation.metric_summary",
+                )
+            )
+    return tuple(found)
+
+
+def _failed_reasons(raw: object) -> tuple[str, ...]:
+    issues = _list(_mapping(raw).get("issues"))
+    texts = (
+        as_text(_mapping(issue).get("title")) or as_text(_mapping(issue).get("description"))
+        for issue in issues
+    )
+    return tuple(text for text in texts if text)
+
+
+# --------------------------------------------------------------------------- result
+
+
+def _looks_like_error(payload: Mapping[str, Any]) -> str | None:
+    detail = payload.get("detail")
+    if isinstance(detail, str) and "status" not in payload:
+        return detail
+    return None
+
+
+def normalise(payload: object) -> Result:
+    """Turn a ``GET …/results/{id}/`` payload into a ``Result``; raises ``ResultError``."""
+    if not isinstance(payload, Mapping):
+        raise ResultError(f"not a Cekura result: expected a JSON object, got {_json_type(payload)}")
+    detail = _looks_like_error(payload)
+    if detail is not None:
+        raise ResultError(f"not a Cekura result: the payload is an API error: {detail}")
+    if "results" in payload and "status" not in payload:
+        raise ResultError("not a Cekura result: this looks like a list of results; pass one result")
+    result_id = as_int(payload.get("id"))
+    if result_id is None or "status" not in payload:
+        missing = "'id'" if result_id is None else "'status'"
+        raise ResultError(f"not a Cekura result: missing or invalid {missing}")
+    status_text = as_text(payload.get("status")) or "unknown"
+    notes: list[str] = []
+    if _list(payload.get("runs")) and isinstance(payload.get("runs"), list):
+        notes.append("'runs' was a list, not an object keyed by run id; read it by position")
+    return Result(
+        id=result_id,
+        name=as_text(payload.get("name")),
+        agent_name=as_text(payload.get("agent_name")),
+        project_id=as_int(payload.get("project_id", payload.get("project"))),
+        status=Status.parse(status_text),
+        status_text=status_text,
+        success_rate=as_float(payload.get("success_rate")),
+        met_expected_outcomes=as_count(payload.get("met_expected_outcome_count")),
+        total_expected_outcomes=as_count(payload.get("total_expected_outcome_count")),
+        total_runs=as_count(payload.get("total_runs_count")),
+        success_runs=as_count(payload.get("success_runs_count")),
+        completed_runs=as_count(payload.get("completed_runs_count")),
+        runs=_runs(payload.get("runs")),
+        summary_metrics=_summary_metrics(payload.get("overall_evaluation")),
+        failed_reasons=_failed_reasons(payload.get("failed_reasons")),
+        notes=tuple(notes),
+    )
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return type(value).__name__
+
+
+# --------------------------------------------------------------------------- runs-bulk merge
+
+_DETAIL_FIELDS = ("critical_categories", "evaluation", "expected_outcome")
+
+
+def _is_empty(value: object) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def merge_run_details(payload: Mapping[str, Any], bulk: object) -> dict[str, Any]:
+    """Merge runs-bulk entries into ``payload['runs']`` by id; returns a new payload.
+
+    Bulk detail fields (findings, metrics, expected outcome) win when present;
+    other fields fill gaps only. Raises ``ResultError`` when the bulk data is
+    not a list of runs or belongs to another result.
+    """
+    items = bulk.get("results") if isinstance(bulk, Mapping) else bulk
+    if not isinstance(items, list):
+        raise ResultError(f"runs file: expected a JSON array of runs, got {_json_type(bulk)}")
+    result_id = as_int(payload.get("id"))
+    runs = {str(key): dict(_mapping(value)) for key, value in _run_items(payload.get("runs"))}
+    by_id = {as_text(value.get("id")) or key: key for key, value in runs.items()}
+    for index, entry in enumerate(items):
+        _merge_one(runs, by_id, entry, index, result_id, had_runs=bool(payload.get("runs")))
+    return {**payload, "runs": runs}
+
+
+def _merge_one(
+    runs: dict[str, dict[str, Any]],
+    by_id: dict[str, str],
+    entry: object,
+    index: int,
+    result_id: int | None,
+    *,
+    had_runs: bool,
+) -> None:
+    if not isinstance(entry, Mapping):
+        raise ResultError(f"runs file: [{index}]: expected an object, got {_json_type(entry)}")
+    run_id = as_int(entry.get("id"))
+    if run_id is None:
+        raise ResultError(f"runs file: [{index}]: has no numeric id")
+    owner = as_int(entry.get("result_id"))
+    if owner is not None and result_id is not None and owner != result_id:
+        raise ResultError(
+            f"runs file: run {run_id} belongs to result {owner}, not result {result_id}"
+        )
+    key = by_id.get(str(run_id))
+    if key is None:
+        if had_runs:
+            return
+        runs[str(run_id)] = dict(entry)
+        return
+    target = runs[key]
+    for field, value in entry.items():
+        detail = field in _DETAIL_FIELDS and not _is_empty(value)
+        if detail or _is_empty(target.get(field)):
+            target[field] = value
