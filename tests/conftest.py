@@ -1,0 +1,110 @@
+"""Shared fixtures: a strict respx router (no test reaches the network), payload
+factories, and a runner for the real ``cekura-gate`` process."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import respx
+
+from gate.policy import Policy, parse_policy
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+PAYLOADS = DATA / "payloads"
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture(autouse=True)
+def no_network() -> Iterator[respx.MockRouter]:
+    """Every httpx request in a test must match a declared route, or the test fails."""
+    with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
+        yield router
+
+
+def load_payload(name: str) -> dict[str, Any]:
+    """A fresh copy of a reference payload from ``tests/data/payloads``."""
+    data: dict[str, Any] = json.loads((PAYLOADS / name).read_text(encoding="utf-8"))
+    return copy.deepcopy(data)
+
+
+def make_run(run_id: int, **overrides: Any) -> dict[str, Any]:
+    """A completed, successful run entry as it appears in ``result['runs']``."""
+    run: dict[str, Any] = {
+        "id": run_id,
+        "scenario": 1,
+        "scenario_name": "Book an appointment",
+        "personality_name": "Direct Communicator",
+        "status": "completed",
+        "success": True,
+        "expected_outcome": {"score": 100, "explanation": ["✅ booked"]},
+        "evaluation": {"metrics": []},
+        "critical_categories": [],
+        "error_message": "",
+        "duration": "01:00",
+    }
+    run.update(overrides)
+    return run
+
+
+def make_result(runs: list[dict[str, Any]] | None = None, **overrides: Any) -> dict[str, Any]:
+    """A completed result payload whose counters agree with its runs."""
+    runs = [make_run(1)] if runs is None else runs
+    successful = sum(1 for run in runs if run.get("success") is True)
+    scored = [run for run in runs if (run.get("expected_outcome") or {}).get("score") is not None]
+    payload: dict[str, Any] = {
+        "id": 500,
+        "name": "release check",
+        "agent_name": "Support Agent",
+        "status": "completed",
+        "success_rate": 100.0 * successful / len(runs) if runs else 0.0,
+        "met_expected_outcome_count": sum(
+            1 for run in scored if run["expected_outcome"]["score"] >= 100
+        ),
+        "total_expected_outcome_count": len(scored),
+        "total_runs_count": len(runs),
+        "completed_runs_count": len(runs),
+        "success_runs_count": successful,
+        "failed_runs_count": len(runs) - successful,
+        "runs": {str(run["id"]): run for run in runs},
+        "overall_evaluation": None,
+    }
+    payload.update(overrides)
+    return payload
+
+
+def policy_from(text: str, source: str = "gate.yaml") -> Policy:
+    return parse_policy(text, source=source)
+
+
+@dataclass
+class CliRun:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> CliRun:
+    """Run the real ``cekura-gate`` process (``python -m gate``) and capture its output."""
+    full_env = {key: value for key, value in os.environ.items() if not key.startswith("CEKURA_")}
+    full_env.update({"NO_COLOR": "1", "PYTHONPATH": str(ROOT)})
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [sys.executable, "-m", "gate", *args],
+        cwd=cwd or ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return CliRun(proc.returncode, proc.stdout, proc.stderr)
