@@ -1,0 +1,493 @@
+"""The policy loader: typed values, exact error messages, and `cekura-gate validate`.
+
+Case files live in ``tests/data/policies``:
+
+- ``valid/``: every file parses (and, see ``test_schema.py``, matches the schema);
+- ``invalid/``: the loader and the schema both reject the file;
+- ``invalid-loader-only/``: only the loader can reject it (cross-field rules, duplicate
+  keys, YAML syntax, NaN and infinity, which JSON cannot hold).
+
+An invalid case starts with ``# error: <the exact message>`` (parsed as ``gate.yaml``) and may
+add ``# loader-xfail: <reason>`` or ``# schema-xfail: <reason>`` for a known defect.
+"""
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gate.errors import PolicyError
+from gate.policy import Bounds, Level, MetricRule, Policy, WaitSettings
+from tests.conftest import EXAMPLES, policy_from, run_cli
+
+POLICIES = Path(__file__).resolve().parent / "data" / "policies"
+VALID = POLICIES / "valid"
+INVALID = POLICIES / "invalid"
+LOADER_ONLY = POLICIES / "invalid-loader-only"
+HEADER = re.compile(r"# (?P<key>[a-z-]+): (?P<value>.*)")
+MIB = 1_048_576
+KNOWN_FAILURES = (AssertionError, pytest.fail.Exception)  # a failed assert or "DID NOT RAISE"
+RULES = "version: 1\nrules:\n"
+ONE_RULE = RULES + "  success_rate: {min: 90}\n"
+
+
+def headers(path: Path) -> dict[str, str]:
+    """The ``# key: value`` lines at the top of a case file."""
+    found = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        match = HEADER.fullmatch(line)
+        if match is None:
+            break
+        found[match["key"]] = match["value"]
+    return found
+
+
+def cases(folder: Path, xfail_keys: tuple[str, ...] = ()) -> list[Any]:
+    """One ``pytest.param`` per case file; a known defect becomes a strict xfail."""
+    params = []
+    for path in sorted(folder.glob("*.yaml")):
+        reasons = [headers(path)[key] for key in xfail_keys if key in headers(path)]
+        xfail = pytest.mark.xfail(strict=True, reason="; ".join(reasons), raises=KNOWN_FAILURES)
+        marks = [xfail] if reasons else []
+        params.append(pytest.param(path, id=f"{folder.name}/{path.stem}", marks=marks))
+    return params
+
+
+def parse_file(path: Path) -> Policy:
+    return policy_from(path.read_text(encoding="utf-8"))
+
+
+def with_wait(wait: str) -> str:
+    return f"version: 1\n{wait}rules:\n  success_rate: {{min: 90}}\n"
+
+
+# --------------------------------------------------------------------------- case files
+
+
+@pytest.mark.parametrize("folder", [VALID, INVALID, LOADER_ONLY], ids=lambda path: path.name)
+def test_case_folder_is_discovered(folder):
+    assert len(list(folder.glob("*.yaml"))) >= 5
+
+
+@pytest.mark.parametrize("path", cases(INVALID) + cases(LOADER_ONLY))
+def test_invalid_case_states_its_message(path):
+    assert headers(path)["error"].startswith("gate.yaml: ")
+
+
+@pytest.mark.parametrize("path", cases(VALID))
+def test_valid_policy_parses(path):
+    assert parse_file(path).version == 1
+
+
+@pytest.mark.parametrize(
+    "path", cases(INVALID, ("loader-xfail",)) + cases(LOADER_ONLY, ("loader-xfail",))
+)
+def test_invalid_policy_message(path):
+    with pytest.raises(PolicyError) as caught:
+        parse_file(path)
+    assert str(caught.value) == headers(path)["error"]
+
+
+# --------------------------------------------------------------------------- typed values
+
+
+@pytest.mark.parametrize(
+    ("written", "seconds"),
+    [
+        ("90s", 90.0),
+        ("15m", 900.0),
+        ("1h30m", 5400.0),
+        ("1h", 3600.0),
+        ("1h2m3s", 3723.0),
+        ("1.5s", 1.5),
+        ("2M", 120.0),
+        ('" 45m "', 2700.0),
+        ("600", 600.0),
+        ('"600"', 600.0),
+        ("2.5", 2.5),
+    ],
+)
+def test_duration_forms(written, seconds):
+    timeout = policy_from(with_wait(f"wait:\n  timeout: {written}\n")).wait.timeout_s
+    assert (timeout, type(timeout)) == (seconds, float)
+
+
+@pytest.mark.parametrize(
+    ("wait", "expected"),
+    [
+        ("", WaitSettings(2700.0, 10.0, 60.0)),
+        ("wait: {}\n", WaitSettings(2700.0, 10.0, 60.0)),
+        ("wait:\n  timeout: 5m\n", WaitSettings(300.0, 10.0, 60.0)),
+        ("wait:\n  poll_interval: 30s\n", WaitSettings(2700.0, 30.0, 60.0)),
+        ("wait:\n  poll_interval: 90s\n", WaitSettings(2700.0, 90.0, 90.0)),
+        ("wait:\n  max_poll_interval: 10s\n", WaitSettings(2700.0, 10.0, 10.0)),
+        ("wait:\n  max_poll_interval: 5m\n", WaitSettings(2700.0, 10.0, 300.0)),
+    ],
+    ids=["absent", "empty", "timeout", "poll", "poll-above-default-max", "max-equal", "max"],
+)
+def test_wait_defaults(wait, expected):
+    assert policy_from(with_wait(wait)).wait == expected
+
+
+@pytest.mark.parametrize(
+    ("written", "level"),
+    [
+        ("", Level.ERROR),
+        ("level: error", Level.ERROR),
+        ("level: warn", Level.WARN),
+        ('level: "off"', Level.OFF),
+        ("level: 'off'", Level.OFF),
+    ],
+)
+def test_rule_level(written, level):
+    text = RULES + f"  success_rate:\n    min: 90\n    {written}\n  runs: {{min_total: 1}}\n"
+    policy = policy_from(text)
+    assert policy.rules.success_rate is not None
+    assert policy.rules.success_rate.level is level
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "success_rate: {min: 90, level: warn}",
+        "expected_outcomes: {max_unmet: 0, level: warn}",
+        "runs: {min_total: 1, level: warn}",
+        "critical_categories: {max: {critical: 0}, level: warn}",
+        "metrics: [{name: Latency, p50: {max: 1}, level: warn}]",
+    ],
+)
+def test_every_rule_takes_a_level(rule):
+    assert policy_from(RULES + f"  {rule}\n").rules.levels() == [Level.WARN]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="YAML 1.1 reads a bare `off` as false, so the documented `level: off` is rejected "
+    "with 'got false'",
+    raises=PolicyError,
+)
+def test_bare_off_level_turns_the_rule_off():
+    policy = policy_from(RULES + "  success_rate: {min: 90, level: off}\n  runs: {min_total: 1}\n")
+    assert policy.rules.success_rate is not None
+    assert policy.rules.success_rate.level is Level.OFF
+
+
+def test_single_value_rules():
+    rules = parse_file(VALID / "all-rules.yaml").rules
+    assert rules.success_rate is not None
+    assert rules.expected_outcomes is not None
+    assert rules.runs is not None
+    assert (rules.success_rate.min, rules.expected_outcomes.min_met_percent) == (100.0, 0.0)
+    assert (rules.runs.min_total, rules.runs.max_failed) == (1, 0)
+    assert (rules.expected_outcomes.max_unmet, type(rules.expected_outcomes.max_unmet)) == (2, int)
+
+
+def test_a_rule_that_is_not_written_is_absent():
+    rules = parse_file(VALID / "minimal.yaml").rules
+    assert (rules.expected_outcomes, rules.runs, rules.critical_categories) == (None, None, None)
+    assert rules.metrics == ()
+
+
+@pytest.mark.parametrize(
+    ("caps", "expected"),
+    [
+        ("{critical: 0, non-critical: 3}", (("critical", 0), ("non-critical", 3))),
+        ("{non-critical: 3, critical: 0}", (("non-critical", 3), ("critical", 0))),
+        ("{high: 0, medium: 2, low: 10}", (("high", 0), ("medium", 2), ("low", 10))),
+        ("{low: 1}", (("low", 1),)),
+        ("{critical: 2.0}", (("critical", 2),)),
+    ],
+)
+def test_priority_caps_in_either_vocabulary(caps, expected):
+    rule = policy_from(
+        RULES + f"  critical_categories:\n    max: {caps}\n"
+    ).rules.critical_categories
+    assert rule is not None
+    assert rule.max == expected
+
+
+@pytest.mark.parametrize(
+    ("ignore", "expected"),
+    [
+        ("", ()),
+        ("ignore: []", ()),
+        ("ignore: [not_a_bug, ' Greeting ']", ("not_a_bug", "Greeting")),
+    ],
+)
+def test_ignore_list(ignore, expected):
+    text = RULES + f"  critical_categories:\n    max: {{critical: 0}}\n    {ignore}\n"
+    rule = policy_from(text).rules.critical_categories
+    assert rule is not None
+    assert rule.ignore == expected
+
+
+@pytest.mark.parametrize(
+    ("metric", "expected"),
+    [
+        ("{name: Latency, p50: {max: 1800}}", MetricRule("Latency", None, Bounds(None, 1800.0))),
+        ("{id: 42, p50: {min: 3.5}}", MetricRule(None, 42, Bounds(3.5, None))),
+        ("{id: 3.0, p50: {min: 0}}", MetricRule(None, 3, Bounds(0.0, None))),
+        (
+            "{name: ' Talk Ratio ', id: 7, p50: {min: 0.3, max: 0.7}, level: warn}",
+            MetricRule("Talk Ratio", 7, Bounds(0.3, 0.7), Level.WARN),
+        ),
+        ("{name: Pauses, p50: {min: -2, max: -2}}", MetricRule("Pauses", None, Bounds(-2.0, -2.0))),
+    ],
+)
+def test_metric_rule(metric, expected):
+    assert policy_from(RULES + f"  metrics:\n    - {metric}\n").rules.metrics == (expected,)
+
+
+@pytest.mark.parametrize(
+    ("metric", "label"),
+    [
+        ("{name: Latency, p50: {max: 1}}", "Latency"),
+        ("{id: 42, p50: {max: 1}}", "id 42"),
+        ("{name: Latency, id: 42, p50: {max: 1}}", "Latency"),
+    ],
+)
+def test_metric_label(metric, label):
+    assert policy_from(RULES + f"  metrics:\n    - {metric}\n").rules.metrics[0].label == label
+
+
+def test_anchors_aliases_and_merge_keys():
+    metrics = parse_file(VALID / "anchors-and-merge-keys.yaml").rules.metrics
+    assert metrics == (
+        MetricRule("Latency", None, Bounds(None, 1800.0)),
+        MetricRule("Time To First Audio", None, Bounds(None, 1800.0), Level.WARN),
+        MetricRule(None, 9, Bounds(None, 1800.0)),
+    )
+
+
+def test_example_policy_parses_to_the_documented_values():
+    policy = parse_file(EXAMPLES / "gate.yaml")
+    assert policy.wait == WaitSettings(2700.0, 10.0, 60.0)
+    assert [metric.label for metric in policy.rules.metrics] == [
+        "Latency",
+        "Average Ringing Duration",
+    ]
+    assert policy.rules.levels().count(Level.WARN) == 1
+
+
+# --------------------------------------------------------------------------- messages not in files
+
+
+@pytest.mark.parametrize(
+    ("text", "source", "message"),
+    [
+        ("", "gate.yaml", "gate.yaml: the policy is empty; it needs 'version: 1' and 'rules'"),
+        (" \n\n", "gate.yaml", "gate.yaml: the policy is empty; it needs 'version: 1' and 'rules'"),
+        (
+            "version: 2\n",
+            "ci/release gate.yaml",
+            "ci/release gate.yaml: version: unsupported version 2; expected 1",
+        ),
+        (
+            RULES + "  success_rate: {min: 90, level: " + "x" * 60 + "}\n",
+            "gate.yaml",
+            "gate.yaml: rules.success_rate.level: expected one of error, warn, off, got "
+            "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'",
+        ),
+    ],
+    ids=["empty-string", "blank-lines", "source-named-verbatim", "long-value-shortened"],
+)
+def test_message(text, source, message):
+    with pytest.raises(PolicyError) as caught:
+        policy_from(text, source=source)
+    assert str(caught.value) == message
+
+
+def padded(size: int, filler: str = "#") -> str:
+    """ONE_RULE followed by a comment, ``size`` bytes in UTF-8 in all."""
+    room = size - len(ONE_RULE) - 2
+    body = filler * (room // len(filler.encode()))
+    return ONE_RULE + "#" + body + "#" * (room - len(body.encode())) + "\n"
+
+
+def test_policy_of_exactly_one_mib_parses():
+    text = padded(MIB)
+    assert len(text.encode()) == MIB
+    assert policy_from(text).rules.success_rate is not None
+
+
+@pytest.mark.parametrize("filler", ["#", "é"], ids=["ascii", "multibyte"])
+def test_policy_over_one_mib_is_rejected(filler):
+    text = padded(MIB + 1, filler)
+    assert len(text.encode()) == MIB + 1
+    with pytest.raises(PolicyError) as caught:
+        policy_from(text)
+    assert str(caught.value) == "gate.yaml: the file is larger than 1048576 bytes"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a scalar PyYAML cannot construct (an impossible date, !!int abc) escapes "
+    "parse_policy as ValueError instead of PolicyError",
+    raises=ValueError,
+)
+@pytest.mark.parametrize("value", ["2024-02-30", "2024-13-01", "!!int abc"])
+def test_unconstructible_scalar_is_a_policy_error(value):
+    with pytest.raises(PolicyError, match=r"^gate\.yaml: invalid YAML: "):
+        policy_from(RULES + f"  metrics:\n    - name: {value}\n      p50: {{max: 1}}\n")
+
+
+# --------------------------------------------------------------------------- robustness
+
+LEAF = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 2000),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["", " ", "90s", "0s", "1h30m", "fast", "warn", "off", "error"]),
+    st.sampled_from(["critical", "high", "not_a_bug", "Latency", "min", "max"]),
+)
+
+
+def documents(leaf: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Policy-shaped data: the right keys, arbitrary values."""
+
+    def body(*keys: str) -> st.SearchStrategy[dict[str, Any]]:
+        return st.dictionaries(st.sampled_from([*keys, "level"]), leaf, max_size=3)
+
+    priorities = st.sampled_from(["critical", "non-critical", "high", "medium", "low", "x"])
+    critical = st.fixed_dictionaries(
+        {"max": st.dictionaries(priorities, leaf, max_size=3)},
+        optional={"ignore": st.lists(leaf, max_size=2) | leaf, "level": leaf},
+    )
+    metric = st.fixed_dictionaries(
+        {"p50": body("min", "max") | leaf}, optional={"name": leaf, "id": leaf, "level": leaf}
+    )
+    rules = st.fixed_dictionaries(
+        {},
+        optional={
+            "success_rate": body("min") | leaf,
+            "expected_outcomes": body("min_met_percent", "max_unmet"),
+            "runs": body("min_total", "max_failed"),
+            "critical_categories": critical | leaf,
+            "metrics": st.lists(metric, max_size=2) | leaf,
+        },
+    )
+    wait = st.dictionaries(st.sampled_from(["timeout", "poll_interval", "max_poll_interval"]), leaf)
+    return st.fixed_dictionaries(
+        {"version": st.sampled_from([1, 1, 1, 2, "1"]), "rules": rules | leaf},
+        optional={"wait": wait | leaf},
+    )
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(documents(LEAF))
+def test_loader_raises_nothing_but_policy_error(document):
+    try:
+        policy_from(yaml.safe_dump(document))
+    except PolicyError as exc:
+        assert str(exc).startswith("gate.yaml: ")
+
+
+# --------------------------------------------------------------------------- cekura-gate validate
+
+
+VALIDATED = [
+    (
+        EXAMPLES / "gate.yaml",
+        "success_rate, expected_outcomes, runs, critical_categories, metrics (2)",
+    ),
+    (VALID / "minimal.yaml", "success_rate"),
+    (VALID / "legacy-priorities.yaml", "runs, critical_categories"),
+    (VALID / "levels.yaml", "success_rate, expected_outcomes, runs"),
+    (VALID / "metrics-by-name-and-id.yaml", "metrics (4)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "rules"), [pytest.param(path, rules, id=path.stem) for path, rules in VALIDATED]
+)
+def test_validate_accepts_a_valid_policy(path, rules):
+    result = run_cli("validate", "--policy", str(path))
+    assert (result.code, result.stderr) == (0, "")
+    assert result.stdout == f"{path}: valid policy (rules: {rules})\n"
+
+
+def test_validate_reads_gate_yaml_by_default(tmp_path):
+    (tmp_path / "gate.yaml").write_text(ONE_RULE, encoding="utf-8")
+    result = run_cli("validate", cwd=tmp_path)
+    assert (result.code, result.stdout, result.stderr) == (
+        0,
+        "gate.yaml: valid policy (rules: success_rate)\n",
+        "",
+    )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        INVALID / "empty-comments-only.yaml",
+        INVALID / "unknown-rule-typo.yaml",
+        INVALID / "metric-p50-not-a-number.yaml",
+        LOADER_ONLY / "every-rule-off.yaml",
+        LOADER_ONLY / "duplicate-key.yaml",
+        LOADER_ONLY / "yaml-unclosed-flow-mapping.yaml",
+    ],
+    ids=lambda path: path.stem,
+)
+def test_validate_rejects_an_invalid_policy(path):
+    expected = str(path) + headers(path)["error"].removeprefix("gate.yaml")
+    result = run_cli("validate", "--policy", str(path))
+    assert (result.code, result.stdout) == (2, "")
+    assert result.stderr == f"cekura-gate: error: {expected}\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "cannot read the policy: No such file or directory"),
+        (padded(MIB + 1), "the policy is larger than 1048576 bytes"),
+        (b"version: 1\n\xff\n", "the policy is not UTF-8 text (byte 11)"),
+    ],
+    ids=["missing", "over-one-mib", "not-utf8"],
+)
+def test_validate_rejects_an_unusable_file(tmp_path, content, problem):
+    path = tmp_path / "gate.yaml"
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    result = run_cli("validate", "--policy", str(path))
+    assert (result.code, result.stdout) == (2, "")
+    assert result.stderr == f"cekura-gate: error: {path}: {problem}\n"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the date ValueError escapes parse_policy: traceback and exit 1 (= gate failed)",
+    raises=AssertionError,
+)
+def test_validate_reports_an_unconstructible_scalar_in_one_line(tmp_path):
+    path = tmp_path / "gate.yaml"
+    path.write_text(RULES + "  metrics:\n    - name: 2024-02-30\n      p50: {max: 1}\n")
+    result = run_cli("validate", "--policy", str(path))
+    assert result.code == 2
+    assert result.stderr.startswith(f"cekura-gate: error: {path}: invalid YAML: ")
+    assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="libyaml's C composer overflows the C stack on deep nesting (SIGSEGV) before "
+    "Python's RecursionError guard can turn it into 'nested too deeply'",
+    raises=AssertionError,
+)
+def test_validate_survives_deeply_nested_yaml(tmp_path):
+    path = tmp_path / "gate.yaml"
+    path.write_text("[" * 500_000 + "]" * 500_000, encoding="utf-8")
+    result = run_cli("validate", "--policy", str(path), cwd=tmp_path)
+    assert (result.code, result.stdout) == (2, "")
+    assert result.stderr == f"cekura-gate: error: {path}: invalid YAML: nested too deeply\n"

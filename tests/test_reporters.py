@@ -1,0 +1,475 @@
+"""Reporter tests: golden files, JUnit re-parsed as its consumers read it, Markdown tables
+and terminal colour.
+
+Golden files
+------------
+``tests/golden/<scenario>.<md|json|xml>`` hold the exact Markdown, JSON and JUnit reports
+for four verdicts: ``fail`` (the bundled example: result_completed_mixed.json merged with
+runs_bulk.json, judged by examples/gate.yaml), ``pass``, ``warn`` and ``error`` (no verdict).
+They are deterministic: relative policy paths, fixed result URLs, no clock.
+
+After an intended change to a reporter, regenerate them and review the diff::
+
+    UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_reporters.py tests/test_cli.py
+    git diff tests/golden
+
+With ``UPDATE_GOLDEN=1`` the golden tests (here and the ``make demo`` test in
+test_cli.py) rewrite the files instead of comparing; without it they fail on any difference.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from junitparser import JUnitXml
+from lxml import etree
+
+from gate.evaluate import Check, Outcome, RunReport, Verdict, VerdictStatus, evaluate, no_verdict
+from gate.reporters import REPORTERS, junit, markdown, terminal
+from gate.results import Run, merge_run_details, normalise
+from tests.conftest import DATA, EXAMPLES, ROOT, load_payload, make_result, make_run, policy_from
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+XSD = DATA / "junit-10.xsd"
+DASHBOARD = "https://dashboard.cekura.ai"
+ANSI_DEBRIS = ("\x1b", "[31m", "[0m", "[2K", "196m", "]0;")
+
+
+def assert_golden(name: str, text: str) -> None:
+    """Compare ``text`` with ``tests/golden/<name>``, or rewrite it when UPDATE_GOLDEN=1."""
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        GOLDEN.mkdir(exist_ok=True)
+        path.write_bytes(text.encode("utf-8"))
+        return
+    assert path.exists(), f"{path} is missing; create it with UPDATE_GOLDEN=1"
+    expected = path.read_bytes().decode("utf-8")
+    assert text == expected, f"{name} differs from its golden file (UPDATE_GOLDEN=1 to accept)"
+
+
+# --------------------------------------------------------------------------- verdicts
+
+PASS_POLICY = """\
+version: 1
+rules:
+  success_rate: {min: 90}
+  runs: {min_total: 2, max_failed: 0}
+"""
+
+WARN_POLICY = """\
+version: 1
+rules:
+  success_rate: {min: 90, level: warn}
+  runs: {min_total: 1}
+  expected_outcomes: {max_unmet: 0, level: "off"}
+"""
+
+
+def failing_verdict() -> Verdict:
+    policy = policy_from((EXAMPLES / "gate.yaml").read_text(), source="examples/gate.yaml")
+    payload = merge_run_details(
+        load_payload("result_completed_mixed.json"), load_payload("runs_bulk.json")
+    )
+    verdict = evaluate(policy, normalise(payload))
+    return dataclasses.replace(verdict, result_url=f"{DASHBOARD}/results/167")
+
+
+def passing_verdict() -> Verdict:
+    runs = [make_run(1), make_run(2, scenario=2, scenario_name="Cancel a booking")]
+    verdict = evaluate(policy_from(PASS_POLICY), normalise(make_result(runs)))
+    return dataclasses.replace(verdict, result_url=f"{DASHBOARD}/results/500")
+
+
+def warning_verdict() -> Verdict:
+    failed = make_run(
+        2,
+        scenario=2,
+        scenario_name="Reschedule | move to Friday",
+        success=False,
+        expected_outcome={"score": 0, "explanation": ["❌ offered Thursday instead"]},
+        transcript="[00:01] Testing Agent: Can we move it to Friday?",
+    )
+    verdict = evaluate(policy_from(WARN_POLICY), normalise(make_result([make_run(1), failed])))
+    return dataclasses.replace(verdict, result_url=f"{DASHBOARD}/results/500")
+
+
+def error_verdict() -> Verdict:
+    return no_verdict(
+        "results/167.json: the result is not valid JSON: line 1, column 21: "
+        "Unterminated string starting at",
+        policy_source="gate.yaml",
+    )
+
+
+SCENARIOS: dict[str, Callable[[], Verdict]] = {
+    "fail": failing_verdict,
+    "pass": passing_verdict,
+    "warn": warning_verdict,
+    "error": error_verdict,
+}
+JUDGED = ("fail", "pass", "warn")
+FORMATS = (("summary", "md"), ("json", "json"), ("junit", "xml"))
+
+
+@pytest.mark.parametrize(
+    ("scenario", "status"),
+    [
+        ("fail", VerdictStatus.FAIL),
+        ("pass", VerdictStatus.PASS),
+        ("warn", VerdictStatus.WARN),
+        ("error", VerdictStatus.ERROR),
+    ],
+)
+def test_scenario_has_its_intended_verdict(scenario, status):
+    assert SCENARIOS[scenario]().status is status
+
+
+def test_scenarios_exercise_every_junit_status():
+    fail, warn = failing_verdict(), warning_verdict()
+    assert fail.failed_checks and any(report.blamed for report in fail.runs)
+    warn_outcomes = {check.outcome for check in warn.checks}
+    assert {Outcome.WARN, Outcome.SKIP} <= warn_outcomes
+    assert any(report.failed and not report.blamed for report in warn.runs)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+@pytest.mark.parametrize(("report", "ext"), FORMATS)
+def test_report_matches_golden_file(scenario, report, ext):
+    text = REPORTERS[report](SCENARIOS[scenario]())
+    assert str(ROOT) not in text
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", text), "no timestamps in reports"
+    assert_golden(f"{scenario}.{ext}", text)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_json_report_parses_and_states_the_verdict(scenario):
+    verdict = SCENARIOS[scenario]()
+    document = json.loads(REPORTERS["json"](verdict))
+    assert document["verdict"] == verdict.status.value
+    assert document["error"] == verdict.error
+
+
+# --------------------------------------------------------------------------- JUnit helpers
+
+
+def parse_cases(xml: str) -> list[Any]:
+    """The testcases of the report's single suite, read the way EnricoMi's reporter reads them."""
+    suites = list(JUnitXml.fromstring(xml.encode("utf-8")))
+    assert len(suites) == 1
+    return list(suites[0])
+
+
+def parse_suite(xml: str) -> Any:
+    return next(iter(JUnitXml.fromstring(xml.encode("utf-8"))))
+
+
+def status_of(case: Any) -> tuple[str, str]:
+    """``(kind, message)``: kind is passed, failure, error or skipped."""
+    results = list(case.result)
+    if not results:
+        return "passed", ""
+    assert len(results) == 1, f"{case.name}: more than one result element"
+    return type(results[0]).__name__.lower(), results[0].message or ""
+
+
+@cache
+def _schema() -> Any:
+    return etree.XMLSchema(etree.parse(str(XSD)))
+
+
+def assert_valid_junit10(xml: str) -> None:
+    root = etree.fromstring(xml.encode("utf-8"))
+    # junit-10.xsd allows neither `disabled` (junit-xml writes it on every suite) nor
+    # testcase `file`/`line`. GitLab, EnricoMi (junitparser) and mikepenz read those
+    # attributes, so the report keeps them; drop them only for this structural check.
+    for element in root.iter():
+        for attribute in ("disabled", "file", "line"):
+            element.attrib.pop(attribute, None)
+    _schema().assertValid(root)
+
+
+# --------------------------------------------------------------------------- JUnit structure
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_junit_validates_against_junit10_xsd(scenario):
+    assert_valid_junit10(junit.render(SCENARIOS[scenario]()))
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_junit_counts_match_elements_and_failures_iff_gate_failed(scenario):
+    verdict = SCENARIOS[scenario]()
+    xml = junit.render(verdict)
+    suite, kinds = parse_suite(xml), [status_of(case)[0] for case in parse_cases(xml)]
+    assert (suite.tests, suite.failures, suite.errors, suite.skipped) == (
+        len(kinds),
+        kinds.count("failure"),
+        kinds.count("error"),
+        kinds.count("skipped"),
+    )
+    assert (kinds.count("failure") > 0) is (verdict.status is VerdictStatus.FAIL)
+    assert (kinds.count("error") > 0) is (verdict.status is VerdictStatus.ERROR)
+
+
+@pytest.mark.parametrize("scenario", JUDGED)
+def test_junit_has_one_case_per_check_then_one_per_run(scenario):
+    verdict = SCENARIOS[scenario]()
+    cases = parse_cases(junit.render(verdict))
+    checks, runs = cases[: len(verdict.checks)], cases[len(verdict.checks) :]
+    assert [(case.classname, case.name) for case in checks] == [
+        (junit.RULES_CLASSNAME, check.id) for check in verdict.checks
+    ]
+    assert [(case.classname, case.name.split()[1]) for case in runs] == [
+        (report.run.scenario_name, str(report.run.id)) for report in verdict.runs
+    ]
+    assert len({(case.classname, case.name) for case in cases}) == len(cases)  # GitLab dedupes
+
+
+CHECK_STATUS = {
+    Outcome.PASS: ("passed", ""),
+    Outcome.FAIL: ("failure", ""),
+    Outcome.WARN: ("skipped", "warning: "),
+    Outcome.SKIP: ("skipped", "off: "),
+}
+
+
+@pytest.mark.parametrize("scenario", JUDGED)
+def test_junit_check_status_follows_its_outcome(scenario):
+    verdict = SCENARIOS[scenario]()
+    cases = parse_cases(junit.render(verdict))[: len(verdict.checks)]
+    for check, case in zip(verdict.checks, cases, strict=True):
+        kind, message = status_of(case)
+        expected_kind, prefix = CHECK_STATUS[check.outcome]
+        assert kind == expected_kind, check.id
+        assert message.startswith(prefix)
+        assert kind == "passed" or message.strip(), f"{check.id}: element without a message"
+
+
+def _expected_run_kind(verdict: Verdict, report: RunReport) -> str:
+    if verdict.status is VerdictStatus.FAIL and report.blamed:
+        return "failure"
+    return "skipped" if report.failed else "passed"
+
+
+@pytest.mark.parametrize("scenario", JUDGED)
+def test_junit_run_status_blamed_fails_tolerated_skips(scenario):
+    verdict = SCENARIOS[scenario]()
+    cases = parse_cases(junit.render(verdict))[len(verdict.checks) :]
+    for report, case in zip(verdict.runs, cases, strict=True):
+        kind, message = status_of(case)
+        assert kind == _expected_run_kind(verdict, report), report.run.id
+        if kind == "skipped":
+            assert message.startswith("tolerated by policy: ")
+        if kind == "failure":
+            assert message == report.reasons[0]
+
+
+def test_junit_properties_carry_result_and_policy():
+    suite = parse_suite(junit.render(failing_verdict()))
+    assert {prop.name: prop.value for prop in suite.properties()} == {
+        "verdict": "fail",
+        "policy": "examples/gate.yaml",
+        "result_id": "167",
+        "result_status": "completed",
+        "result_url": f"{DASHBOARD}/results/167",
+    }
+
+
+def test_junit_error_verdict_is_one_error_case_with_the_reason():
+    verdict = error_verdict()
+    cases = parse_cases(junit.render(verdict))
+    assert len(cases) == 1
+    assert status_of(cases[0]) == ("error", verdict.error)
+    assert cases[0].result[0].text == verdict.error
+
+
+def _failed_run() -> Run:
+    return normalise(make_result([make_run(1, success=False)])).runs[0]
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "\n\n", "\x1b[31m\x1b[0m", "\x00\x1b", "\ufffe"])
+def test_junit_never_drops_a_failure_element(reason):
+    check = Check("c", "C", "x", "y", Outcome.FAIL, reason)
+    report = RunReport(_failed_run(), failed=True, reasons=(reason,), blamed=True)
+    verdict = Verdict(VerdictStatus.FAIL, "gate.yaml", checks=(check,), runs=(report,))
+    for case in parse_cases(junit.render(verdict)):
+        kind, message = status_of(case)
+        assert kind == "failure"
+        assert message.strip()
+
+
+@pytest.mark.parametrize("error", ["", "\x1b[2K", "\x00"])
+def test_junit_never_drops_the_error_element(error):
+    cases = parse_cases(junit.render(no_verdict(error, policy_source="gate.yaml")))
+    kind, message = status_of(cases[0])
+    assert kind == "error" and message.strip()
+
+
+# --------------------------------------------------------------------------- hostile text
+
+HOSTILE = (
+    "\x1b[31mred\x1b[0m \x1b[38;5;196m256\x1b[2K \x00nul \x1b]0;title\x07 \x0bvt\x0c "
+    "\x7f\x85\x9b \ufffe 🎙️ \u200fשלום\u200e"
+)
+MEGABYTE = ("[00:01] Main Agent: " + HOSTILE + "\n") * (1_000_000 // len(HOSTILE) + 1)
+SCENARIO_NAME = "Sc\x1b[1mén\x1b[0mario 🎙️ \u200fשלום\u200e\x00"
+
+
+def hostile_verdict(**overrides: Any) -> Verdict:
+    fields: dict[str, Any] = {
+        "scenario_name": SCENARIO_NAME,
+        "personality_name": "Caller \x1b[33m😀\x1b[0m",
+        "success": False,
+        "expected_outcome": {"score": 0, "explanation": [HOSTILE]},
+        "error_message": HOSTILE,
+        "transcript": MEGABYTE,
+    }
+    fields.update(overrides)
+    policy = policy_from("version: 1\nrules:\n  success_rate: {min: 90}\n")
+    return evaluate(policy, normalise(make_result([make_run(7, **fields)])))
+
+
+def test_junit_hostile_text_reparses_without_debris_and_is_capped():
+    assert len(MEGABYTE) > 1_000_000
+    xml = junit.render(hostile_verdict())
+    assert len(xml.encode("utf-8")) < 100_000
+    for debris in ANSI_DEBRIS:
+        assert debris not in xml
+    assert_valid_junit10(xml)
+    run_case = parse_cases(xml)[-1]
+    assert run_case.classname == "Scénario 🎙️ \u200fשלום\u200e\ufffd"  # emoji, RTL marks kept
+    kind, message = status_of(run_case)
+    assert kind == "failure" and "nul" in message
+    assert "more characters cut" in run_case.result[0].text
+
+
+MB = "\x1b[31m🎙️x\u200f\x00" * 200_000
+UNCAPPED = "junit.py does not cap this field; see the xfail list in the test report"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        pytest.param({"transcript": MB}, id="transcript"),
+        pytest.param({"expected_outcome": {"score": 0, "explanation": [MB]}}, id="explanation"),
+        pytest.param({"error_message": MB}, id="error-message"),
+        pytest.param(
+            {"scenario_name": MB},
+            id="scenario-name",
+            marks=pytest.mark.xfail(strict=True, reason="classname is not capped: " + UNCAPPED),
+        ),
+        pytest.param(
+            {"personality_name": MB},
+            id="personality",
+            marks=pytest.mark.xfail(strict=True, reason="case name is not capped: " + UNCAPPED),
+        ),
+        pytest.param(
+            {"critical_categories": [{"category": MB, "priority": "critical"}]},
+            id="category-in-check-reason",
+            marks=pytest.mark.xfail(strict=True, reason="check output is not capped: " + UNCAPPED),
+        ),
+    ],
+)
+def test_junit_stays_small_when_one_field_is_a_megabyte(overrides):
+    policy = policy_from(
+        "version: 1\nrules:\n  success_rate: {min: 90}\n"
+        "  critical_categories: {max: {critical: 0}}\n"
+    )
+    run = make_run(7, success=False, **overrides)
+    xml = junit.render(evaluate(policy, normalise(make_result([run]))))
+    assert len(xml.encode("utf-8")) < 100_000
+    assert len(parse_cases(xml)) == 4
+
+
+@pytest.mark.parametrize(
+    "render",
+    [markdown.render, lambda verdict: terminal.render(verdict, color=False)],
+    ids=["markdown", "terminal"],
+)
+def test_text_reports_of_hostile_text_are_clean_and_small(render):
+    text = render(hostile_verdict())
+    for debris in ANSI_DEBRIS:
+        assert debris not in text
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", text)
+    assert len(text.encode("utf-8")) < 20_000
+
+
+# --------------------------------------------------------------------------- Markdown
+
+
+def table_cells(row: str) -> list[str]:
+    """The cells of a GFM table row: split on pipes that are not backslash-escaped."""
+    cells, current, index = [], "", 0
+    while index < len(row):
+        if row[index] == "\\":
+            current += row[index : index + 2]
+            index += 2
+            continue
+        if row[index] == "|":
+            cells.append(current)
+            current = ""
+        else:
+            current += row[index]
+        index += 1
+    assert row.startswith("|") and row.endswith("|"), row
+    return [cell.strip() for cell in cells[1:]]
+
+
+def test_markdown_pipes_and_newlines_stay_inside_their_cell():
+    policy = policy_from(
+        "version: 1\nrules:\n  success_rate: {min: 90}\n"
+        '  metrics: [{name: "p|50\\nlatency", p50: {max: 5}}]\n'
+    )
+    run = make_run(
+        7,
+        success=False,
+        scenario_name="Book | cancel\nrebook\r\n|| a\\|b",
+        expected_outcome={"score": 0, "explanation": ["said | twice\nthen hung up"]},
+    )
+    summary = markdown.render(evaluate(policy, normalise(make_result([run]))))
+    rows = [line for line in summary.splitlines() if line.startswith("|")]
+    rules = [row for row in rows if len(table_cells(row)) == 4]
+    runs = [row for row in rows if len(table_cells(row)) == 3]
+    assert len(rules) + len(runs) == len(rows)
+    assert len(rules) == 2 + 3 and len(runs) == 2 + 1  # header + separator + rows
+    run_row = table_cells(runs[-1])
+    assert run_row[:2] == ["7", r"Book \| cancel rebook \|\| a\\\|b"]
+    assert run_row[2].startswith(r"expected outcome not met (score 0): said \| twice")
+    assert any(table_cells(row)[0] == r"p\|50 latency p50" for row in rules)
+
+
+@pytest.mark.parametrize(("failing", "cut"), [(50, 0), (51, 1), (60, 10)])
+def test_markdown_cuts_failing_runs_after_fifty_with_a_note(failing, cut):
+    runs = [make_run(i, success=False) for i in range(1, failing + 1)] + [make_run(999)]
+    policy = policy_from("version: 1\nrules:\n  success_rate: {min: 90}\n")
+    summary = markdown.render(evaluate(policy, normalise(make_result(runs))))
+    rows = [line for line in summary.splitlines() if re.match(r"\| \d+ \|", line)]
+    assert len(rows) == min(failing, markdown.MAX_RUN_ROWS)
+    assert f"### Failing runs: {failing} of {failing + 1}" in summary
+    notes = re.findall(r"and (\d+) more failed runs", summary)
+    assert notes == ([str(cut)] if cut else [])
+
+
+# --------------------------------------------------------------------------- terminal
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_terminal_has_no_escape_codes_without_colour(scenario):
+    verdict = SCENARIOS[scenario]()
+    assert "\x1b" not in terminal.render(verdict, color=False)
+    assert "\x1b[" in terminal.render(verdict, color=True)
+
+
+def test_terminal_strips_escapes_from_result_text_even_in_colour():
+    verdict = hostile_verdict()
+    painted = terminal.render(verdict, color=True)
+    # the painter emits only single-parameter SGR codes; anything else came from the result
+    assert re.sub(r"\x1b\[\d+m", "", painted) == terminal.render(verdict, color=False)
