@@ -140,6 +140,8 @@ def parse_policy(text: str, *, source: str) -> Policy:
         raise PolicyError(f"{source}: invalid YAML: {describe_yaml_error(exc)}") from None
     except RecursionError:
         raise PolicyError(f"{source}: invalid YAML: nested too deeply") from None
+    except ValueError as exc:  # a scalar PyYAML cannot build, such as '!!int abc'
+        raise PolicyError(f"{source}: invalid YAML: {exc}") from None
     return _Validator(source).policy(data)
 
 
@@ -260,7 +262,7 @@ class _Validator:
         data = self.mapping(data, "")
         self.known_keys(data, "", ("version", "wait", "rules"))
         version = self.version(data)
-        wait = self.wait(data.get("wait"))
+        wait = self.wait(data)
         if "rules" not in data:
             raise self.fail("rules", "missing; a gate that checks nothing cannot pass")
         return Policy(self.source, version, wait, self.rules(data["rules"]))
@@ -273,10 +275,10 @@ class _Validator:
             raise self.fail("version", f"unsupported version {_show(raw)}; expected 1")
         return int(raw)
 
-    def wait(self, raw: object) -> WaitSettings:
-        if raw is None:
+    def wait(self, data_root: Mapping[str, Any]) -> WaitSettings:
+        if "wait" not in data_root:
             return WaitSettings()
-        data = self.mapping(raw, "wait")
+        data = self.mapping(data_root["wait"], "wait")
         keys = ("timeout", "poll_interval", "max_poll_interval")
         self.known_keys(data, "wait", keys)
         timeout, interval, max_interval = (
@@ -331,29 +333,34 @@ class _Validator:
 
     def expected_outcomes(self, raw: object, path: str) -> ExpectedOutcomesRule:
         data, level = self.rule_body(raw, path, ("min_met_percent", "max_unmet"))
-        percent = data.get("min_met_percent")
-        unmet = data.get("max_unmet")
+        percent = f"{path}.min_met_percent"
         return ExpectedOutcomesRule(
-            min_met_percent=None
-            if percent is None
-            else self.number(percent, f"{path}.min_met_percent", low=0, high=100),
-            max_unmet=None if unmet is None else self.count(unmet, f"{path}.max_unmet"),
+            min_met_percent=self.number(data["min_met_percent"], percent, low=0, high=100)
+            if "min_met_percent" in data
+            else None,
+            max_unmet=self.count(data["max_unmet"], f"{path}.max_unmet")
+            if "max_unmet" in data
+            else None,
             level=level,
         )
 
     def runs(self, raw: object, path: str) -> RunsRule:
         data, level = self.rule_body(raw, path, ("min_total", "max_failed"))
-        total, failed = data.get("min_total"), data.get("max_failed")
         return RunsRule(
-            min_total=None if total is None else self.count(total, f"{path}.min_total", minimum=1),
-            max_failed=None if failed is None else self.count(failed, f"{path}.max_failed"),
+            min_total=self.count(data["min_total"], f"{path}.min_total", minimum=1)
+            if "min_total" in data
+            else None,
+            max_failed=self.count(data["max_failed"], f"{path}.max_failed")
+            if "max_failed" in data
+            else None,
             level=level,
         )
 
     def critical_categories(self, raw: object, path: str) -> CriticalCategoriesRule:
         data, level = self.rule_body(raw, path, ("max",), ("ignore",))
         caps = self.priority_caps(data["max"], f"{path}.max")
-        return CriticalCategoriesRule(caps, self.ignore_list(data.get("ignore"), path), level)
+        ignore = self.ignore_list(data["ignore"], path) if "ignore" in data else ()
+        return CriticalCategoriesRule(caps, ignore, level)
 
     def priority_caps(self, raw: object, path: str) -> tuple[tuple[str, int], ...]:
         data = self.mapping(raw, path)
@@ -372,8 +379,6 @@ class _Validator:
         return tuple((key, self.count(data[key], f"{path}.{key}")) for key in data)
 
     def ignore_list(self, raw: object, path: str) -> tuple[str, ...]:
-        if raw is None:
-            return ()
         if not isinstance(raw, list):
             raise self.fail(f"{path}.ignore", f"expected a list of strings, got {_show(raw)}")
         for index, item in enumerate(raw):
@@ -393,13 +398,12 @@ class _Validator:
     def metric(self, raw: object, path: str) -> MetricRule:
         data = self.mapping(raw, path)
         self.known_keys(data, path, ("name", "id", "p50", "level"))
-        name, metric_id = data.get("name"), data.get("id")
-        if name is None and metric_id is None:
+        if "name" not in data and "id" not in data:
             raise self.fail(path, "needs a metric 'name' or 'id'")
-        if name is not None and (not isinstance(name, str) or not name.strip()):
+        name = data.get("name")
+        if "name" in data and (not isinstance(name, str) or not name.strip()):
             raise self.fail(f"{path}.name", f"expected a non-empty string, got {_show(name)}")
-        if metric_id is not None:
-            metric_id = self.count(metric_id, f"{path}.id", minimum=1)
+        metric_id = self.count(data["id"], f"{path}.id", minimum=1) if "id" in data else None
         if "p50" not in data:
             raise self.fail(path, "no bound given; set p50")
         return MetricRule(

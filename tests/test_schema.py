@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from gate.cli import schema_text
 from gate.errors import PolicyError
 from gate.policy import LEGACY_PRIORITIES, MODERN_PRIORITIES, RULE_NAMES, Level
+from gate.yamlload import load_yaml
 from tests.conftest import EXAMPLES, policy_from, run_cli
 from tests.test_policy import INVALID, LOADER_ONLY, VALID, cases, documents
 
@@ -27,8 +28,8 @@ RULE_SCHEMAS = SCHEMA["properties"]["rules"]["properties"]
 
 
 def schema_errors(text: str) -> list[str]:
-    """What the schema says about a policy, loaded the way editors and CI tools load YAML."""
-    return [error.message for error in VALIDATOR.iter_errors(yaml.safe_load(text))]
+    """What the schema says about a policy, read with YAML 1.2 scalars as editors read it."""
+    return [error.message for error in VALIDATOR.iter_errors(load_yaml(text))]
 
 
 # --------------------------------------------------------------------------- cekura-gate schema
@@ -71,7 +72,7 @@ def test_loader_only_case_is_beyond_the_schema(path):
     """A case the schema does reject belongs in ``invalid/``, where both must reject it."""
     text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError:
         return  # not YAML at all: nothing for a schema to look at
     assert VALIDATOR.is_valid(data)
