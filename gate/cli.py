@@ -32,7 +32,7 @@ RESERVED_EXIT_CODES = frozenset({2, 3, 130, 143})
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}")
+        raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
 @dataclass(frozen=True)
@@ -144,14 +144,17 @@ def load_policy(path: str) -> Policy:
 
 def load_result(result_path: str, runs_path: str | None) -> Result:
     payload = read_json(result_path, what="result")
-    if runs_path is not None:
-        bulk = read_json(runs_path, what="runs file")
-        if not isinstance(payload, dict):
-            return normalise(payload)
-        payload = merge_run_details(payload, bulk)
     try:
+        if runs_path is not None and isinstance(payload, dict):
+            bulk = read_json(runs_path, what="runs file")
+            try:
+                payload = merge_run_details(payload, bulk)
+            except ResultError as exc:
+                raise ResultError(f"{runs_path}: {exc}") from None
         return normalise(payload)
     except ResultError as exc:
+        if str(exc).startswith((f"{result_path}:", f"{runs_path}:")):
+            raise
         raise ResultError(f"{result_path}: {exc}") from None
 
 
@@ -215,16 +218,38 @@ def _judge(args: argparse.Namespace) -> Verdict:
     return dataclasses.replace(evaluate(policy, result), result_url=url)
 
 
+def prepare_reports(paths: ReportPaths) -> ReportPaths:
+    """Create report directories up front; a bad path is a usage error, the others stay usable."""
+    usable: dict[str, str | None] = {"junit": None, "summary": None, "json": None}
+    problem: UsageError | None = None
+    for name, path in paths.items():
+        try:
+            prepare_output(path)
+            usable[name] = path
+        except UsageError as exc:
+            problem = problem or exc
+    if problem is not None:
+        raise _ReportPathError(problem.message, ReportPaths(**usable))
+    return paths
+
+
+class _ReportPathError(UsageError):
+    def __init__(self, message: str, usable: ReportPaths) -> None:
+        super().__init__(message)
+        self.usable = usable
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     paths = ReportPaths(args.junit, args.summary, args.json)
     try:
-        for path in paths.paths():
-            prepare_output(path)
+        paths = prepare_reports(paths)
         verdict = _judge(args)
         code = exit_code_for(verdict, args.warn_exit_code)
         print(terminal.render(verdict, color=_use_colour()), end="")
     except GateError as exc:
         error_line(exc.message)
+        if isinstance(exc, _ReportPathError):
+            paths = exc.usable
         verdict, code = no_verdict(exc.message, policy_source=args.policy), int(exc.exit_code)
     except KeyboardInterrupt:
         error_line("interrupted")
@@ -270,26 +295,40 @@ COMMANDS = {"check": cmd_check, "validate": cmd_validate, "schema": cmd_schema}
 # --------------------------------------------------------------------------- entry point
 
 
-def _junit_from_argv(argv: Sequence[str]) -> str | None:
-    """The --junit path even when the rest of the command line is unusable."""
+def _option_from_argv(argv: Sequence[str], option: str) -> str | None:
+    """An option's value even when the rest of the command line is unusable."""
     for index, arg in enumerate(argv):
-        if arg == "--junit" and index + 1 < len(argv):
+        if arg == option and index + 1 < len(argv):
             return argv[index + 1]
-        if arg.startswith("--junit="):
+        if arg.startswith(f"{option}="):
             return arg.split("=", 1)[1]
     return None
 
 
 def _usage_failure(exc: GateError, argv: Sequence[str]) -> int:
     error_line(exc.message)
-    junit = _junit_from_argv(argv)
-    if junit and "check" in argv:
-        write_reports(ReportPaths(junit=junit), no_verdict(exc.message, policy_source="-"))
+    if "check" in argv:
+        paths = ReportPaths(
+            junit=_option_from_argv(argv, "--junit"),
+            summary=_option_from_argv(argv, "--summary"),
+            json=_option_from_argv(argv, "--json"),
+        )
+        policy = _option_from_argv(argv, "--policy") or DEFAULT_POLICY
+        write_reports(paths, no_verdict(exc.message, policy_source=policy))
     return int(exc.exit_code)
+
+
+def _tolerate_unencodable_output() -> None:
+    """A verdict must print on a legacy code page (Windows runners): replace what cannot."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    _tolerate_unencodable_output()
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
@@ -299,7 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else 0
     if args.command is None:
-        parser.print_help(sys.stderr)
+        parser.print_usage(sys.stderr)
+        error_line("a command is required: check, validate or schema (see 'cekura-gate --help')")
         return ExitCode.USAGE
     try:
         return COMMANDS[args.command](args)

@@ -126,8 +126,14 @@ def no_verdict(
 def fmt(value: float | None, unit: str = "") -> str:
     if value is None:
         return "n/a"
-    text = str(int(value)) if float(value).is_integer() else f"{value:.2f}".rstrip("0")
+    text = str(int(value)) if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
     return text + unit
+
+
+def short(text: str, limit: int = 200) -> str:
+    """One line of at most ``limit`` characters: payload text can be huge."""
+    flat = " ".join(text[: limit * 4].split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"
 
 
 def plural(count: int, word: str) -> str:
@@ -397,7 +403,7 @@ def check_critical_categories(rule: CriticalCategoriesRule, result: Result) -> l
         hits = [item for item in findings if _counts_against(cap, item[1])]
         unknown = sorted({item[1] or "(none)" for item in hits if item[1] not in KNOWN_PRIORITIES})
         note = f" (includes findings with unknown priority {', '.join(unknown)})" if unknown else ""
-        worst = sorted({item[2] for item in hits})[:3]
+        worst = sorted({short(item[2]) for item in hits})[:3]
         reason = f"{plural(len(hits), cap + ' finding')}, more than {limit}{note}: " + "; ".join(
             worst
         )
@@ -445,7 +451,7 @@ def find_p50(rule: MetricRule, result: Result) -> tuple[float | None, str]:
             return summary.p50, summary.source
     scores = _run_scores(rule, result.runs)
     if scores:
-        return statistics.median(scores), f"median of {len(scores)} runs"
+        return statistics.median(scores), f"median of {plural(len(scores), 'run')}"
     return None, ""
 
 
@@ -494,28 +500,31 @@ def check_metric(index: int, rule: MetricRule, result: Result) -> Check:
 # --------------------------------------------------------------------------- runs
 
 
+def _first_line(text: str) -> str:
+    return text.split("\n", 1)[0]
+
+
 def _binary_failures(metrics: Iterable[MetricValue]) -> list[str]:
     failures = []
     for metric in metrics:
         if metric.kind is MetricKind.BINARY and metric.passed is False:
-            detail = f": {metric.explanation.splitlines()[0]}" if metric.explanation else ""
-            failures.append(f"metric '{metric.name}' failed{detail}")
+            detail = (
+                f": {short(_first_line(metric.explanation), 300)}" if metric.explanation else ""
+            )
+            failures.append(f"metric '{short(metric.name, 100)}' failed{detail}")
     return failures
 
 
 def run_reasons(run: Run) -> tuple[str, ...]:
     """Why a run failed, in the order a reader wants it."""
     reasons: list[str] = []
+    error = short(run.error_message, 500)
     if run.status is not Status.COMPLETED:
-        reasons.append(run.error_message or f"run ended {run.status_text}")
-    elif run.error_message:
-        reasons.append(f"error: {run.error_message}")
+        reasons.append(error or f"run ended {short(run.status_text, 40)}")
+    elif error:
+        reasons.append(f"error: {error}")
     if run.expected_outcome_score is not None and run.expected_outcome_score < 100:
-        first = (
-            run.expected_outcome_explanation.splitlines()[0]
-            if run.expected_outcome_explanation
-            else ""
-        )
+        first = short(_first_line(run.expected_outcome_explanation), 300)
         reasons.append(
             f"expected outcome not met (score {fmt(run.expected_outcome_score)})"
             + (f": {first}" if first else "")
@@ -524,7 +533,8 @@ def run_reasons(run: Run) -> tuple[str, ...]:
     for finding in run.findings:
         if not finding.wrongly_marked and finding.priority != NOT_A_FINDING:
             reasons.append(
-                f"critical category [{finding.priority or 'no priority'}]: {finding.category}"
+                f"critical category [{short(finding.priority or 'no priority', 40)}]: "
+                f"{short(finding.category)}"
             )
     if run.success is not True and not reasons:
         reasons.append(

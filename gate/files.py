@@ -7,7 +7,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from gate.errors import ResultError, UsageError
 
@@ -18,7 +18,11 @@ def read_text(path: str, *, what: str, limit: int) -> str:
     """The text of a UTF-8 file; raises ``UsageError`` naming the file."""
     try:
         with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
+            size = os.fstat(handle.fileno()).st_size
+            if size > limit:
+                raise UsageError(f"{path}: the {what} is larger than {limit} bytes")
+            # Regular files are read whole; pipes and the like in bounded chunks.
+            data = handle.read() if size else _read_bounded(handle, limit)
     except OSError as exc:
         raise UsageError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
     if len(data) > limit:
@@ -27,6 +31,18 @@ def read_text(path: str, *, what: str, limit: int) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UsageError(f"{path}: the {what} is not UTF-8 text (byte {exc.start})") from None
+
+
+def _read_bounded(handle: BinaryIO, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    while total <= limit:
+        chunk = handle.read(1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
 
 
 def read_json(path: str, *, what: str) -> Any:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, TypeGuard
 
 from gate.errors import ResultError
 
@@ -64,9 +65,8 @@ class MetricKind(enum.Enum):
     OTHER = "other"
 
 
-@dataclass(frozen=True, slots=True)
-class MetricValue:
-    """One metric as evaluated on one run."""
+class MetricValue(NamedTuple):
+    """One metric as evaluated on one run (a NamedTuple: there are many of these)."""
 
     id: int | None
     name: str
@@ -77,8 +77,7 @@ class MetricValue:
     explanation: str
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     """A critical-category finding on a run; ``priority`` is lower-cased as sent."""
 
     category: str
@@ -140,9 +139,7 @@ class Result:
 
 def as_int(value: object) -> int | None:
     """An int from an int, an integral float or a numeric string; ``None`` otherwise."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
+    if type(value) is int:
         return value
     number = as_float(value)
     if number is None or not number.is_integer():
@@ -157,44 +154,61 @@ def as_count(value: object) -> int | None:
 
 def as_float(value: object) -> float | None:
     """A finite float from a number or a numeric string; ``None`` otherwise."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return float(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else None  # type: ignore[arg-type,return-value]
+    if kind is int:
+        number = float(value)  # type: ignore[arg-type]
+    elif isinstance(value, str):
         try:
             number = float(value.strip())
         except ValueError:
             return None
-        return number if math.isfinite(number) else None
-    return None
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` stripped, with lone surrogates (valid JSON escapes, invalid text) replaced."""
+    text = text.strip()
+    if text.isascii():
+        return text
+    return _SURROGATES.sub("\ufffd", text)
 
 
 def as_text(value: object) -> str:
     """Display text from a string, a list of strings, or a scalar."""
+    if type(value) is str:
+        return clean_text(value)
     if value is None:
         return ""
-    if isinstance(value, str):
-        return value.strip()
     if isinstance(value, list):
         return "\n".join(as_text(item) for item in value if item not in (None, "")).strip()
-    if isinstance(value, int | float | bool):
-        return str(value)
+    if isinstance(value, str | int | float | bool):
+        return clean_text(str(value))
     return ""
 
 
 def as_bool(value: object) -> bool | None:
-    if isinstance(value, bool):
+    if value is True or value is False:
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     return None
 
 
+def is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    return value if is_mapping(value) else {}
 
 
 def _list(value: object) -> Sequence[Any]:
@@ -204,21 +218,38 @@ def _list(value: object) -> Sequence[Any]:
 # --------------------------------------------------------------------------- metrics
 
 
+def _kind_of(text: str) -> MetricKind | None:
+    text = text.lower()
+    if text.startswith("binary"):
+        return MetricKind.BINARY
+    if text == "numeric":
+        return MetricKind.NUMERIC
+    if "qualitative" in text or text == "rating":
+        return MetricKind.QUALITATIVE
+    if text == "enum":
+        return MetricKind.ENUM
+    return None
+
+
+_KINDS: dict[tuple[object, object], MetricKind] = {}
+
+
 def metric_kind(raw: Mapping[str, Any]) -> MetricKind:
-    for field in ("eval_type", "type"):
-        text = raw.get(field)
-        if not isinstance(text, str):
-            continue
-        text = text.lower()
-        if text.startswith("binary"):
-            return MetricKind.BINARY
-        if text == "numeric":
-            return MetricKind.NUMERIC
-        if "qualitative" in text or text == "rating":
-            return MetricKind.QUALITATIVE
-        if text == "enum":
-            return MetricKind.ENUM
-    return MetricKind.OTHER
+    """The metric's kind from ``eval_type`` (v2) or the legacy ``type``."""
+    key = (raw.get("eval_type"), raw.get("type"))
+    try:
+        return _KINDS[key]
+    except (KeyError, TypeError):
+        pass
+    kind = MetricKind.OTHER
+    for text in key:
+        found = _kind_of(text) if isinstance(text, str) else None
+        if found is not None:
+            kind = found
+            break
+    if all(isinstance(item, str | None) for item in key) and len(_KINDS) < 256:
+        _KINDS[key] = kind
+    return kind
 
 
 def binary_passed(raw: Mapping[str, Any]) -> bool | None:
@@ -245,18 +276,21 @@ def binary_passed(raw: Mapping[str, Any]) -> bool | None:
 
 
 def _metric(raw: object) -> MetricValue | None:
-    if not isinstance(raw, Mapping):
+    if not is_mapping(raw):
         return None
     kind = metric_kind(raw)
-    enum_value = raw.get("value") if isinstance(raw.get("value"), str) else raw.get("enum")
+    get = raw.get
+    enum_value = get("value")
+    if not isinstance(enum_value, str):
+        enum_value = get("enum")
     return MetricValue(
-        id=as_int(raw.get("id")),
-        name=as_text(raw.get("name")) or f"metric {raw.get('id')}",
-        kind=kind,
-        score=as_float(raw.get("score")),
-        passed=binary_passed(raw) if kind is MetricKind.BINARY else None,
-        enum_value=enum_value if isinstance(enum_value, str) else None,
-        explanation=as_text(raw.get("explanation")),
+        as_int(get("id")),
+        as_text(get("name")) or f"metric {get('id')}",
+        kind,
+        as_float(get("score")),
+        binary_passed(raw) if kind is MetricKind.BINARY else None,
+        enum_value if isinstance(enum_value, str) else None,
+        as_text(get("explanation")),
     )
 
 
@@ -268,7 +302,7 @@ def _metrics(evaluation: object) -> tuple[MetricValue, ...]:
 def _findings(raw: object) -> tuple[Finding, ...]:
     findings = []
     for item in _list(raw):
-        if not isinstance(item, Mapping):
+        if not is_mapping(item):
             continue
         priority = item.get("priority")
         findings.append(
@@ -288,7 +322,7 @@ def _scenario(raw: Mapping[str, Any]) -> tuple[int | None, str]:
     scenario = raw.get("scenario")
     scenario_id = as_int(scenario)
     name = as_text(raw.get("scenario_name"))
-    if isinstance(scenario, Mapping):
+    if is_mapping(scenario):
         scenario_id = as_int(scenario.get("id"))
         name = name or as_text(scenario.get("name"))
     if not name:
@@ -299,7 +333,7 @@ def _scenario(raw: Mapping[str, Any]) -> tuple[int | None, str]:
 def _personality(raw: Mapping[str, Any]) -> str:
     name = as_text(raw.get("personality_name"))
     scenario = raw.get("scenario")
-    if not name and isinstance(scenario, Mapping):
+    if not name and is_mapping(scenario):
         name = as_text(scenario.get("personality_name"))
     return name
 
@@ -307,7 +341,7 @@ def _personality(raw: Mapping[str, Any]) -> str:
 def normalise_run(raw: object, key: object) -> Run:
     """One run entry; ``key`` is its id in the ``runs`` dict (used when ``id`` is absent)."""
     if not isinstance(raw, Mapping):
-        raise ResultError(f"runs[{key!r}]: expected an object, got {type(raw).__name__}")
+        raise ResultError(f"runs[{key!r}]: expected an object, got {_json_type(raw)}")
     run_id = as_int(raw.get("id"))
     if run_id is None:
         run_id = as_int(key)
@@ -341,7 +375,7 @@ def _run_items(raw: object) -> Iterable[tuple[object, object]]:
         return raw.items()
     if isinstance(raw, list):
         return ((index, item) for index, item in enumerate(raw))
-    raise ResultError(f"'runs' must be an object keyed by run id, got {type(raw).__name__}")
+    raise ResultError(f"'runs' must be an object keyed by run id, got {_json_type(raw)}")
 
 
 def _runs(raw: object) -> tuple[Run, ...]:
@@ -433,7 +467,7 @@ def normalise(payload: object) -> Result:
         project_id=as_int(payload.get("project_id", payload.get("project"))),
         status=Status.parse(status_text),
         status_text=status_text,
-        success_rate=as_float(payload.get("success_rate")),
+        success_rate=_success_rate(payload.get("success_rate"), notes),
         met_expected_outcomes=as_count(payload.get("met_expected_outcome_count")),
         total_expected_outcomes=as_count(payload.get("total_expected_outcome_count")),
         total_runs=as_count(payload.get("total_runs_count")),
@@ -444,6 +478,14 @@ def normalise(payload: object) -> Result:
         failed_reasons=_failed_reasons(payload.get("failed_reasons")),
         notes=tuple(notes),
     )
+
+
+def _success_rate(raw: object, notes: list[str]) -> float | None:
+    rate = as_float(raw)
+    if rate is not None and not 0 <= rate <= 100:
+        notes.append(f"success_rate {rate} is outside 0-100; computed from the runs instead")
+        return None
+    return rate
 
 
 def _json_type(value: object) -> str:
@@ -457,6 +499,8 @@ def _json_type(value: object) -> str:
         return "a boolean"
     if isinstance(value, int | float):
         return "a number"
+    if isinstance(value, Mapping):
+        return "an object"
     return type(value).__name__
 
 
@@ -480,15 +524,20 @@ def merge_run_details(payload: Mapping[str, Any], bulk: object) -> dict[str, Any
     if not isinstance(items, list):
         raise ResultError(f"runs file: expected a JSON array of runs, got {_json_type(bulk)}")
     result_id = as_int(payload.get("id"))
-    runs = {str(key): dict(_mapping(value)) for key, value in _run_items(payload.get("runs"))}
-    by_id = {as_text(value.get("id")) or key: key for key, value in runs.items()}
+    runs: dict[str, Any] = {
+        str(key): dict(value) if is_mapping(value) else value
+        for key, value in _run_items(payload.get("runs"))
+    }
+    by_id = {
+        as_text(value.get("id")) or key: key for key, value in runs.items() if is_mapping(value)
+    }
     for index, entry in enumerate(items):
         _merge_one(runs, by_id, entry, index, result_id, had_runs=bool(payload.get("runs")))
     return {**payload, "runs": runs}
 
 
 def _merge_one(
-    runs: dict[str, dict[str, Any]],
+    runs: dict[str, Any],
     by_id: dict[str, str],
     entry: object,
     index: int,

@@ -252,9 +252,6 @@ def test_missing_result_flag_exits_2_with_an_error_junit(tmp_path):
     assert_error_junit(tmp_path / "junit.xml", "required: --result-file")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="cli._usage_failure writes only --junit, not --summary/--json"
-)
 def test_flag_error_still_writes_summary_and_json(tmp_path):
     out = tmp_path / "out"
     run = run_cli("check", *setup_result(tmp_path), "--warn-exit-code", "3", *report_flags(out))
@@ -262,7 +259,6 @@ def test_flag_error_still_writes_summary_and_json(tmp_path):
     assert_no_verdict_reports(out, "3 is not allowed")
 
 
-@pytest.mark.xfail(strict=True, reason="the rejected path is written again: a second error line")
 def test_report_path_that_is_a_directory_gives_one_error_line(tmp_path):
     out = tmp_path / "out"
     flags = ["--junit", str(out / "junit.xml"), "--summary", str(tmp_path)]
@@ -323,7 +319,6 @@ def test_unusable_result_exits_3_and_replaces_every_report(tmp_path, result, run
     assert_no_verdict_reports(out, fragment)
 
 
-@pytest.mark.xfail(strict=True, reason="load_result returns before prefixing the path")
 def test_result_error_names_the_file_when_a_runs_file_is_given(tmp_path):
     result = write(tmp_path / "result.json", "[]")
     runs = str(PAYLOADS / "runs_bulk.json")
@@ -340,10 +335,9 @@ def test_result_error_names_the_file_when_a_runs_file_is_given(tmp_path):
     assert_one_error_line(run, f"{result}: not a Cekura result")
 
 
-# --------------------------------------------------------------------------- robustness (xfail)
+# --------------------------------------------------------------------------- robustness
 
 
-@pytest.mark.xfail(strict=True, reason="stdout is written with errors='strict': UnicodeEncodeError")
 def test_non_utf8_stdout_still_gives_the_verdict(tmp_path):
     shutil.copytree(EXAMPLES, tmp_path / "examples")
     run = run_cli(*demo_arguments(), cwd=tmp_path, env={"PYTHONIOENCODING": "cp1252"})
@@ -351,7 +345,6 @@ def test_non_utf8_stdout_still_gives_the_verdict(tmp_path):
     assert json_report(tmp_path / "out")["verdict"] == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="lone surrogates reach the UTF-8 writers unreplaced")
 def test_lone_surrogate_escape_in_result_still_gives_the_verdict(tmp_path):
     text = (PAYLOADS / "result_completed_mixed.json").read_text(encoding="utf-8")
     text = text.replace('"Greeting and triage"', '"Greeting \\ud83c and triage"')
@@ -373,7 +366,6 @@ def _limit_address_space() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
 
-@pytest.mark.xfail(strict=True, reason="files.read_text preallocates limit+1 = 2 GiB per read")
 def test_gate_works_under_a_one_gib_address_space_limit(tmp_path):
     args = [
         "check",

@@ -444,11 +444,6 @@ def test_not_a_result_raises_a_one_line_result_error(payload, message):
     assert "\n" not in str(caught.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="errors name Python types (NoneType, str, dict) instead of JSON types",
-)
 @pytest.mark.parametrize(
     ("call", "shown"),
     [
@@ -561,10 +556,6 @@ def test_bulk_of_another_result_raises():
         merge_run_details(payload, load_payload_list("runs_bulk.json"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="merge_run_details turns a non-object run into {} and hides the error",
-)
 def test_merge_does_not_hide_a_run_that_is_not_an_object():
     payload = make_result() | {"runs": {"5": "oops"}}
     with pytest.raises(ResultError, match=r"runs\['5'\]: expected an object"):

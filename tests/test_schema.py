@@ -132,7 +132,6 @@ def loader_accepts(text: str) -> bool:
 @HYPOTHESIS
 @given(documents(NOT_NULL))
 def test_schema_accepts_what_the_loader_accepts(document):
-    """Null is left out: the loader reads it as 'absent' (see the loader-xfail cases)."""
     text = yaml.safe_dump(document)
     if loader_accepts(text):
         assert schema_errors(text) == []

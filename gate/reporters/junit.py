@@ -29,11 +29,13 @@ def _message(text: str) -> str:
 
 def _check_case(check: Check) -> TestCase:
     case = TestCase(check.id, classname=RULES_CLASSNAME)
-    detail = xml_safe(f"{check.title}: expected {check.expected}, actual {check.actual}")
+    detail = xml_safe(
+        cap(f"{check.title}: expected {check.expected}, actual {check.actual}", OUTPUT_LIMIT)
+    )
     if check.outcome is Outcome.FAIL:
         case.add_failure_info(
             message=_message(check.reason),
-            output=f"{detail}\n{xml_safe(check.reason)}",
+            output=f"{detail}\n{xml_safe(cap(check.reason, OUTPUT_LIMIT))}",
             failure_type="gate",
         )
     elif check.outcome is Outcome.WARN:
@@ -47,7 +49,7 @@ def _check_case(check: Check) -> TestCase:
 
 def _run_name(report: RunReport) -> str:
     run = report.run
-    suffix = f" ({run.personality})" if run.personality else ""
+    suffix = f" ({one_line(run.personality, 100)})" if run.personality else ""
     return xml_safe(f"run {run.id}{suffix}")
 
 
@@ -64,7 +66,7 @@ def _run_case(report: RunReport, gate_failed: bool) -> TestCase:
     run = report.run
     case = TestCase(
         _run_name(report),
-        classname=xml_safe(run.scenario_name) or "scenario",
+        classname=xml_safe(one_line(run.scenario_name, 200)) or "scenario",
         elapsed_sec=duration_seconds(run.duration),
     )
     first = report.reasons[0] if report.reasons else "run did not pass"

@@ -76,10 +76,8 @@ def _runs_section(verdict: Verdict) -> list[str]:
     ]
     lines += [_run_row(report) for report in failing[:MAX_RUN_ROWS]]
     if len(failing) > MAX_RUN_ROWS:
-        lines += [
-            "",
-            f"…and {len(failing) - MAX_RUN_ROWS} more failed runs (see the JUnit or JSON report).",
-        ]
+        more = plural(len(failing) - MAX_RUN_ROWS, "more failed run")
+        lines += ["", f"…and {more} (see the JUnit or JSON report)."]
     return lines
 
 
