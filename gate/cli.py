@@ -8,25 +8,30 @@ report the user asked for is written, including on exits 2, 3 and 130.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import NoReturn
 
 from gate import __version__
-from gate.errors import ExitCode, GateError, ResultError, UsageError
+from gate.errors import ExitCode, GateError, Interrupted, ResultError, UsageError, redact
 from gate.evaluate import Verdict, VerdictStatus, evaluate, no_verdict
 from gate.files import prepare_output, read_json, read_text, write_atomic
-from gate.policy import MAX_POLICY_BYTES, Policy, parse_policy
+from gate.policy import MAX_POLICY_BYTES, Policy, parse_duration, parse_policy
 from gate.reporters import REPORTERS, terminal
 from gate.results import Result, merge_run_details, normalise
 
 PROG = "cekura-gate"
 DEFAULT_POLICY = "gate.yaml"
 DEFAULT_DASHBOARD_URL = "https://dashboard.cekura.ai"
+DEFAULT_API_URL = "https://api.cekura.ai"
+DEFAULT_KEY_ENV = "CEKURA_API_KEY"
 RESERVED_EXIT_CODES = frozenset({2, 3, 130, 143})
 
 
@@ -71,6 +76,69 @@ def _add_report_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--json", metavar="PATH", help="write a JSON report")
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def _duration(text: str) -> float:
+    seconds = parse_duration(text)
+    if seconds is None:
+        raise argparse.ArgumentTypeError(
+            f"expected a duration such as 90s, 15m, 1h30m or a number of seconds, got {text!r}"
+        )
+    return seconds
+
+
+def _add_api_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("live mode (with --result-id)")
+    group.add_argument(
+        "--api-url",
+        metavar="URL",
+        help=f"API base URL (default: $CEKURA_API_URL or {DEFAULT_API_URL})",
+    )
+    group.add_argument(
+        "--api-key-env",
+        default=DEFAULT_KEY_ENV,
+        metavar="NAME",
+        help=f"environment variable holding the API key (default: {DEFAULT_KEY_ENV})",
+    )
+    group.add_argument(
+        "--api-version",
+        type=int,
+        choices=(1, 2),
+        metavar="{1,2}",
+        help="result endpoints to read (default: 2; 1 for vocera.ai hosts)",
+    )
+    group.add_argument(
+        "--auth-header",
+        metavar="NAME",
+        help="header carrying the key (default: X-CEKURA-API-KEY; "
+        "X-VOCERA-API-KEY for vocera.ai hosts)",
+    )
+    group.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="allow a plain http:// API URL that is not on this machine",
+    )
+    group.add_argument(
+        "--timeout",
+        type=_duration,
+        metavar="DURATION",
+        help="how long to wait for the result (default: the policy's wait.timeout)",
+    )
+    group.add_argument(
+        "--verbose",
+        action="store_true",
+        help="log every API request (method, path, status, time) on stderr",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Gate a Cekura test result against a policy file.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -86,9 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help=f"policy file (default: {DEFAULT_POLICY})",
     )
-    check.add_argument(
+    source = check.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--result-id",
+        type=_positive_int,
+        metavar="N",
+        help="wait for this result on the Cekura API, then gate it",
+    )
+    source.add_argument(
         "--result-file",
-        required=True,
         metavar="PATH",
         help="a result saved as JSON (GET /test_framework/v2/results/{id}/)",
     )
@@ -117,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="project id for the dashboard link, if the result lacks it",
     )
     _add_report_options(check)
+    _add_api_options(check)
     validate = commands.add_parser(
         "validate", help="check a policy file and exit", description="Validate a policy file."
     )
@@ -186,12 +261,12 @@ def error_line(message: str) -> None:
     print(f"{PROG}: error: {message}", file=sys.stderr)
 
 
-def write_reports(paths: ReportPaths, verdict: Verdict) -> bool:
+def write_reports(paths: ReportPaths, verdict: Verdict, secret: str = "") -> bool:
     """Write every requested report; returns False if one could not be written."""
     ok = True
     for name, path in paths.items():
         try:
-            write_atomic(path, REPORTERS[name](verdict))
+            write_atomic(path, redact(REPORTERS[name](verdict), secret))
         except OSError as exc:
             error_line(f"{path}: cannot write the {name} report: {exc.strerror or exc}")
             ok = False
@@ -209,13 +284,96 @@ def exit_code_for(verdict: Verdict, warn_exit_code: int) -> int:
 # --------------------------------------------------------------------------- commands
 
 
-def _judge(args: argparse.Namespace) -> Verdict:
+@dataclass
+class CheckContext:
+    """What one ``check`` run knows so far, for the reports of any outcome."""
+
+    args: argparse.Namespace
+    secret: str = ""
+    result_id: int | None = None
+    result_url: str | None = None
+
+    def dashboard_url(self, result_id: int, project_id: int | None) -> str:
+        base = (
+            self.args.dashboard_url
+            or os.environ.get("CEKURA_DASHBOARD_URL")
+            or DEFAULT_DASHBOARD_URL
+        )
+        url = result_url(result_id, self.args.project_id or project_id, base)
+        assert url is not None
+        return url
+
+    def emit(self, message: str) -> None:
+        print(f"{PROG}: {redact(message, self.secret)}", file=sys.stderr, flush=True)
+
+    def failure(self, message: str) -> Verdict:
+        return no_verdict(
+            redact(message, self.secret),
+            policy_source=self.args.policy,
+            result_id=self.result_id,
+            result_url=self.result_url,
+        )
+
+
+def _live_result(context: CheckContext, policy: Policy) -> Result:
+    from gate.client import (  # httpx is imported for live mode only
+        BACKOFF_INITIAL_S,
+        BACKOFF_MAX_S,
+        CekuraClient,
+        build_http,
+        resolve_settings,
+    )
+    from gate.live import fetch_finished_result
+
+    args = context.args
+    context.secret = os.environ.get(args.api_key_env, "")
+    settings = resolve_settings(
+        api_url=args.api_url or os.environ.get("CEKURA_API_URL"),
+        api_key=context.secret,
+        key_source=f"the {args.api_key_env} environment variable",
+        auth_header=args.auth_header,
+        api_version=args.api_version,
+        allow_insecure_http=args.allow_insecure_http,
+    )
+    wait = policy.wait
+    if args.timeout is not None:
+        wait = dataclasses.replace(wait, timeout_s=args.timeout)
+    context.result_id = args.result_id
+    context.result_url = context.dashboard_url(args.result_id, None)
+    context.emit(f"waiting for result {args.result_id}: {context.result_url}")
+    with build_http(settings) as http:
+        client = CekuraClient(
+            http,
+            settings,
+            # A policy that polls quickly also retries quickly (tests rely on it).
+            backoff_initial_s=min(BACKOFF_INITIAL_S, wait.poll_interval_s),
+            backoff_max_s=min(BACKOFF_MAX_S, wait.max_poll_interval_s),
+            on_retry=context.emit,
+            log=context.emit if args.verbose else None,
+        )
+        payload = fetch_finished_result(
+            client,
+            args.result_id,
+            policy,
+            wait=wait,
+            clock=time.monotonic,
+            sleep=time.sleep,
+            emit=context.emit,
+        )
+    return normalise(payload)
+
+
+def _judge(context: CheckContext) -> Verdict:
+    args = context.args
     policy = load_policy(args.policy)
-    result = load_result(args.result_file, args.runs_file)
+    if args.result_id is not None:
+        result = _live_result(context, policy)
+    else:
+        result = load_result(args.result_file, args.runs_file)
+    context.result_id = result.id
     require_finished(result)
-    base = args.dashboard_url or os.environ.get("CEKURA_DASHBOARD_URL") or DEFAULT_DASHBOARD_URL
-    url = result_url(result.id, args.project_id or result.project_id, base)
-    return dataclasses.replace(evaluate(policy, result), result_url=url)
+    context.result_url = context.dashboard_url(result.id, result.project_id)
+    return dataclasses.replace(evaluate(policy, result), result_url=context.result_url)
 
 
 def prepare_reports(paths: ReportPaths) -> ReportPaths:
@@ -240,30 +398,49 @@ class _ReportPathError(UsageError):
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    context = CheckContext(args)
     paths = ReportPaths(args.junit, args.summary, args.json)
     try:
-        paths = prepare_reports(paths)
-        verdict = _judge(args)
+        with _signals_as_exceptions():
+            paths = prepare_reports(paths)
+            verdict = _judge(context)
         code = exit_code_for(verdict, args.warn_exit_code)
-        print(terminal.render(verdict, color=_use_colour()), end="")
+        print(redact(terminal.render(verdict, color=_use_colour()), context.secret), end="")
     except GateError as exc:
-        error_line(exc.message)
+        error_line(redact(exc.message, context.secret))
         if isinstance(exc, _ReportPathError):
             paths = exc.usable
-        verdict, code = no_verdict(exc.message, policy_source=args.policy), int(exc.exit_code)
+        verdict, code = context.failure(exc.message), int(exc.exit_code)
     except KeyboardInterrupt:
         error_line("interrupted")
-        verdict = no_verdict("the gate was interrupted", policy_source=args.policy)
-        code = ExitCode.INTERRUPTED
+        verdict, code = context.failure("the gate was interrupted"), ExitCode.INTERRUPTED
     except Exception as exc:  # a bug: still say why in one line and keep the reports
         if os.environ.get("CEKURA_GATE_DEBUG"):
             raise
         message = f"internal error ({type(exc).__name__}): {exc}; please report it"
-        error_line(message)
-        verdict, code = no_verdict(message, policy_source=args.policy), ExitCode.NO_VERDICT
-    if not write_reports(paths, verdict) and code == ExitCode.PASSED:
+        error_line(redact(message, context.secret))
+        verdict, code = context.failure(message), ExitCode.NO_VERDICT
+    if not write_reports(paths, verdict, context.secret) and code == ExitCode.PASSED:
         code = ExitCode.USAGE
     return int(code)
+
+
+@contextlib.contextmanager
+def _signals_as_exceptions() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job) stops the gate the way Ctrl-C does, with exit 143."""
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Interrupted("the gate was terminated (SIGTERM)", ExitCode.TERMINATED)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -6,9 +6,15 @@ which exit code the command line ends with::
     GateError                    (base; never raised directly)
     ├── UsageError               exit 2  bad flags, unreadable or missing files
     ├── PolicyError              exit 2  the policy file is not valid
-    └── NoVerdictError           exit 3  no verdict could be reached
-        └── ResultError          exit 3  the result is unreadable, not a Cekura
-                                         result, or not finished
+    ├── NoVerdictError           exit 3  no verdict could be reached
+    │   ├── ResultError          exit 3  the result is unreadable, not a Cekura
+    │   │                                result, or not finished
+    │   ├── ApiError             exit 3  the Cekura API could not be used
+    │   │   ├── ApiRejected      exit 3  401/403/404/other 4xx: not retried
+    │   │   └── ApiUnavailable   exit 3  retries exhausted (network, 408, 429,
+    │   │                                5xx, non-JSON bodies)
+    │   └── WaitTimeout          exit 3  the result did not finish in time
+    └── Interrupted              exit 130 (SIGINT) or 143 (SIGTERM)
 
 Messages are single lines written for the person reading the CI log, and
 never contain the API key.
@@ -63,3 +69,44 @@ class NoVerdictError(GateError):
 
 class ResultError(NoVerdictError):
     """The result payload cannot be read as a finished Cekura result."""
+
+
+class ApiError(NoVerdictError):
+    """The Cekura API could not be used to fetch what the gate needs."""
+
+
+class ApiRejected(ApiError):
+    """The API refused the request (401, 403, 404 or another 4xx); retrying cannot help."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ApiUnavailable(ApiError):
+    """Transient failures went on until the retry budget or the deadline ran out."""
+
+    def __init__(self, message: str, attempts: int) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+
+
+class WaitTimeout(NoVerdictError):
+    """The result was still not finished when the wait's deadline came."""
+
+    def __init__(self, message: str, last_status: str) -> None:
+        super().__init__(message)
+        self.last_status = last_status
+
+
+class Interrupted(GateError):
+    """A signal asked the gate to stop (Ctrl-C, or a cancelled CI job)."""
+
+    def __init__(self, message: str, exit_code: ExitCode) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def redact(text: str, secret: str) -> str:
+    """``text`` without ``secret``: applied to everything the gate prints or writes."""
+    return text.replace(secret, "[redacted]") if secret else text

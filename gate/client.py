@@ -1,0 +1,301 @@
+"""HTTP access to the Cekura API: the only module that speaks HTTP.
+
+``ApiSettings`` resolves where to talk and how to authenticate (refusing to
+send a key over plain HTTP to a non-loopback host); ``CekuraClient`` makes
+idempotent GETs with one retry policy, declared once in ``_retrying``:
+network errors, timeouts, 408, 429, 5xx and non-JSON bodies are retried with
+exponential backoff and jitter, honouring ``Retry-After``; 401/403/404 and other
+4xx fail at once. Nothing here retries a POST. Every message that could carry
+server text is passed through ``redact`` so the API key never leaks.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import tenacity
+
+from gate import __version__
+from gate.errors import ApiError, ApiRejected, ApiUnavailable, UsageError, redact
+
+DEFAULT_API_URL = "https://api.cekura.ai"
+DEFAULT_AUTH_HEADER = "X-CEKURA-API-KEY"
+LEGACY_AUTH_HEADER = "X-VOCERA-API-KEY"
+USER_AGENT = f"cekura-gate/{__version__} (+https://github.com/cekura-gate/cekura-gate)"
+
+MAX_ATTEMPTS = 7
+BACKOFF_INITIAL_S = 1.0
+BACKOFF_MAX_S = 30.0
+BACKOFF_JITTER_S = 1.0
+MAX_RETRY_AFTER_S = 300.0
+RUNS_CHUNK = 50
+RUNS_CONCURRENCY = 8
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """Where and how to reach the API. ``api_key`` is excluded from ``repr``."""
+
+    base_url: str
+    api_key: str = field(repr=False)
+    auth_header: str = DEFAULT_AUTH_HEADER
+    api_version: int = 2
+    legacy_paths: bool = False
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 30.0
+
+    def result_path(self, result_id: int) -> str:
+        if self.legacy_paths:
+            return f"/test_framework/v1/results-external/{result_id}/"
+        return f"/test_framework/v{self.api_version}/results/{result_id}/"
+
+    def runs_bulk_path(self) -> str:
+        if self.legacy_paths:
+            return "/test_framework/v1/runs-external/bulk/"
+        return f"/test_framework/v{self.api_version}/runs/bulk/"
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_settings(
+    *,
+    api_url: str | None,
+    api_key: str | None,
+    key_source: str,
+    auth_header: str | None = None,
+    api_version: int | None = None,
+    allow_insecure_http: bool = False,
+) -> ApiSettings:
+    """Validate the connection settings; raises ``UsageError`` (exit 2)."""
+    base = (api_url or DEFAULT_API_URL).strip().rstrip("/")
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"API URL {base!r} is not an http(s) URL")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_insecure_http:
+        raise UsageError(
+            f"refusing to send the API key over plain http to {parts.hostname}; use https "
+            "(or --allow-insecure-http if you really mean it)"
+        )
+    if not api_key or not api_key.strip():
+        raise UsageError(f"no API key: set {key_source}")
+    legacy = parts.hostname.lower().endswith("vocera.ai")
+    header = auth_header or (LEGACY_AUTH_HEADER if legacy else DEFAULT_AUTH_HEADER)
+    version = api_version or (1 if legacy else 2)
+    return ApiSettings(base, api_key.strip(), header, version, legacy_paths=legacy)
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - now
+    if not math.isfinite(seconds):
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+class _Transient(Exception):
+    """A failure worth retrying; ``retry_after`` is the server's requested pause."""
+
+    def __init__(self, problem: str, retry_after: float | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.retry_after = retry_after
+
+
+def build_http(settings: ApiSettings, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    """The one ``httpx.Client``: base URL, auth header, explicit timeouts, no redirects."""
+    return httpx.Client(
+        base_url=settings.base_url,
+        headers={
+            settings.auth_header: settings.api_key,
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            "X-Client-Source": "cekura-gate",
+        },
+        timeout=httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=RUNS_CONCURRENCY * 2),
+        transport=transport,
+    )
+
+
+@dataclass
+class CekuraClient:
+    """Typed GETs against the Cekura API with one retry policy.
+
+    ``sleep`` and ``clock`` are injectable so tests never wait; ``wall_clock``
+    turns an HTTP-date ``Retry-After`` into seconds.
+    """
+
+    http: httpx.Client
+    settings: ApiSettings
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    wall_clock: Callable[[], float] = time.time
+    max_attempts: int = MAX_ATTEMPTS
+    backoff_initial_s: float = BACKOFF_INITIAL_S
+    backoff_max_s: float = BACKOFF_MAX_S
+    on_retry: Callable[[str], None] | None = None
+    log: Callable[[str], None] | None = None
+    requests_sent: int = 0
+
+    # ---- public
+
+    def get_result(self, result_id: int, *, deadline: float | None = None) -> Any:
+        """The result payload; raises ``ApiRejected`` / ``ApiUnavailable``."""
+        return self._get(
+            self.settings.result_path(result_id),
+            None,
+            not_found=f"result {result_id} not found for this API key",
+            deadline=deadline,
+        )
+
+    def get_runs(
+        self,
+        run_ids: Sequence[int],
+        *,
+        chunk_size: int = RUNS_CHUNK,
+        concurrency: int = RUNS_CONCURRENCY,
+        deadline: float | None = None,
+    ) -> list[Any]:
+        """Run details from runs-bulk, in chunks fetched ``concurrency`` at a time."""
+        chunks = [run_ids[i : i + chunk_size] for i in range(0, len(run_ids), chunk_size)]
+        if not chunks:
+            return []
+
+        def fetch(chunk: Sequence[int]) -> list[Any]:
+            return self._get_run_chunk(chunk, deadline)
+
+        if concurrency <= 1 or len(chunks) == 1:
+            pages: Iterable[list[Any]] = [fetch(chunk) for chunk in chunks]
+        else:
+            with ThreadPoolExecutor(max_workers=min(concurrency, len(chunks))) as pool:
+                pages = list(pool.map(fetch, chunks))
+        return [run for page in pages for run in page]
+
+    # ---- internals
+
+    def _get_run_chunk(self, chunk: Sequence[int], deadline: float | None) -> list[Any]:
+        ids = ",".join(str(run_id) for run_id in chunk)
+        body = self._get(
+            self.settings.runs_bulk_path(),
+            {"run_ids": ids},
+            not_found="runs-bulk endpoint not found (check --api-url and --api-version)",
+            deadline=deadline,
+        )
+        if isinstance(body, Mapping) and isinstance(body.get("results"), list):
+            body = body["results"]
+        if not isinstance(body, list):
+            raise ApiError("runs-bulk response is not a JSON array of runs")
+        return body
+
+    def _get(
+        self, path: str, params: Mapping[str, str] | None, *, not_found: str, deadline: float | None
+    ) -> Any:
+        retrying = self._retrying(deadline)
+        try:
+            return retrying(self._attempt, path, params, not_found)
+        except _Transient as exc:
+            attempts = retrying.statistics.get("attempt_number", 1)
+            raise ApiUnavailable(
+                f"GET {path} failed after {attempts} attempts: {exc.problem}", attempts
+            ) from None
+
+    def _retrying(self, deadline: float | None) -> tenacity.Retrying:
+        backoff = tenacity.wait_exponential_jitter(
+            initial=self.backoff_initial_s,
+            max=self.backoff_max_s,
+            jitter=min(BACKOFF_JITTER_S, self.backoff_initial_s),
+        )
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            pause = backoff(state)
+            error = state.outcome.exception() if state.outcome else None
+            if isinstance(error, _Transient) and error.retry_after is not None:
+                pause = max(pause, error.retry_after)
+            return pause
+
+        def stop(state: tenacity.RetryCallState) -> bool:
+            if state.attempt_number >= self.max_attempts:
+                return True
+            return deadline is not None and self.clock() + state.upcoming_sleep > deadline
+
+        return tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_Transient),
+            wait=wait,
+            stop=stop,
+            sleep=self.sleep,
+            before_sleep=self._report_retry,
+            reraise=True,
+        )
+
+    def _report_retry(self, state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        if self.on_retry is not None and isinstance(error, _Transient):
+            self.on_retry(
+                f"{error.problem}; retrying in {state.upcoming_sleep:.1f}s "
+                f"(attempt {state.attempt_number + 1} of {self.max_attempts})"
+            )
+
+    def _attempt(self, path: str, params: Mapping[str, str] | None, not_found: str) -> Any:
+        self.requests_sent += 1
+        started = self.clock()
+        try:
+            response = self.http.get(path, params=params)
+        except httpx.TimeoutException:
+            self._log(path, "timed out", started)
+            raise _Transient("the request timed out") from None
+        except httpx.TransportError as exc:
+            self._log(path, type(exc).__name__, started)
+            raise _Transient(f"network error ({type(exc).__name__})") from None
+        self._log(path, f"HTTP {response.status_code}", started)
+        return self._read(response, not_found)
+
+    def _log(self, path: str, outcome: str, started: float) -> None:
+        if self.log is not None:
+            self.log(f"GET {path} -> {outcome} in {self.clock() - started:.2f}s")
+
+    def _read(self, response: httpx.Response, not_found: str) -> Any:
+        status = response.status_code
+        if status == 408 or status == 429 or status >= 500:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"), self.wall_clock())
+            raise _Transient(f"HTTP {status}", retry_after)
+        if status in (401, 403):
+            raise ApiRejected(f"the API key was rejected (HTTP {status})", status)
+        if status == 404:
+            raise ApiRejected(f"{not_found} (HTTP 404)", status)
+        if status >= 300:
+            raise ApiRejected(f"unexpected HTTP {status}{self._excerpt(response)}", status)
+        try:
+            return response.json()
+        except ValueError:
+            raise _Transient(f"HTTP {status} with a body that is not JSON") from None
+
+    def _excerpt(self, response: httpx.Response) -> str:
+        text = " ".join(response.text.split())[:200]
+        return f": {redact(text, self.settings.api_key)}" if text else ""

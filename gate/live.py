@@ -1,0 +1,92 @@
+"""Live mode: wait for a result on the Cekura API, then fetch the run details it lacks.
+
+``fetch_finished_result`` ties the poller to the client: it waits for a
+terminal status, then, where the policy or the reports need per-run details
+the result payload does not carry (critical-category findings, metrics), pulls
+them from runs-bulk and merges them in by run id. No environment, no printing:
+progress goes through ``emit``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from gate.errors import ApiError, ResultError
+from gate.policy import Level, Policy, WaitSettings
+from gate.poller import wait_for_result
+from gate.results import as_int, is_mapping, merge_run_details
+
+
+class ResultSource(Protocol):
+    def get_result(self, result_id: int, *, deadline: float | None = None) -> Any: ...
+
+    def get_runs(self, run_ids: list[int], *, deadline: float | None = None) -> list[Any]: ...
+
+
+def needs_findings(policy: Policy) -> bool:
+    rule = policy.rules.critical_categories
+    return rule is not None and rule.level is not Level.OFF
+
+
+def runs_missing_details(payload: Mapping[str, Any], *, findings: bool) -> list[int]:
+    """Ids of runs whose entry lacks metrics, or findings when the policy counts them."""
+    runs = payload.get("runs")
+    if not is_mapping(runs):
+        return []
+    missing = []
+    for key, run in runs.items():
+        if not is_mapping(run):
+            continue
+        lacks_metrics = not is_mapping(run.get("evaluation"))
+        lacks_findings = findings and not isinstance(run.get("critical_categories"), list)
+        run_id = as_int(run.get("id", key))
+        if run_id is not None and (lacks_metrics or lacks_findings):
+            missing.append(run_id)
+    return sorted(missing)
+
+
+def _fetch_details(
+    source: ResultSource, run_ids: list[int], deadline: float, emit: Callable[[str], None]
+) -> list[Any]:
+    emit(f"fetching details of {len(run_ids)} runs")
+    runs = source.get_runs(run_ids, deadline=deadline)
+    returned = {as_int(run.get("id")) for run in runs if is_mapping(run)}
+    missing = [run_id for run_id in run_ids if run_id not in returned]
+    if missing:  # one more try: a bulk read can race the last evaluations
+        runs += source.get_runs(missing, deadline=deadline)
+        returned |= {as_int(run.get("id")) for run in runs if is_mapping(run)}
+        missing = [run_id for run_id in run_ids if run_id not in returned]
+    if missing:
+        shown = ", ".join(str(run_id) for run_id in missing[:10])
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        raise ApiError(f"runs-bulk did not return runs {shown}{more}; their details are unknown")
+    return runs
+
+
+def fetch_finished_result(
+    source: ResultSource,
+    result_id: int,
+    policy: Policy,
+    *,
+    wait: WaitSettings,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+    emit: Callable[[str], None],
+) -> dict[str, Any]:
+    """The finished result's payload with run details merged in."""
+    deadline = clock() + wait.timeout_s
+
+    def fetch(until: float) -> Any:
+        return source.get_result(result_id, deadline=until)
+
+    payload = wait_for_result(fetch, settings=wait, clock=clock, sleep=sleep, emit=emit)
+    if not is_mapping(payload):
+        raise ResultError("the API returned something that is not a Cekura result")
+    payload = {**payload}
+    missing = runs_missing_details(payload, findings=needs_findings(policy))
+    if missing:
+        # The details fetch gets at least a minute, even when the wait used its budget.
+        details = _fetch_details(source, missing, max(deadline, clock() + 60.0), emit)
+        return merge_run_details(payload, details)
+    return payload

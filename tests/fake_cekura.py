@@ -1,0 +1,209 @@
+"""A fake Cekura API on 127.0.0.1 for end-to-end tests over a real socket.
+
+It serves results and runs from fixture payloads, follows a scripted status
+timeline (each GET of a result returns the next step; the last step repeats),
+and injects faults on demand: any status code with a body and headers (5xx
+bursts, 429 with ``Retry-After``, an HTML error page, 401, 404), slow responses,
+truncated JSON, a JSON body that is not an object, and dropped connections.
+
+Use it as a context manager::
+
+    with FakeCekura(api_key="k") as fake:
+        fake.add_result(167, [running_payload, completed_payload])
+        fake.fail_next("/test_framework/v2/results/167/", Fault(status=503), times=3)
+        ... run the CLI with --api-url fake.url ...
+        assert fake.requests_to("/test_framework/v2/results/167/")
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+RESULT_PATH = re.compile(r"^/test_framework/v[12]/results(?:-external)?/(\d+)/$")
+RUNS_BULK_PATH = re.compile(r"^/test_framework/v[12]/runs(?:-external)?/bulk/$")
+
+
+@dataclass
+class Fault:
+    """One injected misbehaviour for one request."""
+
+    status: int = 500
+    body: str | bytes = '{"detail": "injected fault"}'
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+    truncate: bool = False
+    drop_connection: bool = False
+    content_type: str = "application/json"
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    at: float
+
+
+class FakeCekura:
+    """The fake server; thread-safe, started and stopped by ``with``."""
+
+    def __init__(self, api_key: str = "test-key", auth_header: str = "X-CEKURA-API-KEY") -> None:
+        self.api_key = api_key
+        self.auth_header = auth_header
+        self.latency_s = 0.0
+        self._lock = threading.Lock()
+        self._timelines: dict[int, list[Any]] = {}
+        self._served: dict[int, int] = defaultdict(int)
+        self._runs: dict[int, dict[str, Any]] = {}
+        self._faults: dict[str, deque[Fault]] = defaultdict(deque)
+        self.requests: list[Recorded] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    # ---- lifecycle
+
+    def __enter__(self) -> FakeCekura:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    # ---- scripting
+
+    def add_result(self, result_id: int, timeline: list[Any]) -> None:
+        """Serve ``timeline[i]`` on the i-th GET of the result (the last one repeats)."""
+        with self._lock:
+            self._timelines[result_id] = list(timeline)
+            self._served[result_id] = 0
+
+    def add_runs(self, runs: list[dict[str, Any]]) -> None:
+        with self._lock:
+            for run in runs:
+                self._runs[int(run["id"])] = run
+
+    def fail_next(self, path: str, fault: Fault, times: int = 1) -> None:
+        """The next ``times`` requests to ``path`` get ``fault`` instead of an answer."""
+        with self._lock:
+            self._faults[path].extend([fault] * times)
+
+    def requests_to(self, path: str) -> list[Recorded]:
+        with self._lock:
+            return [request for request in self.requests if request.path == path]
+
+    # ---- serving
+
+    def _next_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            queue = self._faults.get(path)
+            return queue.popleft() if queue else None
+
+    def _result_step(self, result_id: int) -> Any:
+        with self._lock:
+            timeline = self._timelines.get(result_id)
+            if timeline is None:
+                return None
+            index = min(self._served[result_id], len(timeline) - 1)
+            self._served[result_id] += 1
+            return timeline[index]
+
+    def _bulk(self, query: dict[str, list[str]]) -> tuple[int, Any]:
+        raw = (query.get("run_ids") or [""])[0]
+        if not re.fullmatch(r"\d+(,\d+)*", raw):
+            return 400, {"run_ids": ["run_ids must be comma-separated integers"]}
+        with self._lock:
+            found = [self._runs[int(item)] for item in raw.split(",") if int(item) in self._runs]
+        return 200, found
+
+    def answer(
+        self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str]
+    ) -> tuple[int, Any]:
+        if headers.get(self.auth_header.lower()) != self.api_key:
+            return 401, {"detail": "Invalid API key."}
+        match = RESULT_PATH.match(path)
+        if method == "GET" and match:
+            step = self._result_step(int(match.group(1)))
+            return (200, step) if step is not None else (404, {"detail": "Not found."})
+        if method == "GET" and RUNS_BULK_PATH.match(path):
+            return self._bulk(query)
+        return 404, {"detail": "Not found."}
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # keep test output quiet
+                pass
+
+            def do_GET(self) -> None:
+                self._handle("GET")
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                self._handle("POST")
+
+            def _handle(self, method: str) -> None:
+                parts = urlsplit(self.path)
+                headers = {key.lower(): value for key, value in self.headers.items()}
+                with fake._lock:
+                    fake.requests.append(
+                        Recorded(
+                            method, parts.path, parse_qs(parts.query), headers, time.monotonic()
+                        )
+                    )
+                if fake.latency_s:
+                    time.sleep(fake.latency_s)
+                fault = fake._next_fault(parts.path)
+                if fault is not None:
+                    self._send_fault(fault)
+                    return
+                status, body = fake.answer(method, parts.path, parse_qs(parts.query), headers)
+                self._send(status, json.dumps(body).encode(), {}, "application/json")
+
+            def _send_fault(self, fault: Fault) -> None:
+                if fault.delay_s:
+                    time.sleep(fault.delay_s)
+                if fault.drop_connection:
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                body = fault.body.encode() if isinstance(fault.body, str) else fault.body
+                if fault.truncate:  # a complete HTTP body holding cut-off JSON
+                    body = body[: max(1, len(body) // 2)]
+                self._send(fault.status, body, fault.headers, fault.content_type)
+
+            def _send(
+                self, status: int, body: bytes, headers: dict[str, str], content_type: str
+            ) -> None:
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(body)))
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
+
+        return Handler
