@@ -248,8 +248,8 @@ def test_usage_error_exits_2_with_an_error_junit(tmp_path, arguments, fragment, 
 def test_missing_result_flag_exits_2_with_an_error_junit(tmp_path):
     run = run_cli("check", "--junit", str(tmp_path / "junit.xml"))
     assert run.code == 2
-    assert_one_error_line(run, "required: --result-file")
-    assert_error_junit(tmp_path / "junit.xml", "required: --result-file")
+    assert_one_error_line(run, "one of the arguments --result-id --result-file is required")
+    assert_error_junit(tmp_path / "junit.xml", "--result-id --result-file is required")
 
 
 def test_flag_error_still_writes_summary_and_json(tmp_path):
