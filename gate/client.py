@@ -14,6 +14,7 @@ from __future__ import annotations
 import email.utils
 import ipaddress
 import math
+import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -94,7 +95,8 @@ def resolve_settings(
         )
     if not api_key or not api_key.strip():
         raise UsageError(f"no API key: set {key_source}")
-    legacy = parts.hostname.lower().endswith("vocera.ai")
+    host = parts.hostname.lower()
+    legacy = host == "vocera.ai" or host.endswith(".vocera.ai")
     header = auth_header or (LEGACY_AUTH_HEADER if legacy else DEFAULT_AUTH_HEADER)
     version = api_version or (1 if legacy else 2)
     return ApiSettings(base, api_key.strip(), header, version, legacy_paths=legacy)
@@ -194,8 +196,13 @@ class CekuraClient:
         if concurrency <= 1 or len(chunks) == 1:
             pages: Iterable[list[Any]] = [fetch(chunk) for chunk in chunks]
         else:
-            with ThreadPoolExecutor(max_workers=min(concurrency, len(chunks))) as pool:
+            pool = ThreadPoolExecutor(max_workers=min(concurrency, len(chunks)))
+            try:
                 pages = list(pool.map(fetch, chunks))
+            finally:
+                # On an error or a signal, drop the chunks not yet started instead of
+                # fetching them all before giving up.
+                pool.shutdown(wait=False, cancel_futures=True)
         return [run for page in pages for run in page]
 
     # ---- internals
@@ -227,18 +234,14 @@ class CekuraClient:
             ) from None
 
     def _retrying(self, deadline: float | None) -> tenacity.Retrying:
-        backoff = tenacity.wait_exponential_jitter(
-            initial=self.backoff_initial_s,
-            max=self.backoff_max_s,
-            jitter=min(BACKOFF_JITTER_S, self.backoff_initial_s),
-        )
-
         def wait(state: tenacity.RetryCallState) -> float:
-            pause = backoff(state)
+            exponent = min(state.attempt_number - 1, 32)
+            pause = min(self.backoff_initial_s * 2**exponent, self.backoff_max_s)
+            pause += random.uniform(0, min(BACKOFF_JITTER_S, self.backoff_initial_s))
             error = state.outcome.exception() if state.outcome else None
             if isinstance(error, _Transient) and error.retry_after is not None:
                 pause = max(pause, error.retry_after)
-            return pause
+            return float(pause)
 
         def stop(state: tenacity.RetryCallState) -> bool:
             if state.attempt_number >= self.max_attempts:
@@ -297,5 +300,6 @@ class CekuraClient:
             raise _Transient(f"HTTP {status} with a body that is not JSON") from None
 
     def _excerpt(self, response: httpx.Response) -> str:
-        text = " ".join(response.text.split())[:200]
-        return f": {redact(text, self.settings.api_key)}" if text else ""
+        # Redact before cutting: a key straddling the cut would no longer match.
+        text = " ".join(redact(response.text, self.settings.api_key).split())[:200]
+        return f": {text}" if text else ""

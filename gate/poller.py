@@ -12,7 +12,8 @@ The pause before the next poll is chosen from the result's own progress
 * runs completing: the completion rate predicts when the last run ends, and
   the next poll is aimed at that moment (never later than ``max_poll_interval``);
 * every run done but the result not yet terminal (``evaluating``): the end is
-  near, so poll every few seconds (``FINISH_*``), easing off if the tail drags on.
+  near, so poll every 2-5 s for a minute, then every 5-10 s up to three
+  minutes, then ease off towards ``max_poll_interval`` (``FINISH_*``).
 
 This gives a verdict within seconds of the end while sending far fewer
 requests than fixed 30-second polling over a long result.
@@ -31,7 +32,10 @@ from gate.results import Status, as_count, as_text
 FINISH_FIRST_PAUSE_S = 2.0
 FINISH_STEP_S = 0.5
 FINISH_MAX_PAUSE_S = 5.0
-FINISH_FAST_WINDOW_S = 180.0
+FINISH_FAST_WINDOW_S = 60.0
+FINISH_SLOW_STEP_S = 1.0
+FINISH_SLOW_MAX_PAUSE_S = 10.0
+FINISH_SLOW_WINDOW_S = 180.0
 GROWTH = 1.5
 HEARTBEAT_EVERY_S = 60.0
 
@@ -107,15 +111,21 @@ class _Schedule:
     def _finishing(self, seen: Snapshot) -> float:
         # A policy may poll faster than the finishing pace (tests do); never slower.
         first = min(FINISH_FIRST_PAUSE_S, self.settings.poll_interval_s)
+        scale = first / FINISH_FIRST_PAUSE_S
         if self.finish_started is None:
             self.finish_started = seen.at
             self.pause = first
             return self.pause
-        if seen.at - self.finish_started < FINISH_FAST_WINDOW_S:
-            fast_cap = max(first, min(FINISH_MAX_PAUSE_S, self.settings.max_poll_interval_s))
-            self.pause = min(self.pause + FINISH_STEP_S * first / FINISH_FIRST_PAUSE_S, fast_cap)
+        evaluating_for = seen.at - self.finish_started
+        if evaluating_for < FINISH_FAST_WINDOW_S:
+            step, cap = FINISH_STEP_S, FINISH_MAX_PAUSE_S
+        elif evaluating_for < FINISH_SLOW_WINDOW_S:
+            step, cap = FINISH_SLOW_STEP_S, FINISH_SLOW_MAX_PAUSE_S
         else:
             self.pause = min(self.pause * GROWTH, self.settings.max_poll_interval_s)
+            return self.pause
+        cap = max(first, min(cap * scale, self.settings.max_poll_interval_s))
+        self.pause = min(self.pause + step * scale, cap)
         return self.pause
 
 

@@ -5,6 +5,10 @@ timeline (each GET of a result returns the next step; the last step repeats),
 and injects faults on demand: any status code with a body and headers (5xx
 bursts, 429 with ``Retry-After``, an HTML error page, 401, 404), slow responses,
 truncated JSON, a JSON body that is not an object, and dropped connections.
+A timeline step may itself be a ``Fault`` (a stall or an error at a chosen poll),
+and a fault with ``echo_headers`` answers with the request's own headers, API
+key included, the way a misconfigured proxy might. Delays end early when the
+server stops, so a stalled response never outlives its test.
 
 Use it as a context manager::
 
@@ -13,6 +17,7 @@ Use it as a context manager::
         fake.fail_next("/test_framework/v2/results/167/", Fault(status=503), times=3)
         ... run the CLI with --api-url fake.url ...
         assert fake.requests_to("/test_framework/v2/results/167/")
+        assert not fake.unauthorised_requests()  # every request carried the key
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class Fault:
     truncate: bool = False
     drop_connection: bool = False
     content_type: str = "application/json"
+    echo_headers: bool = False  # the body is the request's headers as JSON (key included)
 
 
 @dataclass
@@ -51,6 +57,7 @@ class Recorded:
     query: dict[str, list[str]]
     headers: dict[str, str]
     at: float
+    raw_query: str = ""  # the query string exactly as sent, before any decoding
 
 
 class FakeCekura:
@@ -65,10 +72,16 @@ class FakeCekura:
         self._served: dict[int, int] = defaultdict(int)
         self._runs: dict[int, dict[str, Any]] = {}
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
+        self._stopping = threading.Event()
         self.requests: list[Recorded] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            # A short poll keeps ``shutdown`` (each test's teardown) fast.
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            daemon=True,
+        )
 
     # ---- lifecycle
 
@@ -77,6 +90,7 @@ class FakeCekura:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stopping.set()  # ends pending delays: no handler outlives the test
         self._server.shutdown()
         self._server.server_close()
 
@@ -106,6 +120,32 @@ class FakeCekura:
     def requests_to(self, path: str) -> list[Recorded]:
         with self._lock:
             return [request for request in self.requests if request.path == path]
+
+    def unauthorised_requests(self) -> list[Recorded]:
+        """Requests that did not carry ``api_key`` in ``auth_header``."""
+        with self._lock:
+            return [
+                request
+                for request in self.requests
+                if request.headers.get(self.auth_header.lower()) != self.api_key
+            ]
+
+    def wait_for_requests(
+        self, count: int = 1, *, path: str | None = None, timeout: float = 5.0
+    ) -> bool:
+        """Wait until ``count`` requests (to ``path``, if given) have arrived; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                seen = sum(1 for r in self.requests if path is None or r.path == path)
+            if seen >= count:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+
+    def _pause(self, seconds: float) -> None:
+        self._stopping.wait(seconds)
 
     # ---- serving
 
@@ -138,6 +178,7 @@ class FakeCekura:
             return 401, {"detail": "Invalid API key."}
         match = RESULT_PATH.match(path)
         if method == "GET" and match:
+            # A step may be a ``Fault``; ``_handle`` serves it as one.
             step = self._result_step(int(match.group(1)))
             return (200, step) if step is not None else (404, {"detail": "Not found."})
         if method == "GET" and RUNS_BULK_PATH.match(path):
@@ -149,6 +190,9 @@ class FakeCekura:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; with Nagle on, the body waits for the
+            # client's delayed ACK (~40 ms on Linux), which would dwarf ``latency_s``.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:  # keep test output quiet
                 pass
@@ -165,29 +209,40 @@ class FakeCekura:
             def _handle(self, method: str) -> None:
                 parts = urlsplit(self.path)
                 headers = {key.lower(): value for key, value in self.headers.items()}
+                query = parse_qs(parts.query)
                 with fake._lock:
                     fake.requests.append(
                         Recorded(
-                            method, parts.path, parse_qs(parts.query), headers, time.monotonic()
+                            method,
+                            parts.path,
+                            query,
+                            headers,
+                            time.monotonic(),
+                            raw_query=parts.query,
                         )
                     )
                 if fake.latency_s:
                     time.sleep(fake.latency_s)
                 fault = fake._next_fault(parts.path)
                 if fault is not None:
-                    self._send_fault(fault)
+                    self._send_fault(fault, headers)
                     return
-                status, body = fake.answer(method, parts.path, parse_qs(parts.query), headers)
+                status, body = fake.answer(method, parts.path, query, headers)
+                if isinstance(body, Fault):
+                    self._send_fault(body, headers)
+                    return
                 self._send(status, json.dumps(body).encode(), {}, "application/json")
 
-            def _send_fault(self, fault: Fault) -> None:
+            def _send_fault(self, fault: Fault, headers: dict[str, str]) -> None:
                 if fault.delay_s:
-                    time.sleep(fault.delay_s)
+                    fake._pause(fault.delay_s)
                 if fault.drop_connection:
                     self.close_connection = True
                     self.connection.close()
                     return
                 body = fault.body.encode() if isinstance(fault.body, str) else fault.body
+                if fault.echo_headers:
+                    body = json.dumps({"detail": "bad request", "headers": headers}).encode()
                 if fault.truncate:  # a complete HTTP body holding cut-off JSON
                     body = body[: max(1, len(body) // 2)]
                 self._send(fault.status, body, fault.headers, fault.content_type)

@@ -1,0 +1,483 @@
+"""Unit tests of the HTTP client (gate/client.py) against respx routes: paths and headers,
+connection-settings validation, the retry policy (with a recorded, never real, sleep),
+fail-fast errors, key redaction, and runs-bulk chunking."""
+
+from __future__ import annotations
+
+import email.utils
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from gate import __version__
+from gate.client import (
+    MAX_RETRY_AFTER_S,
+    ApiSettings,
+    CekuraClient,
+    build_http,
+    parse_retry_after,
+    resolve_settings,
+)
+from gate.errors import ApiError, ApiRejected, ApiUnavailable, UsageError
+
+KEY = "k3y-7f1c9a2b4d6e8f0a1b2c3d4e5f6a7b8c"
+BASE = "https://api.cekura.ai"
+RESULT_URL = f"{BASE}/test_framework/v2/results/42/"
+BULK_URL = f"{BASE}/test_framework/v2/runs/bulk/"
+KEY_ENV = "the CEKURA_API_KEY environment variable"
+NOW = 1_800_000_000.0  # the injected wall clock
+
+
+class FakeClock:
+    """A monotonic clock that only moves when ``sleep`` is called; records every pause."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def settings_for(api_url: str | None = None, **kwargs: Any) -> ApiSettings:
+    return resolve_settings(api_url=api_url, api_key=KEY, key_source=KEY_ENV, **kwargs)
+
+
+def make_client(
+    settings: ApiSettings | None = None, clock: FakeClock | None = None, **kwargs: Any
+) -> tuple[CekuraClient, FakeClock]:
+    settings = settings or settings_for()
+    clock = clock or FakeClock()
+    client = CekuraClient(
+        build_http(settings),
+        settings,
+        sleep=clock.sleep,
+        clock=clock,
+        wall_clock=lambda: NOW,
+        **kwargs,
+    )
+    return client, clock
+
+
+def ok(payload: object = None) -> httpx.Response:
+    return httpx.Response(
+        200, json={"id": 42, "status": "completed"} if payload is None else payload
+    )
+
+
+# --------------------------------------------------------------------------- paths and headers
+
+
+@pytest.mark.parametrize(
+    ("api_url", "kwargs", "url", "header"),
+    [
+        (None, {}, RESULT_URL, "X-CEKURA-API-KEY"),
+        ("https://api.cekura.ai/", {}, RESULT_URL, "X-CEKURA-API-KEY"),
+        (" https://api.cekura.ai// ", {}, RESULT_URL, "X-CEKURA-API-KEY"),
+        (None, {"api_version": 1}, f"{BASE}/test_framework/v1/results/42/", "X-CEKURA-API-KEY"),
+        (
+            "https://staging-api.cekura.ai",
+            {},
+            "https://staging-api.cekura.ai/test_framework/v2/results/42/",
+            "X-CEKURA-API-KEY",
+        ),
+        (
+            "https://new-prod.vocera.ai",
+            {},
+            "https://new-prod.vocera.ai/test_framework/v1/results-external/42/",
+            "X-VOCERA-API-KEY",
+        ),
+        (None, {"auth_header": "X-Custom-Key"}, RESULT_URL, "X-Custom-Key"),
+        (
+            "https://new-prod.vocera.ai/",
+            {"auth_header": "X-CEKURA-API-KEY"},
+            "https://new-prod.vocera.ai/test_framework/v1/results-external/42/",
+            "X-CEKURA-API-KEY",
+        ),
+    ],
+)
+def test_get_result_url_and_auth_header(
+    no_network: respx.MockRouter, api_url: str | None, kwargs: dict[str, Any], url: str, header: str
+) -> None:
+    route = no_network.get(url).mock(return_value=ok())
+    client, _ = make_client(settings_for(api_url, **kwargs))
+    assert client.get_result(42) == {"id": 42, "status": "completed"}
+    sent = route.calls.last.request
+    assert str(sent.url) == url
+    assert sent.headers[header] == KEY
+    other_auth = {"x-cekura-api-key", "x-vocera-api-key", "x-custom-key"} - {header.lower()}
+    assert not other_auth & {name.lower() for name in sent.headers}
+
+
+def test_user_agent_names_the_gate_and_its_version(no_network: respx.MockRouter) -> None:
+    route = no_network.get(RESULT_URL).mock(return_value=ok())
+    make_client()[0].get_result(42)
+    agent = route.calls.last.request.headers["User-Agent"]
+    assert "cekura-gate" in agent
+    assert __version__ in agent
+
+
+@pytest.mark.parametrize(
+    ("api_url", "api_version", "bulk_path"),
+    [
+        (None, None, "/test_framework/v2/runs/bulk/"),
+        (None, 1, "/test_framework/v1/runs/bulk/"),
+        ("https://new-prod.vocera.ai", None, "/test_framework/v1/runs-external/bulk/"),
+    ],
+)
+def test_runs_bulk_path(api_url: str | None, api_version: int | None, bulk_path: str) -> None:
+    settings = settings_for(api_url, api_version=api_version)
+    assert settings.runs_bulk_path() == bulk_path
+    assert settings.runs_bulk_path().endswith("/")
+
+
+# --------------------------------------------------------------------------- resolve_settings
+
+
+@pytest.mark.parametrize(
+    "api_url",
+    [
+        "http://127.0.0.1:8080",
+        "http://localhost:8080/",
+        "http://LOCALHOST",
+        "http://[::1]:9000",
+        "https://api.cekura.ai",
+    ],
+)
+def test_loopback_http_and_https_are_allowed(api_url: str) -> None:
+    assert settings_for(api_url).base_url == api_url.rstrip("/")
+
+
+@pytest.mark.parametrize(
+    "api_url",
+    [
+        "http://api.cekura.ai",
+        "http://10.0.0.5:8080",
+        "http://127.0.0.1.nip.io",
+        "http://localhost.example.com",
+    ],
+)
+def test_plain_http_to_a_remote_host_is_refused(api_url: str) -> None:
+    with pytest.raises(UsageError, match="plain http") as caught:
+        settings_for(api_url)
+    assert "https" in str(caught.value)
+    assert settings_for(api_url, allow_insecure_http=True).base_url == api_url
+
+
+@pytest.mark.parametrize(
+    "api_url", ["ftp://api.cekura.ai", "file:///etc/passwd", "api.cekura.ai", "https://"]
+)
+def test_non_http_urls_are_refused(api_url: str) -> None:
+    with pytest.raises(UsageError, match="not an http"):
+        settings_for(api_url, allow_insecure_http=True)
+
+
+@pytest.mark.parametrize("api_key", [None, "", "   ", "\t\n"])
+def test_missing_key_is_refused_naming_its_source(api_key: str | None) -> None:
+    with pytest.raises(UsageError, match="CEKURA_API_KEY environment variable"):
+        resolve_settings(api_url=None, api_key=api_key, key_source=KEY_ENV)
+
+
+def test_key_is_not_in_repr() -> None:
+    settings = settings_for()
+    client, _ = make_client(settings)
+    assert KEY not in repr(settings)
+    assert KEY not in repr(client)
+
+
+# --------------------------------------------------------------------------- retries
+
+
+def html_page() -> httpx.Response:
+    return httpx.Response(
+        200, text="<html>maintenance</html>", headers={"Content-Type": "text/html"}
+    )
+
+
+TRANSIENT: list[Any] = [
+    pytest.param(httpx.ConnectError("refused"), id="connect-error"),
+    pytest.param(httpx.ReadTimeout("slow"), id="read-timeout"),
+    pytest.param(httpx.Response(408), id="408"),
+    pytest.param(httpx.Response(429), id="429"),
+    pytest.param(httpx.Response(500), id="500"),
+    pytest.param(httpx.Response(502, text="Bad Gateway"), id="502"),
+    pytest.param(httpx.Response(503), id="503"),
+    pytest.param(html_page(), id="200-html"),
+    pytest.param(httpx.Response(200, text='{"id": 42, "stat'), id="200-truncated-json"),
+]
+
+
+@pytest.mark.parametrize("failure", TRANSIENT)
+def test_transient_failure_is_retried(no_network: respx.MockRouter, failure: Any) -> None:
+    route = no_network.get(RESULT_URL).mock(side_effect=[failure, ok()])
+    client, clock = make_client()
+    assert client.get_result(42)["status"] == "completed"
+    assert route.call_count == 2
+    assert len(clock.sleeps) == 1
+    assert clock.sleeps[0] > 0
+
+
+def test_pauses_grow_between_retries(no_network: respx.MockRouter) -> None:
+    route = no_network.get(RESULT_URL).mock(side_effect=[httpx.Response(503)] * 5 + [ok()])
+    client, clock = make_client()
+    client.get_result(42)
+    assert route.call_count == 6
+    assert len(clock.sleeps) == 5
+    assert all(later >= earlier for earlier, later in itertools.pairwise(clock.sleeps))
+    assert clock.sleeps[-1] > 2 * clock.sleeps[0]
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "low", "high"),
+    [
+        ("7", 7.0, 9.0),
+        (email.utils.formatdate(NOW + 42, usegmt=True), 42.0, 44.0),
+        ("86400", MAX_RETRY_AFTER_S, MAX_RETRY_AFTER_S),
+        (
+            email.utils.formatdate(NOW + 7 * 86400, usegmt=True),
+            MAX_RETRY_AFTER_S,
+            MAX_RETRY_AFTER_S,
+        ),
+    ],
+    ids=["seconds", "http-date", "huge-seconds", "far-http-date"],
+)
+def test_retry_after_sets_the_pause(
+    no_network: respx.MockRouter, retry_after: str, low: float, high: float
+) -> None:
+    busy = httpx.Response(429, headers={"Retry-After": retry_after})
+    no_network.get(RESULT_URL).mock(side_effect=[busy, ok()])
+    client, clock = make_client()
+    client.get_result(42)
+    assert len(clock.sleeps) == 1
+    assert low <= clock.sleeps[0] <= high
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        (None, None),
+        ("", None),
+        ("soon", None),
+        ("nan", None),
+        ("inf", None),
+        ("7", 7.0),
+        (" 2.5 ", 2.5),
+        ("-3", 0.0),
+        ("100000", MAX_RETRY_AFTER_S),
+        (email.utils.formatdate(NOW + 30, usegmt=True), 30.0),
+        (email.utils.formatdate(NOW - 30, usegmt=True), 0.0),
+    ],
+)
+def test_parse_retry_after(value: str | None, seconds: float | None) -> None:
+    assert parse_retry_after(value, NOW) == (None if seconds is None else pytest.approx(seconds))
+
+
+@pytest.mark.parametrize("max_attempts", [7, 3])
+def test_gives_up_after_max_attempts(no_network: respx.MockRouter, max_attempts: int) -> None:
+    route = no_network.get(RESULT_URL).mock(return_value=httpx.Response(503))
+    client, clock = make_client(max_attempts=max_attempts)
+    with pytest.raises(ApiUnavailable, match=f"after {max_attempts} attempts") as caught:
+        client.get_result(42)
+    assert caught.value.attempts == max_attempts
+    assert route.call_count == max_attempts
+    assert len(clock.sleeps) == max_attempts - 1
+
+
+def test_default_attempt_budget_is_seven(no_network: respx.MockRouter) -> None:
+    route = no_network.get(RESULT_URL).mock(side_effect=httpx.ConnectError("down"))
+    client, _ = make_client()
+    with pytest.raises(ApiUnavailable, match="7 attempts"):
+        client.get_result(42)
+    assert route.call_count == 7
+
+
+def test_deadline_stops_retrying_before_a_pause_would_pass_it(
+    no_network: respx.MockRouter,
+) -> None:
+    # Retry-After makes each pause max(backoff, 4 s); backoff is 1-2 s, then 2-3 s, then
+    # 4-5 s: two 4 s pauses (t+8), and a third pause would end after t+10.
+    busy = httpx.Response(503, headers={"Retry-After": "4"})
+    route = no_network.get(RESULT_URL).mock(return_value=busy)
+    client, clock = make_client()
+    deadline = clock.now + 10
+    with pytest.raises(ApiUnavailable, match="after 3 attempts"):
+        client.get_result(42, deadline=deadline)
+    assert clock.sleeps == [4.0, 4.0]
+    assert route.call_count == 3
+    assert clock.now <= deadline
+
+
+def test_retry_after_beyond_the_deadline_gives_up_at_once(no_network: respx.MockRouter) -> None:
+    busy = httpx.Response(429, headers={"Retry-After": "60"})
+    route = no_network.get(RESULT_URL).mock(return_value=busy)
+    client, clock = make_client()
+    with pytest.raises(ApiUnavailable, match="after 1 attempts"):
+        client.get_result(42, deadline=clock.now + 30)
+    assert route.call_count == 1
+    assert clock.sleeps == []
+
+
+def test_sub_second_backoff_retries_cleanly(no_network: respx.MockRouter) -> None:
+    # The CLI uses backoff_initial_s=min(1 s, poll_interval) for fast-polling policies.
+    no_network.get(RESULT_URL).mock(side_effect=[httpx.Response(503), ok()])
+    client, clock = make_client(backoff_initial_s=0.25)
+    assert client.get_result(42)["status"] == "completed"
+    assert 0 < clock.sleeps[0] <= 0.5
+
+
+# --------------------------------------------------------------------------- fail fast
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (401, "the API key was rejected"),
+        (403, "the API key was rejected"),
+        (404, "result 42 not found for this API key"),
+        (400, "HTTP 400"),
+        (405, "HTTP 405"),
+        (409, "HTTP 409"),
+        (410, "HTTP 410"),
+        (422, "HTTP 422"),
+    ],
+)
+def test_client_errors_fail_fast(no_network: respx.MockRouter, status: int, message: str) -> None:
+    route = no_network.get(RESULT_URL).mock(
+        return_value=httpx.Response(status, json={"detail": "x"})
+    )
+    client, clock = make_client()
+    with pytest.raises(ApiRejected, match=message) as caught:
+        client.get_result(42)
+    assert caught.value.status == status
+    assert route.call_count == 1
+    assert clock.sleeps == []
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_redirects_are_not_followed(no_network: respx.MockRouter, status: int) -> None:
+    elsewhere = "https://attacker.example/collect/"
+    route = no_network.get(RESULT_URL).mock(
+        return_value=httpx.Response(status, headers={"Location": elsewhere})
+    )
+    target = no_network.get(elsewhere).mock(return_value=ok())
+    client, clock = make_client()
+    with pytest.raises(ApiRejected, match=str(status)):
+        client.get_result(42)
+    assert route.call_count == 1
+    assert not target.called
+    assert clock.sleeps == []
+
+
+# --------------------------------------------------------------------------- no key in messages
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 302, 422, 503])
+def test_messages_never_contain_the_key(no_network: respx.MockRouter, status: int) -> None:
+    echo = {"detail": f"invalid key {KEY}", "headers": {"X-CEKURA-API-KEY": KEY}}
+    no_network.get(RESULT_URL).mock(return_value=httpx.Response(status, json=echo))
+    lines: list[str] = []
+    client, _ = make_client(max_attempts=2, on_retry=lines.append, log=lines.append)
+    with pytest.raises(ApiError) as caught:
+        client.get_result(42)
+    assert lines
+    assert all(KEY not in text for text in [str(caught.value), *lines])
+
+
+def test_bad_request_body_is_shown_redacted(no_network: respx.MockRouter) -> None:
+    no_network.get(RESULT_URL).mock(return_value=httpx.Response(400, text=f"bad key {KEY} given"))
+    with pytest.raises(ApiRejected) as caught:
+        make_client()[0].get_result(42)
+    assert "bad key" in str(caught.value)
+    assert KEY not in str(caught.value)
+
+
+def test_no_part_of_the_key_leaks_when_the_body_is_cut(no_network: respx.MockRouter) -> None:
+    body = "x" * 190 + KEY  # the key starts 10 characters before the 200-character cut
+    no_network.get(RESULT_URL).mock(return_value=httpx.Response(400, text=body))
+    with pytest.raises(ApiRejected) as caught:
+        make_client()[0].get_result(42)
+    assert KEY[:10] not in str(caught.value)
+
+
+# --------------------------------------------------------------------------- runs bulk
+
+
+def bulk_responder(shape: Callable[[list[Any]], object] = lambda runs: runs) -> Any:
+    """A runs-bulk endpoint: echoes one run per requested id, in ``shape``."""
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        ids = request.url.params["run_ids"].split(",")
+        return httpx.Response(200, json=shape([{"id": int(run_id)} for run_id in ids]))
+
+    return respond
+
+
+def sent_id_lists(route: respx.Route) -> list[list[str]]:
+    lists = []
+    for call in route.calls:
+        values = call.request.url.params.get_list("run_ids")
+        assert len(values) == 1  # one plain comma-separated value, not repeated parameters
+        lists.append(values[0].split(","))
+    return lists
+
+
+@pytest.mark.parametrize(
+    ("count", "chunks"), [(1, [1]), (50, [50]), (51, [50, 1]), (120, [50, 50, 20])]
+)
+def test_get_runs_chunks_ids(no_network: respx.MockRouter, count: int, chunks: list[int]) -> None:
+    route = no_network.get(BULK_URL).mock(side_effect=bulk_responder())
+    client, _ = make_client()
+    ids = list(range(1000, 1000 + count))
+    runs = client.get_runs(ids, concurrency=1)
+    assert [run["id"] for run in runs] == ids
+    sent = sent_id_lists(route)
+    assert [len(chunk) for chunk in sent] == chunks
+    assert [int(run_id) for chunk in sent for run_id in chunk] == ids
+
+
+def test_get_runs_concurrency_gives_the_same_runs(no_network: respx.MockRouter) -> None:
+    route = no_network.get(BULK_URL).mock(side_effect=bulk_responder())
+    client, _ = make_client()
+    ids = list(range(7, 7 + 333))
+    assert client.get_runs(ids, concurrency=8) == client.get_runs(ids, concurrency=1)
+    assert [run["id"] for run in client.get_runs(ids, concurrency=8)] == ids
+    assert all(len(chunk) <= 50 for chunk in sent_id_lists(route))
+
+
+def test_get_runs_accepts_a_results_page(no_network: respx.MockRouter) -> None:
+    no_network.get(BULK_URL).mock(side_effect=bulk_responder(lambda runs: {"results": runs}))
+    assert make_client()[0].get_runs([3, 1, 2]) == [{"id": 3}, {"id": 1}, {"id": 2}]
+
+
+@pytest.mark.parametrize(
+    "body", ['{"detail": "nope"}', '{"results": null}', '"runs"', "42", "null"]
+)
+def test_get_runs_rejects_a_body_that_is_not_a_list(
+    no_network: respx.MockRouter, body: str
+) -> None:
+    no_network.get(BULK_URL).mock(return_value=httpx.Response(200, text=body))
+    with pytest.raises(ApiError, match="not a JSON array"):
+        make_client()[0].get_runs([1, 2])
+
+
+def test_get_runs_without_ids_sends_nothing(no_network: respx.MockRouter) -> None:
+    route = no_network.get(BULK_URL).mock(side_effect=bulk_responder())
+    assert make_client()[0].get_runs([]) == []
+    assert not route.called
+
+
+def test_get_runs_retries_a_failing_chunk(no_network: respx.MockRouter) -> None:
+    good = httpx.Response(200, json=[{"id": 5}, {"id": 6}])
+    route = no_network.get(BULK_URL).mock(side_effect=[httpx.Response(502), good])
+    client, clock = make_client()
+    assert client.get_runs([5, 6]) == [{"id": 5}, {"id": 6}]
+    assert route.call_count == 2
+    assert len(clock.sleeps) == 1
