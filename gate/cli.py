@@ -20,7 +20,7 @@ from importlib import resources
 from typing import NoReturn
 
 from gate import __version__
-from gate.errors import ExitCode, GateError, Interrupted, ResultError, UsageError, redact
+from gate.errors import ExitCode, GateError, Interrupted, ResultError, UsageError, redact_forms
 from gate.evaluate import Verdict, VerdictStatus, evaluate, no_verdict
 from gate.files import prepare_output, read_json, read_text, write_atomic
 from gate.policy import MAX_POLICY_BYTES, Policy, parse_duration, parse_policy
@@ -266,7 +266,7 @@ def write_reports(paths: ReportPaths, verdict: Verdict, secret: str = "") -> boo
     ok = True
     for name, path in paths.items():
         try:
-            write_atomic(path, redact(REPORTERS[name](verdict), secret))
+            write_atomic(path, redact_forms(REPORTERS[name](verdict), secret))
         except OSError as exc:
             error_line(f"{path}: cannot write the {name} report: {exc.strerror or exc}")
             ok = False
@@ -304,11 +304,11 @@ class CheckContext:
         return url
 
     def emit(self, message: str) -> None:
-        print(f"{PROG}: {redact(message, self.secret)}", file=sys.stderr, flush=True)
+        print(f"{PROG}: {redact_forms(message, self.secret)}", file=sys.stderr, flush=True)
 
     def failure(self, message: str) -> Verdict:
         return no_verdict(
-            redact(message, self.secret),
+            redact_forms(message, self.secret),
             policy_source=self.args.policy,
             result_id=self.result_id,
             result_url=self.result_url,
@@ -326,7 +326,7 @@ def _live_result(context: CheckContext, policy: Policy) -> Result:
     from gate.live import fetch_finished_result
 
     args = context.args
-    context.secret = os.environ.get(args.api_key_env, "")
+    context.secret = os.environ.get(args.api_key_env, "").strip()
     settings = resolve_settings(
         api_url=args.api_url or os.environ.get("CEKURA_API_URL"),
         api_key=context.secret,
@@ -405,9 +405,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             paths = prepare_reports(paths)
             verdict = _judge(context)
         code = exit_code_for(verdict, args.warn_exit_code)
-        print(redact(terminal.render(verdict, color=_use_colour()), context.secret), end="")
+        print(redact_forms(terminal.render(verdict, color=_use_colour()), context.secret), end="")
     except GateError as exc:
-        error_line(redact(exc.message, context.secret))
+        error_line(redact_forms(exc.message, context.secret))
         if isinstance(exc, _ReportPathError):
             paths = exc.usable
         verdict, code = context.failure(exc.message), int(exc.exit_code)
@@ -418,7 +418,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if os.environ.get("CEKURA_GATE_DEBUG"):
             raise
         message = f"internal error ({type(exc).__name__}): {exc}; please report it"
-        error_line(redact(message, context.secret))
+        error_line(redact_forms(message, context.secret))
         verdict, code = context.failure(message), ExitCode.NO_VERDICT
     if not write_reports(paths, verdict, context.secret) and code == ExitCode.PASSED:
         code = ExitCode.USAGE

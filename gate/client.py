@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import email.utils
 import ipaddress
+import json
 import math
 import random
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,7 +28,7 @@ import httpx
 import tenacity
 
 from gate import __version__
-from gate.errors import ApiError, ApiRejected, ApiUnavailable, UsageError, redact
+from gate.errors import ApiError, ApiRejected, ApiUnavailable, UsageError, redact_forms
 
 DEFAULT_API_URL = "https://api.cekura.ai"
 DEFAULT_AUTH_HEADER = "X-CEKURA-API-KEY"
@@ -38,6 +40,7 @@ BACKOFF_INITIAL_S = 1.0
 BACKOFF_MAX_S = 30.0
 BACKOFF_JITTER_S = 1.0
 MAX_RETRY_AFTER_S = 300.0
+MIN_REQUEST_TIMEOUT_S = 1.0
 RUNS_CHUNK = 50
 RUNS_CONCURRENCY = 8
 
@@ -165,6 +168,7 @@ class CekuraClient:
     on_retry: Callable[[str], None] | None = None
     log: Callable[[str], None] | None = None
     requests_sent: int = 0
+    cancelled: threading.Event = field(default_factory=threading.Event)
 
     # ---- public
 
@@ -194,16 +198,47 @@ class CekuraClient:
             return self._get_run_chunk(chunk, deadline)
 
         if concurrency <= 1 or len(chunks) == 1:
-            pages: Iterable[list[Any]] = [fetch(chunk) for chunk in chunks]
+            pages = [fetch(chunk) for chunk in chunks]
         else:
-            pool = ThreadPoolExecutor(max_workers=min(concurrency, len(chunks)))
-            try:
-                pages = list(pool.map(fetch, chunks))
-            finally:
-                # On an error or a signal, drop the chunks not yet started instead of
-                # fetching them all before giving up.
-                pool.shutdown(wait=False, cancel_futures=True)
+            pages = self._map_concurrently(fetch, chunks, min(concurrency, len(chunks)))
         return [run for page in pages for run in page]
+
+    def _map_concurrently(
+        self, fetch: Callable[[Sequence[int]], list[Any]], chunks: list[Sequence[int]], workers: int
+    ) -> list[list[Any]]:
+        """``fetch`` over ``chunks`` on daemon threads, results in order.
+
+        Daemon threads (not a ThreadPoolExecutor, whose workers are joined at exit) so
+        that a signal ends the gate at once; ``cancelled`` stops the workers' retries.
+        """
+        pages: list[list[Any] | None] = [None] * len(chunks)
+        pending = deque(enumerate(chunks))
+        errors: list[BaseException] = []
+
+        def work() -> None:
+            while not self.cancelled.is_set():
+                try:
+                    index, chunk = pending.popleft()
+                except IndexError:
+                    return
+                try:
+                    pages[index] = fetch(chunk)
+                except BaseException as exc:  # handed to the calling thread below
+                    errors.append(exc)
+                    self.cancelled.set()
+
+        threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        finally:
+            if errors or any(thread.is_alive() for thread in threads):
+                self.cancelled.set()
+        if errors:
+            raise errors[0]
+        return [page if page is not None else [] for page in pages]
 
     # ---- internals
 
@@ -226,7 +261,7 @@ class CekuraClient:
     ) -> Any:
         retrying = self._retrying(deadline)
         try:
-            return retrying(self._attempt, path, params, not_found)
+            return retrying(self._attempt, path, params, not_found, deadline)
         except _Transient as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
             raise ApiUnavailable(
@@ -244,7 +279,7 @@ class CekuraClient:
             return float(pause)
 
         def stop(state: tenacity.RetryCallState) -> bool:
-            if state.attempt_number >= self.max_attempts:
+            if state.attempt_number >= self.max_attempts or self.cancelled.is_set():
                 return True
             return deadline is not None and self.clock() + state.upcoming_sleep > deadline
 
@@ -259,17 +294,29 @@ class CekuraClient:
 
     def _report_retry(self, state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
-        if self.on_retry is not None and isinstance(error, _Transient):
+        if (
+            self.on_retry is not None
+            and isinstance(error, _Transient)
+            and not self.cancelled.is_set()
+        ):
             self.on_retry(
                 f"{error.problem}; retrying in {state.upcoming_sleep:.1f}s "
                 f"(attempt {state.attempt_number + 1} of {self.max_attempts})"
             )
 
-    def _attempt(self, path: str, params: Mapping[str, str] | None, not_found: str) -> Any:
+    def _attempt(
+        self,
+        path: str,
+        params: Mapping[str, str] | None,
+        not_found: str,
+        deadline: float | None,
+    ) -> Any:
+        if self.cancelled.is_set():
+            raise ApiError("the request was cancelled")
         self.requests_sent += 1
         started = self.clock()
         try:
-            response = self.http.get(path, params=params)
+            response = self.http.get(path, params=params, timeout=self._timeout(deadline))
         except httpx.TimeoutException:
             self._log(path, "timed out", started)
             raise _Transient("the request timed out") from None
@@ -279,8 +326,16 @@ class CekuraClient:
         self._log(path, f"HTTP {response.status_code}", started)
         return self._read(response, not_found)
 
+    def _timeout(self, deadline: float | None) -> httpx.Timeout:
+        """The client's timeouts, cut to what is left before the deadline (at least 1 s)."""
+        read, connect = self.settings.read_timeout_s, self.settings.connect_timeout_s
+        if deadline is not None:
+            left = max(deadline - self.clock(), MIN_REQUEST_TIMEOUT_S)
+            read, connect = min(read, left), min(connect, left)
+        return httpx.Timeout(read, connect=connect)
+
     def _log(self, path: str, outcome: str, started: float) -> None:
-        if self.log is not None:
+        if self.log is not None and not self.cancelled.is_set():
             self.log(f"GET {path} -> {outcome} in {self.clock() - started:.2f}s")
 
     def _read(self, response: httpx.Response, not_found: str) -> Any:
@@ -295,11 +350,12 @@ class CekuraClient:
         if status >= 300:
             raise ApiRejected(f"unexpected HTTP {status}{self._excerpt(response)}", status)
         try:
-            return response.json()
+            # Redacting the raw text keeps a key echoed by the API out of every field.
+            return json.loads(redact_forms(response.text, self.settings.api_key))
         except ValueError:
             raise _Transient(f"HTTP {status} with a body that is not JSON") from None
 
     def _excerpt(self, response: httpx.Response) -> str:
         # Redact before cutting: a key straddling the cut would no longer match.
-        text = " ".join(redact(response.text, self.settings.api_key).split())[:200]
+        text = " ".join(redact_forms(response.text, self.settings.api_key).split())[:200]
         return f": {text}" if text else ""

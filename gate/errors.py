@@ -23,6 +23,8 @@ never contain the API key.
 from __future__ import annotations
 
 import enum
+import json
+import re
 
 
 class ExitCode(enum.IntEnum):
@@ -107,6 +109,28 @@ class Interrupted(GateError):
         self.exit_code = exit_code
 
 
+REDACTED = "[redacted]"
+
+
 def redact(text: str, secret: str) -> str:
     """``text`` without ``secret``: applied to everything the gate prints or writes."""
-    return text.replace(secret, "[redacted]") if secret else text
+    return text.replace(secret, REDACTED) if secret.strip() else text
+
+
+def secret_forms(secret: str) -> tuple[str, ...]:
+    """The secret as written raw and as JSON, XML and Markdown would escape it."""
+    if not secret.strip():
+        return ()
+    json_form = json.dumps(secret)[1:-1]
+    xml_form = secret.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    quoted = xml_form.replace('"', "&quot;").replace("'", "&apos;")
+    markdown_form = re.sub(r"([\\|<>*_`\[\]])", r"\\\1", secret)
+    forms = {secret, json_form, xml_form, quoted, markdown_form}
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def redact_forms(text: str, secret: str) -> str:
+    """``text`` without the secret in any of its escaped forms."""
+    for form in secret_forms(secret):
+        text = text.replace(form, REDACTED)
+    return text

@@ -10,7 +10,7 @@ reports. So the secret check covers every case in this file; the tests under "se
 servers that echo the key back.
 
 Policies poll every 0.1 s (at most 0.5 s), which also shortens retry backoff; the whole file
-takes about 35 s on 2 cores, a third of it in the strict xfails, which wait out their bounds.
+takes about 30 s on 2 cores.
 """
 
 from __future__ import annotations
@@ -298,11 +298,6 @@ def test_result_that_never_finishes_times_out_with_the_last_status(tmp_path, fak
     assert fake.requests_to(RESULT)[-1].at - fake.requests[0].at <= 2.5  # no poll past it
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a request in flight at the deadline keeps its 30 s read timeout: the gate "
-    "overruns --timeout (gate/client.py CekuraClient._attempt ignores the deadline)",
-)
 def test_stalled_response_does_not_keep_the_gate_past_its_timeout(tmp_path, fake):
     stall = Fault(status=200, body=json.dumps(in_progress("running")), delay_s=120)
     fake.add_result(RESULT_ID, [in_progress("running"), stall])
@@ -435,12 +430,6 @@ def test_sigterm_mid_wait_exits_143_with_a_terminated_junit(tmp_path, fake, stal
     assert_no_verdict(outcome, "the gate was terminated (SIGTERM)", code=143)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the runs-bulk worker threads are not stopped: the process outlives its error "
-    "line by up to the 30 s read timeout, and the workers log and retry after it "
-    "(gate/client.py CekuraClient.get_runs)",
-)
 def test_sigterm_during_a_concurrent_run_details_fetch_exits_promptly(tmp_path, fake):
     runs = [make_run(run_id) for run_id in range(1, 121)]  # 3 chunks: fetched concurrently
     for run in runs:
@@ -567,12 +556,6 @@ def test_key_echoed_in_retried_errors_never_shows(tmp_path, fake):
     assert len(fake.requests_to(RESULT)) == 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a blank key is used as the secret to redact, so every run of spaces in the "
-    "reports becomes [redacted] and the JSON report is no longer JSON (gate/cli.py "
-    "_live_result sets context.secret to the raw, unstripped variable)",
-)
 def test_blank_key_is_a_usage_error_and_the_reports_stay_intact(tmp_path, fake):
     fake.add_result(RESULT_ID, [completed()])
     outcome = check(tmp_path, fake.url, env=gate_env(key="  "))
@@ -581,19 +564,12 @@ def test_blank_key_is_a_usage_error_and_the_reports_stay_intact(tmp_path, fake):
     assert fake.requests == []
 
 
-WHITESPACE_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason="the gate redacts the raw variable (with its whitespace) but sends the stripped "
-    "key, so the key itself is not redacted (gate/cli.py _live_result)",
-)
-
-
 @pytest.mark.parametrize(
     "env_key",
     [
         pytest.param(KEY, id="plain"),
-        pytest.param(f"{KEY}\n", marks=WHITESPACE_XFAIL, id="newline"),
-        pytest.param(f" {KEY} ", marks=WHITESPACE_XFAIL, id="spaces"),
+        pytest.param(f"{KEY}\n", id="newline"),
+        pytest.param(f" {KEY} ", id="spaces"),
     ],
 )
 def test_key_echoed_into_the_result_is_redacted_from_output_and_reports(tmp_path, fake, env_key):
@@ -617,12 +593,6 @@ def test_key_cut_by_the_error_excerpt_is_not_shown_in_part(tmp_path, fake):
     assert KEY[:10] not in shown
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reports are redacted after rendering, and the Markdown summary escapes '_' as "
-    "'\\_', so a key with underscores that reaches the result is no longer matched "
-    "(gate/cli.py write_reports / CheckContext)",
-)
 def test_key_with_markdown_characters_echoed_into_the_result_is_redacted(tmp_path):
     key = "sk_live_SECRET_7f3a9c"
     with FakeCekura(api_key=key) as server:
