@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean
+.PHONY: demo test gate install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ test: $(STAMP)
 	$(BIN)/ruff format --check gate tests
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# Local pre-release check against the live API: make gate RESULT_ID=4242
+# (reads the key from CEKURA_API_KEY; POLICY defaults to gate.yaml).
+POLICY ?= gate.yaml
+gate: $(STAMP)
+	@test -n "$(RESULT_ID)" || { echo "usage: make gate RESULT_ID=<cekura result id> [POLICY=gate.yaml]" >&2; exit 2; }
+	$(BIN)/cekura-gate check --policy "$(POLICY)" --result-id "$(RESULT_ID)" \
+		--junit out/junit.xml --summary out/summary.md --json out/verdict.json
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import NoReturn
 
-from gate import __version__
+from gate import __version__, github, gitlab
 from gate.errors import ExitCode, GateError, Interrupted, ResultError, UsageError, redact_forms
 from gate.evaluate import Verdict, VerdictStatus, evaluate, no_verdict
 from gate.files import prepare_output, read_json, read_text, write_atomic
+from gate.github import GitHub
+from gate.gitlab import GitLab
 from gate.policy import MAX_POLICY_BYTES, Policy, parse_duration, parse_policy
 from gate.reporters import REPORTERS, terminal
 from gate.results import Result, merge_run_details, normalise
@@ -45,13 +47,18 @@ class ReportPaths:
     junit: str | None = None
     summary: str | None = None
     json: str | None = None
+    dotenv: str | None = None
 
     def paths(self) -> list[str]:
         return [path for _, path in self.items()]
 
     def items(self) -> list[tuple[str, str]]:
-        pairs = (("junit", self.junit), ("summary", self.summary), ("json", self.json))
+        pairs = [(field.name, getattr(self, field.name)) for field in dataclasses.fields(self)]
         return [(name, path) for name, path in pairs if path]
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> ReportPaths:
+        return cls(args.junit, args.summary, args.json, args.dotenv)
 
 
 # --------------------------------------------------------------------------- parser
@@ -74,6 +81,48 @@ def _add_report_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--junit", metavar="PATH", help="write a JUnit XML report")
     group.add_argument("--summary", metavar="PATH", help="write a Markdown summary")
     group.add_argument("--json", metavar="PATH", help="write a JSON report")
+    group.add_argument(
+        "--dotenv",
+        metavar="PATH",
+        help="write a GitLab dotenv report (GATE_VERDICT, CEKURA_RESULT_ID, ...)",
+    )
+
+
+def _add_ci_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("CI integration")
+    group.add_argument(
+        "--fail-on",
+        choices=("error", "warning", "never"),
+        default="error",
+        help="which verdict fails the command: error (default: a failed gate "
+        "exits 1), warning (warnings exit 1 too) or never (the verdict never "
+        "fails it; errors still exit 2 or 3)",
+    )
+    group.add_argument(
+        "--github",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="GitHub Actions output: annotations, step summary, outputs, log "
+        "groups (default: when GITHUB_ACTIONS=true)",
+    )
+    group.add_argument(
+        "--annotations",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="GitHub annotations for failing rules and runs (default: on)",
+    )
+    group.add_argument(
+        "--step-summary",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="append the Markdown verdict to $GITHUB_STEP_SUMMARY (default: on)",
+    )
+    group.add_argument(
+        "--gitlab",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="GitLab log sections (default: when GITLAB_CI=true)",
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -192,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_report_options(check)
     _add_api_options(check)
+    _add_ci_options(check)
     validate = commands.add_parser(
         "validate", help="check a policy file and exit", description="Validate a policy file."
     )
@@ -273,11 +323,11 @@ def write_reports(paths: ReportPaths, verdict: Verdict, secret: str = "") -> boo
     return ok
 
 
-def exit_code_for(verdict: Verdict, warn_exit_code: int) -> int:
-    if verdict.status is VerdictStatus.PASS:
+def exit_code_for(verdict: Verdict, warn_exit_code: int, fail_on: str = "error") -> int:
+    if verdict.status is VerdictStatus.PASS or fail_on == "never":
         return ExitCode.PASSED
     if verdict.status is VerdictStatus.WARN:
-        return warn_exit_code
+        return ExitCode.GATE_FAILED if fail_on == "warning" else warn_exit_code
     return ExitCode.GATE_FAILED
 
 
@@ -292,6 +342,45 @@ class CheckContext:
     secret: str = ""
     result_id: int | None = None
     result_url: str | None = None
+    github: GitHub | None = None
+    gitlab: GitLab | None = None
+
+    @classmethod
+    def start(cls, args: argparse.Namespace) -> CheckContext:
+        """Detect the CI and, in GitHub Actions, mask the key before anything is printed."""
+        context = cls(
+            args,
+            github=github.from_environment(
+                force=args.github, annotations_on=args.annotations, summary_on=args.step_summary
+            ),
+            gitlab=gitlab.from_environment(force=args.gitlab),
+        )
+        if args.result_id is not None:
+            context.secret = os.environ.get(args.api_key_env, "").strip()
+        if context.github is not None:
+            context.github.mask(context.secret)
+        return context
+
+    def folded(self, title: str) -> contextlib.AbstractContextManager[None]:
+        """A collapsible block of the CI log for the wait's progress lines."""
+        if self.github is not None:
+            return self.github.group(title)
+        if self.gitlab is not None:
+            return self.gitlab.section("cekura_gate_wait", title)
+        return contextlib.nullcontext()
+
+    def untrusted(self) -> contextlib.AbstractContextManager[None]:
+        return self.github.untrusted() if self.github is not None else contextlib.nullcontext()
+
+    def publish(self, verdict: Verdict, paths: ReportPaths) -> None:
+        if self.github is None:
+            return
+        try:
+            self.github.publish(
+                verdict, junit_path=paths.junit, policy_path=self.args.policy, secret=self.secret
+            )
+        except OSError as exc:
+            error_line(f"cannot write the GitHub step outputs: {exc.strerror or exc}")
 
     def dashboard_url(self, result_id: int, project_id: int | None) -> str:
         base = (
@@ -304,7 +393,9 @@ class CheckContext:
         return url
 
     def emit(self, message: str) -> None:
-        print(f"{PROG}: {redact_forms(message, self.secret)}", file=sys.stderr, flush=True)
+        # In CI, progress goes to stdout so that it lands inside its log group.
+        stream = sys.stdout if self.github or self.gitlab else sys.stderr
+        print(f"{PROG}: {redact_forms(message, self.secret)}", file=stream, flush=True)
 
     def failure(self, message: str) -> Verdict:
         return no_verdict(
@@ -326,7 +417,6 @@ def _live_result(context: CheckContext, policy: Policy) -> Result:
     from gate.live import fetch_finished_result
 
     args = context.args
-    context.secret = os.environ.get(args.api_key_env, "").strip()
     settings = resolve_settings(
         api_url=args.api_url or os.environ.get("CEKURA_API_URL"),
         api_key=context.secret,
@@ -351,15 +441,16 @@ def _live_result(context: CheckContext, policy: Policy) -> Result:
             on_retry=context.emit,
             log=context.emit if args.verbose else None,
         )
-        payload = fetch_finished_result(
-            client,
-            args.result_id,
-            policy,
-            wait=wait,
-            clock=time.monotonic,
-            sleep=time.sleep,
-            emit=context.emit,
-        )
+        with context.folded(f"Waiting for Cekura result {args.result_id}"):
+            payload = fetch_finished_result(
+                client,
+                args.result_id,
+                policy,
+                wait=wait,
+                clock=time.monotonic,
+                sleep=time.sleep,
+                emit=context.emit,
+            )
     return normalise(payload)
 
 
@@ -378,7 +469,7 @@ def _judge(context: CheckContext) -> Verdict:
 
 def prepare_reports(paths: ReportPaths) -> ReportPaths:
     """Create report directories up front; a bad path is a usage error, the others stay usable."""
-    usable: dict[str, str | None] = {"junit": None, "summary": None, "json": None}
+    usable: dict[str, str | None] = dict.fromkeys(f.name for f in dataclasses.fields(paths))
     problem: UsageError | None = None
     for name, path in paths.items():
         try:
@@ -398,14 +489,16 @@ class _ReportPathError(UsageError):
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    context = CheckContext(args)
-    paths = ReportPaths(args.junit, args.summary, args.json)
+    context = CheckContext.start(args)
+    paths = ReportPaths.from_args(args)
     try:
         with _signals_as_exceptions():
             paths = prepare_reports(paths)
             verdict = _judge(context)
-        code = exit_code_for(verdict, args.warn_exit_code)
-        print(redact_forms(terminal.render(verdict, color=_use_colour()), context.secret), end="")
+        code = exit_code_for(verdict, args.warn_exit_code, args.fail_on)
+        with context.untrusted():
+            text = terminal.render(verdict, color=_use_colour())
+            print(redact_forms(text, context.secret), end="", flush=True)
     except GateError as exc:
         error_line(redact_forms(exc.message, context.secret))
         if isinstance(exc, _ReportPathError):
@@ -422,6 +515,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         verdict, code = context.failure(message), ExitCode.NO_VERDICT
     if not write_reports(paths, verdict, context.secret) and code == ExitCode.PASSED:
         code = ExitCode.USAGE
+    context.publish(verdict, paths)
     return int(code)
 
 
@@ -486,9 +580,7 @@ def _usage_failure(exc: GateError, argv: Sequence[str]) -> int:
     error_line(exc.message)
     if "check" in argv:
         paths = ReportPaths(
-            junit=_option_from_argv(argv, "--junit"),
-            summary=_option_from_argv(argv, "--summary"),
-            json=_option_from_argv(argv, "--json"),
+            *(_option_from_argv(argv, f"--{f.name}") for f in dataclasses.fields(ReportPaths))
         )
         policy = _option_from_argv(argv, "--policy") or DEFAULT_POLICY
         write_reports(paths, no_verdict(exc.message, policy_source=policy))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gate.evaluate import Verdict
-from gate.reporters import json_report, junit, markdown
+from gate.reporters import dotenv, json_report, junit, markdown
 
 Renderer = Callable[[Verdict], str]
 
@@ -18,4 +18,5 @@ REPORTERS: dict[str, Renderer] = {
     "junit": junit.render,
     "summary": markdown.render,
     "json": json_report.render,
+    "dotenv": dotenv.render,
 }

@@ -1,0 +1,35 @@
+"""GitLab ``artifacts:reports:dotenv`` text: ``KEY=VALUE`` lines for later jobs.
+
+GitLab reads these values literally: no quotes, no expansion, no multi-line
+values, at most 5 KB in all. Values are therefore flattened to one line and
+stripped of characters that would end the line or confuse the parser.
+"""
+
+from __future__ import annotations
+
+from gate.evaluate import Verdict, fmt
+from gate.reporters.text import one_line
+
+MAX_VALUE_CHARS = 500
+
+
+def _value(text: str) -> str:
+    return one_line(text, MAX_VALUE_CHARS).replace("\x00", "")
+
+
+def render(verdict: Verdict) -> str:
+    """The dotenv report of a verdict."""
+    counts = verdict.counts
+    values = {
+        "GATE_VERDICT": verdict.status.value,
+        "CEKURA_RESULT_ID": "" if verdict.result_id is None else str(verdict.result_id),
+        "CEKURA_RESULT_URL": verdict.result_url or "",
+        "GATE_TOTAL_RUNS": "" if counts is None else str(counts.total_runs),
+        "GATE_FAILED_RUNS": "" if counts is None else str(counts.failed_runs),
+        "GATE_SUCCESS_RATE": ""
+        if counts is None or counts.success_rate is None
+        else fmt(counts.success_rate),
+        "GATE_FAILED_CHECKS": str(len(verdict.failed_checks)),
+        "GATE_WARNED_CHECKS": str(len(verdict.warned_checks)),
+    }
+    return "".join(f"{key}={_value(value)}\n" for key, value in values.items())

@@ -1,0 +1,131 @@
+"""GitHub Actions workflow commands as text: annotations, outputs, the step summary.
+
+Pure functions only; ``gate.github`` prints and writes them. Escaping follows
+actions/toolkit ``command.ts``: data escapes ``%``, CR and LF; properties also
+escape ``:`` and ``,``. A step shows at most 10 error and 10 warning
+annotations, so the rest are counted in one notice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from gate.evaluate import Outcome, RunReport, Verdict, VerdictStatus, fmt
+from gate.reporters import markdown
+from gate.reporters.text import one_line
+
+MAX_PER_LEVEL = 10
+SUMMARY_LIMIT_BYTES = 1024 * 1024 - 4096  # GitHub refuses step summaries over 1 MiB
+ANNOTATION_TITLE = "Cekura gate"
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(name: str, message: str, **properties: str) -> str:
+    props = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
+    return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
+
+
+def _run_title(report: RunReport) -> str:
+    return f"Run {report.run.id}: {one_line(report.run.scenario_name, 100)}"
+
+
+def _run_message(report: RunReport) -> str:
+    return one_line("; ".join(report.reasons) or "run did not pass", 1000)
+
+
+def _findings(verdict: Verdict) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(title, message) pairs for error and warning annotations, most important first."""
+    errors = [
+        (f"{ANNOTATION_TITLE}: {check.title}", check.reason)
+        for check in verdict.checks
+        if check.outcome is Outcome.FAIL
+    ]
+    warnings = [
+        (f"{ANNOTATION_TITLE}: {check.title}", check.reason)
+        for check in verdict.checks
+        if check.outcome is Outcome.WARN
+    ]
+    for report in verdict.runs:
+        if report.blamed:
+            errors.append((_run_title(report), _run_message(report)))
+        elif report.failed:
+            warnings.append(
+                (_run_title(report), f"tolerated by the policy: {_run_message(report)}")
+            )
+    return errors, warnings
+
+
+def annotation_lines(verdict: Verdict, *, file: str | None = None) -> list[str]:
+    """At most 10 ``::error`` and 10 ``::warning`` lines, then a notice counting the rest."""
+    if verdict.status is VerdictStatus.ERROR:
+        return [
+            command(
+                "error",
+                one_line(verdict.error or "no verdict", 1000),
+                title=f"{ANNOTATION_TITLE}: no verdict",
+            )
+        ]
+    errors, warnings = _findings(verdict)
+    located = {"file": file} if file else {}
+    lines = [
+        command("error", one_line(message, 1000), title=title, **located)
+        for title, message in errors[:MAX_PER_LEVEL]
+    ]
+    lines += [
+        command("warning", one_line(message, 1000), title=title, **located)
+        for title, message in warnings[:MAX_PER_LEVEL]
+    ]
+    hidden_errors = max(len(errors) - MAX_PER_LEVEL, 0)
+    hidden_warnings = max(len(warnings) - MAX_PER_LEVEL, 0)
+    if hidden_errors or hidden_warnings:
+        lines.append(
+            command(
+                "notice",
+                f"{hidden_errors} more errors and {hidden_warnings} more warnings are not shown "
+                "as annotations; see the step summary or the JUnit report",
+                title=ANNOTATION_TITLE,
+            )
+        )
+    return lines
+
+
+def outputs(verdict: Verdict, *, junit_path: str | None) -> dict[str, str]:
+    """The step outputs the Action declares."""
+    counts = verdict.counts
+    return {
+        "verdict": verdict.status.value,
+        "result-id": "" if verdict.result_id is None else str(verdict.result_id),
+        "result-url": verdict.result_url or "",
+        "success-rate": ""
+        if counts is None or counts.success_rate is None
+        else fmt(counts.success_rate),
+        "failed-runs": "" if counts is None else str(counts.failed_runs),
+        "junit-path": junit_path or "",
+    }
+
+
+def output_file_text(values: Mapping[str, str], delimiter: str) -> str:
+    """``$GITHUB_OUTPUT`` lines; every value uses the heredoc form, safe for any text."""
+    lines = []
+    for name, value in values.items():
+        safe = value if delimiter not in value else value.replace(delimiter, "")
+        lines += [f"{name}<<{delimiter}", safe, delimiter]
+    return "\n".join(lines) + "\n"
+
+
+def step_summary(verdict: Verdict) -> str:
+    """The Markdown summary, cut to fit GitHub's 1 MiB step-summary limit."""
+    text = markdown.render(verdict)
+    data = text.encode("utf-8")
+    if len(data) <= SUMMARY_LIMIT_BYTES:
+        return text
+    cut = data[:SUMMARY_LIMIT_BYTES].decode("utf-8", errors="ignore")
+    cut = cut[: cut.rfind("\n") + 1]
+    return cut + "\n> The summary was cut to fit GitHub's 1 MiB limit; see the JUnit report.\n"
