@@ -10,24 +10,45 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import datetime
 import os
 import signal
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from gate import __version__, github, gitlab
-from gate.errors import ExitCode, GateError, Interrupted, ResultError, UsageError, redact_forms
+from gate.errors import (
+    ExitCode,
+    GateError,
+    Interrupted,
+    ResultError,
+    UsageError,
+    WaitTimeout,
+    redact_forms,
+)
 from gate.evaluate import Verdict, VerdictStatus, evaluate, no_verdict
 from gate.files import prepare_output, read_json, read_text, write_atomic
 from gate.github import GitHub
 from gate.gitlab import GitLab
-from gate.policy import MAX_POLICY_BYTES, Policy, parse_duration, parse_policy
-from gate.reporters import REPORTERS, terminal
+from gate.policy import (
+    MAX_POLICY_BYTES,
+    TRANSPORT_MODES,
+    Policy,
+    WaitSettings,
+    parse_duration,
+    parse_policy,
+    selector_problem,
+)
+from gate.reporters import REPORTERS, dotenv, terminal
 from gate.results import Result, merge_run_details, normalise
+from gate.trigger import labelled, trigger_request, with_overrides
+
+if TYPE_CHECKING:
+    from gate.client import CekuraClient
 
 PROG = "cekura-gate"
 DEFAULT_POLICY = "gate.yaml"
@@ -188,20 +209,44 @@ def _add_api_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Gate a Cekura test result against a policy file.")
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    check = commands.add_parser(
-        "check",
-        help="judge a finished result; the exit code is the verdict",
-        description="Judge a Cekura result against a policy.",
-    )
-    check.add_argument(
+def _add_policy_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--policy",
         default=DEFAULT_POLICY,
         metavar="PATH",
         help=f"policy file (default: {DEFAULT_POLICY})",
+    )
+
+
+def _add_gate_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``check`` and ``run``."""
+    _add_policy_option(parser)
+    parser.add_argument(
+        "--warn-exit-code",
+        type=_warn_exit_code,
+        default=0,
+        metavar="N",
+        help="exit code for a pass with warnings (default: 0)",
+    )
+    parser.add_argument(
+        "--dashboard-url",
+        metavar="URL",
+        help="Cekura dashboard base URL (default: $CEKURA_DASHBOARD_URL or "
+        f"{DEFAULT_DASHBOARD_URL})",
+    )
+    parser.add_argument(
+        "--project-id",
+        type=_positive_int,
+        metavar="ID",
+        help="project id: for the dashboard link and, with run, for --folder-path",
+    )
+
+
+def _add_check_command(commands: Any) -> None:
+    check = commands.add_parser(
+        "check",
+        help="judge a result; the exit code is the verdict",
+        description="Judge a Cekura result against a policy.",
     )
     source = check.add_mutually_exclusive_group(required=True)
     source.add_argument(
@@ -220,37 +265,86 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="runs-bulk JSON whose run details are merged into the result",
     )
-    check.add_argument(
-        "--warn-exit-code",
-        type=_warn_exit_code,
-        default=0,
-        metavar="N",
-        help="exit code for a pass with warnings (default: 0)",
-    )
-    check.add_argument(
-        "--dashboard-url",
-        metavar="URL",
-        help="Cekura dashboard base URL (default: $CEKURA_DASHBOARD_URL or "
-        f"{DEFAULT_DASHBOARD_URL})",
-    )
-    check.add_argument(
-        "--project-id",
-        type=int,
-        metavar="ID",
-        help="project id for the dashboard link, if the result lacks it",
-    )
+    _add_gate_options(check)
     _add_report_options(check)
     _add_api_options(check)
     _add_ci_options(check)
+
+
+def _id_list(text: str) -> tuple[int, ...]:
+    return tuple(_positive_int(item.strip()) for item in text.split(",") if item.strip())
+
+
+def _name_list(text: str) -> tuple[str, ...]:
+    names = tuple(item.strip() for item in text.split(",") if item.strip())
+    if not names:
+        raise argparse.ArgumentTypeError("expected a comma-separated list")
+    return names
+
+
+def _add_run_command(commands: Any) -> None:
+    run = commands.add_parser(
+        "run",
+        help="start Cekura scenarios, wait for the result, and gate it",
+        description="Start the scenarios of the policy's run: section (or the flags below), "
+        "wait for the result and gate it. With --result-id, gate an existing result instead: "
+        "nothing new is started (and billed).",
+    )
+    run.add_argument(
+        "--result-id",
+        type=_positive_int,
+        metavar="N",
+        help="re-attach to this result instead of starting a run",
+    )
+    trigger = run.add_argument_group("what to run (overrides the policy's run: section)")
+    trigger.add_argument("--agent-id", type=_positive_int, metavar="ID")
+    trigger.add_argument(
+        "--scenario-ids", type=_id_list, metavar="IDS", help="comma-separated scenario ids"
+    )
+    trigger.add_argument(
+        "--tags", type=_name_list, metavar="TAGS", help="comma-separated scenario tags"
+    )
+    trigger.add_argument(
+        "--folder-path",
+        metavar="PATH",
+        help='scenario folder, e.g. "Sales.Inbound" (needs --project-id)',
+    )
+    trigger.add_argument("--mode", choices=TRANSPORT_MODES, help="voice (default) or text")
+    trigger.add_argument(
+        "--frequency", type=_positive_int, metavar="N", help="run each scenario N times"
+    )
+    trigger.add_argument(
+        "--name", metavar="LABEL", help="label of the result; the commit or PR is added in CI"
+    )
+    trigger.add_argument(
+        "--no-end-calls",
+        dest="end_calls",
+        action="store_false",
+        help="on timeout or interruption, leave calls in flight running",
+    )
+    trigger.add_argument(
+        "--share-link-days",
+        type=_positive_int,
+        metavar="N",
+        help="create a public link to the result, valid N days (it exposes "
+        "transcripts to anyone with the link)",
+    )
+    _add_gate_options(run)
+    _add_report_options(run)
+    _add_api_options(run)
+    _add_ci_options(run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Gate a Cekura test result against a policy file.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _add_check_command(commands)
+    _add_run_command(commands)
     validate = commands.add_parser(
         "validate", help="check a policy file and exit", description="Validate a policy file."
     )
-    validate.add_argument(
-        "--policy",
-        default=DEFAULT_POLICY,
-        metavar="PATH",
-        help=f"policy file (default: {DEFAULT_POLICY})",
-    )
+    _add_policy_option(validate)
     commands.add_parser(
         "schema",
         help="print the policy file's JSON Schema",
@@ -344,6 +438,7 @@ class CheckContext:
     result_url: str | None = None
     github: GitHub | None = None
     gitlab: GitLab | None = None
+    paths: ReportPaths = dataclasses.field(default_factory=lambda: ReportPaths())
 
     @classmethod
     def start(cls, args: argparse.Namespace) -> CheckContext:
@@ -355,7 +450,7 @@ class CheckContext:
             ),
             gitlab=gitlab.from_environment(force=args.gitlab),
         )
-        if args.result_id is not None:
+        if args.command == "run" or args.result_id is not None:
             context.secret = os.environ.get(args.api_key_env, "").strip()
         if context.github is not None:
             context.github.mask(context.secret)
@@ -368,6 +463,24 @@ class CheckContext:
         if self.gitlab is not None:
             return self.gitlab.section("cekura_gate_wait", title)
         return contextlib.nullcontext()
+
+    def ci_label(self) -> str | None:
+        """The commit or merge request this CI job is for, to label a new result."""
+        if self.github is not None:
+            return self.github.label
+        return self.gitlab.label if self.gitlab is not None else None
+
+    def announce(self, result_id: int) -> None:
+        """Make the result findable at once, even if this job is killed while it waits."""
+        self.result_id = result_id
+        self.result_url = self.dashboard_url(result_id, None)
+        try:
+            if self.github is not None:
+                self.github.announce(result_id, self.result_url)
+            if self.paths.dotenv:
+                write_atomic(self.paths.dotenv, dotenv.render_started(result_id, self.result_url))
+        except OSError as exc:
+            error_line(f"cannot record the result id yet: {exc.strerror or exc}")
 
     def untrusted(self) -> contextlib.AbstractContextManager[None]:
         return self.github.untrusted() if self.github is not None else contextlib.nullcontext()
@@ -406,7 +519,9 @@ class CheckContext:
         )
 
 
-def _live_result(context: CheckContext, policy: Policy) -> Result:
+@contextlib.contextmanager
+def _api_client(context: CheckContext, wait: WaitSettings) -> Iterator[CekuraClient]:
+    """The API client for this command: settings from flags and env, retries paced by ``wait``."""
     from gate.client import (  # httpx is imported for live mode only
         BACKOFF_INITIAL_S,
         BACKOFF_MAX_S,
@@ -414,7 +529,6 @@ def _live_result(context: CheckContext, policy: Policy) -> Result:
         build_http,
         resolve_settings,
     )
-    from gate.live import fetch_finished_result
 
     args = context.args
     settings = resolve_settings(
@@ -425,14 +539,8 @@ def _live_result(context: CheckContext, policy: Policy) -> Result:
         api_version=args.api_version,
         allow_insecure_http=args.allow_insecure_http,
     )
-    wait = policy.wait
-    if args.timeout is not None:
-        wait = dataclasses.replace(wait, timeout_s=args.timeout)
-    context.result_id = args.result_id
-    context.result_url = context.dashboard_url(args.result_id, None)
-    context.emit(f"waiting for result {args.result_id}: {context.result_url}")
     with build_http(settings) as http:
-        client = CekuraClient(
+        yield CekuraClient(
             http,
             settings,
             # A policy that polls quickly also retries quickly (tests rely on it).
@@ -441,30 +549,127 @@ def _live_result(context: CheckContext, policy: Policy) -> Result:
             on_retry=context.emit,
             log=context.emit if args.verbose else None,
         )
-        with context.folded(f"Waiting for Cekura result {args.result_id}"):
-            payload = fetch_finished_result(
-                client,
-                args.result_id,
-                policy,
-                wait=wait,
-                clock=time.monotonic,
-                sleep=time.sleep,
-                emit=context.emit,
-            )
+
+
+def _wait_settings(policy: Policy, args: argparse.Namespace) -> WaitSettings:
+    if args.timeout is None:
+        return policy.wait
+    return dataclasses.replace(policy.wait, timeout_s=args.timeout)
+
+
+def _wait_for(
+    context: CheckContext, client: CekuraClient, result_id: int, policy: Policy
+) -> Result:
+    from gate.live import fetch_finished_result
+
+    context.result_id = result_id
+    context.result_url = context.dashboard_url(result_id, None)
+    context.emit(f"waiting for result {result_id}: {context.result_url}")
+    with context.folded(f"Waiting for Cekura result {result_id}"):
+        payload = fetch_finished_result(
+            client,
+            result_id,
+            policy,
+            wait=_wait_settings(policy, context.args),
+            clock=time.monotonic,
+            sleep=time.sleep,
+            emit=context.emit,
+        )
     return normalise(payload)
+
+
+def _verdict(context: CheckContext, policy: Policy, result: Result) -> Verdict:
+    context.result_id = result.id
+    require_finished(result)
+    context.result_url = context.dashboard_url(result.id, result.project_id)
+    return dataclasses.replace(evaluate(policy, result), result_url=context.result_url)
 
 
 def _judge(context: CheckContext) -> Verdict:
     args = context.args
     policy = load_policy(args.policy)
-    if args.result_id is not None:
-        result = _live_result(context, policy)
-    else:
-        result = load_result(args.result_file, args.runs_file)
-    context.result_id = result.id
-    require_finished(result)
-    context.result_url = context.dashboard_url(result.id, result.project_id)
-    return dataclasses.replace(evaluate(policy, result), result_url=context.result_url)
+    if args.result_id is None:
+        return _verdict(context, policy, load_result(args.result_file, args.runs_file))
+    with _api_client(context, _wait_settings(policy, args)) as client:
+        return _verdict(context, policy, _wait_for(context, client, args.result_id, policy))
+
+
+def _start_run(context: CheckContext, client: CekuraClient, policy: Policy) -> int:
+    """POST the trigger once; the new result's id. Never retried once it may have been sent."""
+    from gate.client import OutcomeUnknown
+
+    args = context.args
+    run = with_overrides(
+        policy.run,
+        agent_id=args.agent_id,
+        scenario_ids=args.scenario_ids,
+        tags=args.tags,
+        folder_path=args.folder_path,
+        project_id=args.project_id,
+        mode=args.mode,
+        frequency=args.frequency,
+        name=args.name,
+    )
+    problem = selector_problem(run)
+    if problem is not None:
+        raise UsageError(
+            f"run: {problem} (in the policy's run: section, or with --scenario-ids, "
+            "--tags or --folder-path)"
+        )
+    run = dataclasses.replace(run, name=labelled(run.name, context.ci_label()))
+    path, body = trigger_request(run)
+    context.emit(f"starting a {run.mode} run named '{run.name}'")
+    try:
+        return client.start_run(path, body)
+    except OutcomeUnknown as exc:
+        raise OutcomeUnknown(
+            f"{exc.message}. The run may have started (and be billed): look for a result named "
+            f"'{run.name}' in the Cekura dashboard before running this again, and gate it with "
+            "--result-id"
+        ) from None
+
+
+def _end_calls(context: CheckContext, client: CekuraClient, result_id: int) -> None:
+    if not context.args.end_calls:
+        return
+    try:
+        client.end_calls(result_id)
+        context.emit(f"asked Cekura to end the calls of result {result_id} still in flight")
+    except GateError as exc:
+        context.emit(f"warning: could not end the calls of result {result_id}: {exc.message}")
+
+
+def _share_link(context: CheckContext, client: CekuraClient, result_id: int) -> str | None:
+    days = context.args.share_link_days
+    expire_at = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=days)
+    try:
+        return client.create_share_link(result_id, expire_at.isoformat(timespec="seconds"))
+    except GateError as exc:
+        context.emit(f"warning: could not create a share link: {exc.message}")
+        return None
+
+
+def _judge_run(context: CheckContext) -> Verdict:
+    args = context.args
+    policy = load_policy(args.policy)
+    with _api_client(context, _wait_settings(policy, args)) as client:
+        if args.result_id is not None:
+            context.emit(f"re-attaching to result {args.result_id}; nothing new is started")
+            result_id = args.result_id
+        else:
+            result_id = _start_run(context, client, policy)
+        context.announce(result_id)
+        try:
+            result = _wait_for(context, client, result_id, policy)
+        except (WaitTimeout, Interrupted, KeyboardInterrupt):
+            _end_calls(context, client, result_id)
+            raise
+        verdict = _verdict(context, policy, result)
+        if args.share_link_days:
+            verdict = dataclasses.replace(
+                verdict, share_url=_share_link(context, client, result_id)
+            )
+        return verdict
 
 
 def prepare_reports(paths: ReportPaths) -> ReportPaths:
@@ -489,12 +694,22 @@ class _ReportPathError(UsageError):
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    return _gate(args, _judge)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return _gate(args, _judge_run)
+
+
+def _gate(args: argparse.Namespace, judge: Callable[[CheckContext], Verdict]) -> int:
+    """Run ``judge`` and turn whatever happens into printed output, reports and an exit code."""
     context = CheckContext.start(args)
     paths = ReportPaths.from_args(args)
     try:
         with _signals_as_exceptions():
             paths = prepare_reports(paths)
-            verdict = _judge(context)
+            context.paths = paths
+            verdict = judge(context)
         code = exit_code_for(verdict, args.warn_exit_code, args.fail_on)
         with context.untrusted():
             text = terminal.render(verdict, color=_use_colour())
@@ -560,7 +775,7 @@ def cmd_schema(_: argparse.Namespace) -> int:
     return ExitCode.PASSED
 
 
-COMMANDS = {"check": cmd_check, "validate": cmd_validate, "schema": cmd_schema}
+COMMANDS = {"check": cmd_check, "run": cmd_run, "validate": cmd_validate, "schema": cmd_schema}
 
 
 # --------------------------------------------------------------------------- entry point
@@ -578,7 +793,7 @@ def _option_from_argv(argv: Sequence[str], option: str) -> str | None:
 
 def _usage_failure(exc: GateError, argv: Sequence[str]) -> int:
     error_line(exc.message)
-    if "check" in argv:
+    if "check" in argv or "run" in argv:
         paths = ReportPaths(
             *(_option_from_argv(argv, f"--{f.name}") for f in dataclasses.fields(ReportPaths))
         )

@@ -62,6 +62,14 @@ class ApiSettings:
             return f"/test_framework/v1/results-external/{result_id}/"
         return f"/test_framework/v{self.api_version}/results/{result_id}/"
 
+    def result_action_path(self, result_id: int, action: str) -> str:
+        """Write actions (end_calls, share links) stay on v1, as Cekura's own tools use."""
+        base = "results-external" if self.legacy_paths else "results"
+        return f"/test_framework/v1/{base}/{result_id}/{action}/"
+
+    def trigger_path(self, path: str) -> str:
+        return path.replace("/scenarios/", "/scenarios-external/") if self.legacy_paths else path
+
     def runs_bulk_path(self) -> str:
         if self.legacy_paths:
             return "/test_framework/v1/runs-external/bulk/"
@@ -121,6 +129,18 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     if not math.isfinite(seconds):
         return None
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+class _NotSent(Exception):
+    """The connection failed before any byte of the request was sent."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+class OutcomeUnknown(ApiError):
+    """A POST failed after it may have reached the server: do not send it again."""
 
 
 class _Transient(Exception):
@@ -240,6 +260,83 @@ class CekuraClient:
             raise errors[0]
         return [page if page is not None else [] for page in pages]
 
+    def start_run(self, path: str, body: Mapping[str, Any]) -> int:
+        """POST the trigger; the new result's id (top-level ``id`` of the response)."""
+        answer = self.post_once(self.settings.trigger_path(path), body, what="starting the run")
+        result_id = answer.get("id") if isinstance(answer, Mapping) else None
+        if isinstance(result_id, bool) or not isinstance(result_id, int | str):
+            raise OutcomeUnknown("starting the run: the response did not carry a result id")
+        try:
+            return int(result_id)
+        except ValueError:
+            raise OutcomeUnknown(
+                "starting the run: the response did not carry a result id"
+            ) from None
+
+    def end_calls(self, result_id: int) -> None:
+        """Ask Cekura to stop the result's calls still in flight (sent once)."""
+        self.post_once(
+            self.settings.result_action_path(result_id, "end_calls"), {}, what="ending the calls"
+        )
+
+    def create_share_link(self, result_id: int, expire_at: str) -> str:
+        """A public link to the result (it exposes transcripts to anyone holding it)."""
+        path = self.settings.result_action_path(result_id, "create_shareable_link_token")
+        answer = self.post_once(path, {"expire_at": expire_at}, what="creating a share link")
+        link = answer.get("shareable_link") if isinstance(answer, Mapping) else None
+        if not isinstance(link, str) or not link.strip():
+            raise ApiError("creating a share link: the response had no shareable_link")
+        return link.strip()
+
+    def post_once(self, path: str, body: Mapping[str, Any], *, what: str) -> Any:
+        """POST ``body``; retried only when it provably never left this machine.
+
+        A connection that could not be made (refused, DNS, connect timeout) is retried
+        with backoff. Any failure after the request may have reached the server (a read
+        timeout, a dropped connection, a 5xx) raises ``OutcomeUnknown`` at once: every
+        Cekura run is billed, so a second POST could start a second, paid run.
+        """
+        retrying = self._retrying(None, retry_on=_NotSent)
+        try:
+            return retrying(self._post_attempt, path, body, what)
+        except _NotSent as exc:
+            attempts = retrying.statistics.get("attempt_number", 1)
+            raise ApiUnavailable(
+                f"{what}: could not connect after {attempts} attempts ({exc.problem}); "
+                "nothing was sent",
+                attempts,
+            ) from None
+
+    def _post_attempt(self, path: str, body: Mapping[str, Any], what: str) -> Any:
+        self.requests_sent += 1
+        started = self.clock()
+        try:
+            response = self.http.post(path, json=body)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            self._log(path, type(exc).__name__, started, method="POST")
+            raise _NotSent(f"network error ({type(exc).__name__})") from None
+        except httpx.HTTPError as exc:
+            self._log(path, type(exc).__name__, started, method="POST")
+            problem = f"{what}: {type(exc).__name__} after the request was sent"
+            raise OutcomeUnknown(problem) from None
+        self._log(path, f"HTTP {response.status_code}", started, method="POST")
+        return self._read_post(response, what)
+
+    def _read_post(self, response: httpx.Response, what: str) -> Any:
+        status = response.status_code
+        if status >= 500 or status == 408:
+            raise OutcomeUnknown(f"{what}: HTTP {status} from the API")
+        if status in (401, 403):
+            raise ApiRejected(f"the API key was rejected (HTTP {status})", status)
+        if status >= 300:
+            raise ApiRejected(f"{what}: HTTP {status}{self._excerpt(response)}", status)
+        if not response.content.strip():
+            return None
+        try:
+            return json.loads(redact_forms(response.text, self.settings.api_key))
+        except ValueError:
+            raise OutcomeUnknown(f"{what}: HTTP {status} with a body that is not JSON") from None
+
     # ---- internals
 
     def _get_run_chunk(self, chunk: Sequence[int], deadline: float | None) -> list[Any]:
@@ -268,7 +365,9 @@ class CekuraClient:
                 f"GET {path} failed after {attempts} attempts: {exc.problem}", attempts
             ) from None
 
-    def _retrying(self, deadline: float | None) -> tenacity.Retrying:
+    def _retrying(
+        self, deadline: float | None, retry_on: type[Exception] = _Transient
+    ) -> tenacity.Retrying:
         def wait(state: tenacity.RetryCallState) -> float:
             exponent = min(state.attempt_number - 1, 32)
             pause = min(self.backoff_initial_s * 2**exponent, self.backoff_max_s)
@@ -284,7 +383,7 @@ class CekuraClient:
             return deadline is not None and self.clock() + state.upcoming_sleep > deadline
 
         return tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(_Transient),
+            retry=tenacity.retry_if_exception_type(retry_on),
             wait=wait,
             stop=stop,
             sleep=self.sleep,
@@ -296,7 +395,7 @@ class CekuraClient:
         error = state.outcome.exception() if state.outcome else None
         if (
             self.on_retry is not None
-            and isinstance(error, _Transient)
+            and isinstance(error, _Transient | _NotSent)
             and not self.cancelled.is_set()
         ):
             self.on_retry(
@@ -334,9 +433,9 @@ class CekuraClient:
             read, connect = min(read, left), min(connect, left)
         return httpx.Timeout(read, connect=connect)
 
-    def _log(self, path: str, outcome: str, started: float) -> None:
+    def _log(self, path: str, outcome: str, started: float, method: str = "GET") -> None:
         if self.log is not None and not self.cancelled.is_set():
-            self.log(f"GET {path} -> {outcome} in {self.clock() - started:.2f}s")
+            self.log(f"{method} {path} -> {outcome} in {self.clock() - started:.2f}s")
 
     def _read(self, response: httpx.Response, not_found: str) -> Any:
         status = response.status_code

@@ -89,6 +89,7 @@ class Verdict:
     counts: Counts | None = None
     result_id: int | None = None
     result_url: str | None = None
+    share_url: str | None = None
     error: str | None = None
     notes: tuple[str, ...] = field(default=())
 

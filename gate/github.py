@@ -31,6 +31,7 @@ class GitHub:
     workspace: str | None
     annotations: bool = True
     summary: bool = True
+    label: str | None = None
 
     def print(self, line: str) -> None:
         print(line, flush=True)
@@ -56,6 +57,13 @@ class GitHub:
             yield
         finally:
             self.print(f"::{token}::")
+
+    def announce(self, result_id: int, result_url: str) -> None:
+        """Record the result in the step outputs at once, before the wait starts."""
+        if self.output_path:
+            values = {"result-id": str(result_id), "result-url": result_url}
+            delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+            _append(self.output_path, workflow.output_file_text(values, delimiter))
 
     def publish(
         self, verdict: Verdict, *, junit_path: str | None, policy_path: str, secret: str = ""
@@ -99,7 +107,20 @@ def detect(
         workspace=env.get("GITHUB_WORKSPACE") or None,
         annotations=annotations_on,
         summary=summary_on,
+        label=_label(env),
     )
+
+
+def _label(env: Mapping[str, str]) -> str | None:
+    """``PR #12, abc1234`` for the run's name, from the workflow's context."""
+    parts = []
+    ref = env.get("GITHUB_REF", "")
+    if ref.startswith("refs/pull/"):
+        parts.append(f"PR #{ref.split('/')[2]}")
+    sha = env.get("GITHUB_SHA", "")
+    if sha:
+        parts.append(sha[:7])
+    return ", ".join(parts) or None
 
 
 def from_environment(

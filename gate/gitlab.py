@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class GitLab:
+    label: str | None = None
+
     def print(self, line: str) -> None:
         print(line, flush=True)
 
@@ -35,7 +37,17 @@ class GitLab:
 
 def detect(env: Mapping[str, str], *, force: bool | None) -> GitLab | None:
     active = env.get("GITLAB_CI") == "true" if force is None else force
-    return GitLab() if active else None
+    return GitLab(label=_label(env)) if active else None
+
+
+def _label(env: Mapping[str, str]) -> str | None:
+    """``MR !12, abc1234`` for the run's name, from the job's predefined variables."""
+    parts = []
+    if env.get("CI_MERGE_REQUEST_IID"):
+        parts.append(f"MR !{env['CI_MERGE_REQUEST_IID']}")
+    if env.get("CI_COMMIT_SHORT_SHA"):
+        parts.append(env["CI_COMMIT_SHORT_SHA"])
+    return ", ".join(parts) or None
 
 
 def from_environment(*, force: bool | None) -> GitLab | None:

@@ -119,12 +119,82 @@ class Rules:
         ]
 
 
+RUN_KEYS = (
+    "agent_id",
+    "scenario_ids",
+    "tags",
+    "folder_path",
+    "project_id",
+    "mode",
+    "frequency",
+    "name",
+    "personality_ids",
+    "test_profile_ids",
+    "concurrency_limit",
+    "personality_id",
+    "test_profile_id",
+    "number_mode",
+    "outbound_phone_number",
+    "agent_number",
+    "mock_tool_names",
+    "websocket_url",
+    "websocket_headers",
+)
+TRANSPORT_MODES = ("voice", "text")
+NUMBER_MODES = ("same_number", "different_numbers")
+
+
+@dataclass(frozen=True, slots=True)
+class RunSettings:
+    """How ``cekura-gate run`` starts scenarios (the policy's ``run:`` section).
+
+    Exactly one selector: ``scenario_ids`` and/or ``tags``, or ``folder_path`` with
+    ``project_id``. ``number_mode`` is the API's own ``mode`` field.
+    """
+
+    agent_id: int | None = None
+    scenario_ids: tuple[int, ...] = ()
+    tags: tuple[str, ...] = ()
+    folder_path: str | None = None
+    project_id: int | None = None
+    mode: str = "voice"
+    frequency: int | None = None
+    name: str | None = None
+    personality_ids: tuple[int, ...] = ()
+    test_profile_ids: tuple[int, ...] = ()
+    concurrency_limit: int | None = None
+    personality_id: int | None = None
+    test_profile_id: int | None = None
+    number_mode: str | None = None
+    outbound_phone_number: str | None = None
+    agent_number: str | None = None
+    mock_tool_names: tuple[str, ...] | None = None
+    websocket_url: str | None = None
+    websocket_headers: tuple[tuple[str, str], ...] | None = None
+
+    @property
+    def has_selector(self) -> bool:
+        return bool(self.scenario_ids or self.tags or self.folder_path)
+
+
+def selector_problem(run: RunSettings) -> str | None:
+    """Why the run settings cannot start a run (cross-field rules); ``None`` if they can."""
+    if run.folder_path and (run.scenario_ids or run.tags):
+        return "folder_path cannot be combined with scenario_ids or tags; use one selector"
+    if run.folder_path and run.project_id is None:
+        return "folder_path needs project_id"
+    if not run.has_selector:
+        return "no scenarios selected; set scenario_ids, tags, or folder_path with project_id"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     source: str
     version: int
     wait: WaitSettings
     rules: Rules
+    run: RunSettings | None = None
 
 
 # --------------------------------------------------------------------------- parsing
@@ -260,12 +330,14 @@ class _Validator:
         if not isinstance(data, Mapping):
             raise self.fail("", f"expected a mapping at the top level, got {_show(data)}")
         data = self.mapping(data, "")
-        self.known_keys(data, "", ("version", "wait", "rules"))
+        self.known_keys(data, "", ("version", "wait", "rules", "run"))
         version = self.version(data)
         wait = self.wait(data)
         if "rules" not in data:
             raise self.fail("rules", "missing; a gate that checks nothing cannot pass")
-        return Policy(self.source, version, wait, self.rules(data["rules"]))
+        rules = self.rules(data["rules"])
+        run = self.run_section(data["run"]) if "run" in data else None
+        return Policy(self.source, version, wait, rules, run)
 
     def version(self, data: Mapping[str, Any]) -> int:
         if "version" not in data:
@@ -292,6 +364,66 @@ class _Validator:
         if settings.max_poll_interval_s < settings.poll_interval_s:
             raise self.fail("wait.max_poll_interval", "must not be shorter than poll_interval")
         return settings
+
+    # ---- run
+
+    def run_section(self, raw: object) -> RunSettings:
+        data = self.mapping(raw, "run")
+        self.known_keys(data, "run", RUN_KEYS)
+        values: dict[str, Any] = {}
+        for key in data:
+            values[key] = self.run_value(key, data[key], f"run.{key}")
+        run = RunSettings(**values)
+        problem = selector_problem(run)
+        if problem is not None:
+            raise self.fail("run", problem)
+        return run
+
+    def run_value(self, key: str, value: object, path: str) -> Any:
+        if key in (
+            "agent_id",
+            "project_id",
+            "personality_id",
+            "test_profile_id",
+            "frequency",
+            "concurrency_limit",
+        ):
+            return self.count(value, path, minimum=1)
+        if key in ("scenario_ids", "personality_ids", "test_profile_ids"):
+            return self.id_list(value, path)
+        if key in ("tags", "mock_tool_names"):
+            return self.string_list(value, path, allow_empty=key == "mock_tool_names")
+        if key == "mode":
+            return self.choice(value, path, TRANSPORT_MODES)
+        if key == "number_mode":
+            return self.choice(value, path, NUMBER_MODES)
+        if key == "websocket_headers":
+            return self.string_map(value, path)
+        return self.text(value, path)
+
+    def id_list(self, value: object, path: str) -> tuple[int, ...]:
+        if not isinstance(value, list) or not value:
+            raise self.fail(path, f"expected a non-empty list of ids, got {_show(value)}")
+        return tuple(self.count(item, f"{path}[{i}]", minimum=1) for i, item in enumerate(value))
+
+    def string_list(self, value: object, path: str, *, allow_empty: bool) -> tuple[str, ...]:
+        if not isinstance(value, list) or (not value and not allow_empty):
+            raise self.fail(path, f"expected a non-empty list of strings, got {_show(value)}")
+        return tuple(self.text(item, f"{path}[{i}]") for i, item in enumerate(value))
+
+    def text(self, value: object, path: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(path, f"expected a non-empty string, got {_show(value)}")
+        return value.strip()
+
+    def choice(self, value: object, path: str, allowed: tuple[str, ...]) -> str:
+        if value not in allowed:
+            raise self.fail(path, f"expected one of {', '.join(allowed)}, got {_show(value)}")
+        return str(value)
+
+    def string_map(self, value: object, path: str) -> tuple[tuple[str, str], ...]:
+        data = self.mapping(value, path)
+        return tuple((key, self.text(item, f"{path}.{key}")) for key, item in data.items())
 
     # ---- rules
 

@@ -34,6 +34,13 @@ from urllib.parse import parse_qs, urlsplit
 
 RESULT_PATH = re.compile(r"^/test_framework/v[12]/results(?:-external)?/(\d+)/$")
 RUNS_BULK_PATH = re.compile(r"^/test_framework/v[12]/runs(?:-external)?/bulk/$")
+TRIGGER_PATH = re.compile(
+    r"^/test_framework/v[12]/scenarios(?:-external)?/(run_scenarios|run_scenarios_text)/$"
+)
+ACTION_PATH = re.compile(
+    r"^/test_framework/v[12]/results(?:-external)?/(\d+)/"
+    r"(end_calls|create_shareable_link_token)/$"
+)
 
 
 @dataclass
@@ -58,6 +65,10 @@ class Recorded:
     headers: dict[str, str]
     at: float
     raw_query: str = ""  # the query string exactly as sent, before any decoding
+    body: bytes = b""
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
 
 
 class FakeCekura:
@@ -74,6 +85,8 @@ class FakeCekura:
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
         self._stopping = threading.Event()
         self.requests: list[Recorded] = []
+        self.next_result_id = 167  # the result a trigger POST "creates"
+        self.trigger_status = 201
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -183,7 +196,19 @@ class FakeCekura:
             return (200, step) if step is not None else (404, {"detail": "Not found."})
         if method == "GET" and RUNS_BULK_PATH.match(path):
             return self._bulk(query)
+        if method == "POST" and TRIGGER_PATH.match(path):
+            return self.trigger_status, {"id": self.next_result_id, "status": "pending", "runs": []}
+        action = ACTION_PATH.match(path)
+        if method == "POST" and action and action.group(2) == "end_calls":
+            return 200, {}
+        if method == "POST" and action:
+            link = f"https://dashboard.example/share/result/{action.group(1)}/t0ken"
+            return 200, {"token": "t0ken", "shareable_link": link}
         return 404, {"detail": "Not found."}
+
+    def posts(self) -> list[Recorded]:
+        with self._lock:
+            return [request for request in self.requests if request.method == "POST"]
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -202,11 +227,9 @@ class FakeCekura:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
-                self._handle("POST")
+                self._handle("POST", self.rfile.read(length) if length else b"")
 
-            def _handle(self, method: str) -> None:
+            def _handle(self, method: str, body: bytes = b"") -> None:
                 parts = urlsplit(self.path)
                 headers = {key.lower(): value for key, value in self.headers.items()}
                 query = parse_qs(parts.query)
@@ -219,6 +242,7 @@ class FakeCekura:
                             headers,
                             time.monotonic(),
                             raw_query=parts.query,
+                            body=body,
                         )
                     )
                 if fake.latency_s:

@@ -32,4 +32,16 @@ def render(verdict: Verdict) -> str:
         "GATE_FAILED_CHECKS": str(len(verdict.failed_checks)),
         "GATE_WARNED_CHECKS": str(len(verdict.warned_checks)),
     }
+    if verdict.share_url:
+        values["CEKURA_SHARE_URL"] = verdict.share_url
+    return "".join(f"{key}={_value(value)}\n" for key, value in values.items())
+
+
+def render_started(result_id: int, result_url: str) -> str:
+    """The dotenv report written as soon as a run starts, before any verdict."""
+    values = {
+        "GATE_VERDICT": "pending",
+        "CEKURA_RESULT_ID": str(result_id),
+        "CEKURA_RESULT_URL": result_url,
+    }
     return "".join(f"{key}={_value(value)}\n" for key, value in values.items())

@@ -57,6 +57,7 @@ def _result(verdict: Verdict) -> dict[str, Any] | None:
         "name": result.name if result else None,
         "status": result.status_text if result else None,
         "url": verdict.result_url,
+        "share_url": verdict.share_url,
     }
 
 

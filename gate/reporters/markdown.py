@@ -107,4 +107,9 @@ def render(verdict: Verdict) -> str:
         lines += [f"> Note: {cell(note, 500)}", ""]
     if verdict.result_url:
         lines += [f"[View the result in the Cekura dashboard]({verdict.result_url})", ""]
+    if verdict.share_url:
+        lines += [
+            f"[Shareable link]({verdict.share_url}) (anyone with it can read the transcripts)",
+            "",
+        ]
     return "\n".join(lines)

@@ -108,6 +108,7 @@ def outputs(verdict: Verdict, *, junit_path: str | None) -> dict[str, str]:
         else fmt(counts.success_rate),
         "failed-runs": "" if counts is None else str(counts.failed_runs),
         "junit-path": junit_path or "",
+        "share-link": verdict.share_url or "",
     }
 
 
