@@ -41,6 +41,9 @@ BACKOFF_MAX_S = 30.0
 BACKOFF_JITTER_S = 1.0
 MAX_RETRY_AFTER_S = 300.0
 MIN_REQUEST_TIMEOUT_S = 1.0
+# Creating many runs can take a while; a trigger that times out is a run of unknown fate.
+TRIGGER_READ_TIMEOUT_S = 120.0
+END_CALLS_READ_TIMEOUT_S = 15.0
 RUNS_CHUNK = 50
 RUNS_CONCURRENCY = 8
 
@@ -262,7 +265,12 @@ class CekuraClient:
 
     def start_run(self, path: str, body: Mapping[str, Any]) -> int:
         """POST the trigger; the new result's id (top-level ``id`` of the response)."""
-        answer = self.post_once(self.settings.trigger_path(path), body, what="starting the run")
+        answer = self.post_once(
+            self.settings.trigger_path(path),
+            body,
+            what="starting the run",
+            read_timeout_s=TRIGGER_READ_TIMEOUT_S,
+        )
         result_id = answer.get("id") if isinstance(answer, Mapping) else None
         if isinstance(result_id, bool) or not isinstance(result_id, int | str):
             raise OutcomeUnknown("starting the run: the response did not carry a result id")
@@ -288,7 +296,14 @@ class CekuraClient:
             raise ApiError("creating a share link: the response had no shareable_link")
         return link.strip()
 
-    def post_once(self, path: str, body: Mapping[str, Any], *, what: str) -> Any:
+    def post_once(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        what: str,
+        read_timeout_s: float | None = None,
+    ) -> Any:
         """POST ``body``; retried only when it provably never left this machine.
 
         A connection that could not be made (refused, DNS, connect timeout) is retried
@@ -298,7 +313,7 @@ class CekuraClient:
         """
         retrying = self._retrying(None, retry_on=_NotSent)
         try:
-            return retrying(self._post_attempt, path, body, what)
+            return retrying(self._post_attempt, path, body, what, read_timeout_s)
         except _NotSent as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
             raise ApiUnavailable(
@@ -307,11 +322,16 @@ class CekuraClient:
                 attempts,
             ) from None
 
-    def _post_attempt(self, path: str, body: Mapping[str, Any], what: str) -> Any:
+    def _post_attempt(
+        self, path: str, body: Mapping[str, Any], what: str, read_timeout_s: float | None
+    ) -> Any:
         self.requests_sent += 1
         started = self.clock()
+        timeout = httpx.Timeout(
+            read_timeout_s or self.settings.read_timeout_s, connect=self.settings.connect_timeout_s
+        )
         try:
-            response = self.http.post(path, json=body)
+            response = self.http.post(path, json=body, timeout=timeout)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             self._log(path, type(exc).__name__, started, method="POST")
             raise _NotSent(f"network error ({type(exc).__name__})") from None
