@@ -33,8 +33,9 @@ test: $(STAMP)
 # Local pre-release check against the live API: make gate RESULT_ID=4242
 # (reads the key from CEKURA_API_KEY; POLICY defaults to gate.yaml).
 POLICY ?= gate.yaml
-gate: $(STAMP)
+gate:
 	@test -n "$(RESULT_ID)" || { echo "usage: make gate RESULT_ID=<cekura result id> [POLICY=gate.yaml]" >&2; exit 2; }
+	@$(MAKE) -s install
 	$(BIN)/cekura-gate check --policy "$(POLICY)" --result-id "$(RESULT_ID)" \
 		--junit out/junit.xml --summary out/summary.md --json out/verdict.json
 

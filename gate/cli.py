@@ -44,6 +44,7 @@ from gate.policy import (
     selector_problem,
 )
 from gate.reporters import REPORTERS, dotenv, terminal
+from gate.reporters.text import one_line
 from gate.results import Result, merge_run_details, normalise
 from gate.trigger import labelled, trigger_request, with_overrides
 
@@ -401,8 +402,15 @@ def _use_colour() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
+def log_text(message: str) -> str:
+    """One log line that no CI runner can read as a command: untrusted text (API status
+    strings, error bodies) may hold newlines followed by ``::error::`` or the old
+    ``##[command]`` form, which GitHub's runner honours anywhere in a line."""
+    return one_line(message, 2000).replace("##[", "## [")
+
+
 def error_line(message: str) -> None:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    print(f"{PROG}: error: {log_text(message)}", file=sys.stderr)
 
 
 def write_reports(paths: ReportPaths, verdict: Verdict, secret: str = "") -> bool:
@@ -508,7 +516,7 @@ class CheckContext:
     def emit(self, message: str) -> None:
         # In CI, progress goes to stdout so that it lands inside its log group.
         stream = sys.stdout if self.github or self.gitlab else sys.stderr
-        print(f"{PROG}: {redact_forms(message, self.secret)}", file=stream, flush=True)
+        print(f"{PROG}: {log_text(redact_forms(message, self.secret))}", file=stream, flush=True)
 
     def failure(self, message: str) -> Verdict:
         return no_verdict(

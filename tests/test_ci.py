@@ -37,7 +37,7 @@ from gate.evaluate import Check, Outcome, Verdict, VerdictStatus
 from gate.reporters import dotenv, workflow
 from gate.reporters.text import one_line
 from tests.conftest import ROOT, make_result, make_run
-from tests.fake_cekura import FakeCekura
+from tests.fake_cekura import FakeCekura, Fault
 
 VENV_BIN = Path(sys.executable).parent  # not resolved: the venv's bin, not the base Python's
 GATE_EXE = VENV_BIN / "cekura-gate"
@@ -77,6 +77,7 @@ EXPECTED_COMMANDS = ANNOTATION_NAMES | {"add-mask", "group", "endgroup", "stop-c
 COMMAND_LINE = re.compile(r"::(?P<name>[A-Za-z-]+)(?: (?P<props>[^:]*))?::(?P<data>.*)")
 STATUS_LINE = re.compile(r"cekura-gate: \[\d+m\d\ds\] ")
 DOTENV_KEY = re.compile(r"[A-Za-z0-9_]+")
+RUNNER_NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
 def load_yaml(path: Path) -> Any:
@@ -105,15 +106,18 @@ def run(
     env: dict[str, str] | None = None,
     stdin: str = "",
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    """Run ``command``; stdout and stderr are decoded as UTF-8 with every CR kept."""
+    proc = subprocess.run(
         command,
         cwd=cwd,
         env=clean_env() if env is None else env,
-        input=stdin,
+        input=stdin.encode("utf-8"),
         capture_output=True,
-        encoding="utf-8",
         timeout=SUBPROCESS_LIMIT_S,
         check=False,
+    )
+    return subprocess.CompletedProcess(
+        proc.args, proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")
     )
 
 
@@ -192,6 +196,41 @@ def parse_output_file(text: str) -> dict[str, str]:
             value = "\n".join(body)
         values[name] = value
     return values
+
+
+OUR_TITLES = ("Cekura gate", "Run ")
+
+
+def injected_commands(lines: list[str]) -> list[str]:
+    """The lines the runner would run as a workflow command the gate did not mean.
+
+    The runner (actions/runner ``ActionCommand``) takes a line as a command when, after
+    leading blanks, it starts with ``::name`` followed by another ``::``, or when it holds
+    the old ``##[name ...]`` form anywhere in it.
+    """
+    bad = []
+    for line in lines:
+        command = parse_command(line)
+        stripped = line.lstrip()
+        if command is None:
+            if (stripped.startswith("::") and "::" in stripped[2:]) or "##[" in line:
+                bad.append(line)
+        elif command.name not in EXPECTED_COMMANDS:
+            bad.append(line)
+        elif command.name in ANNOTATION_NAMES:
+            if not command.properties.get("title", "").startswith(OUR_TITLES):
+                bad.append(line)
+        elif command.name == "add-mask":
+            if command.data != KEY:
+                bad.append(line)
+        elif command.name == "group":
+            if command.data != f"Waiting for Cekura result {RESULT_ID}" or command.properties:
+                bad.append(line)
+        elif command.name == "endgroup" and stripped != "::endgroup::":
+            bad.append(line)
+        elif command.name == "stop-commands":
+            bad.append(line)  # split_stop_commands has taken the gate's own ones out
+    return bad
 
 
 def split_stop_commands(lines: list[str]) -> tuple[list[str], list[list[str]], list[str]]:
@@ -350,17 +389,17 @@ def test_component_header_declares_every_input_with_a_description():
             ), name
     used = set(INTERPOLATION.findall(json.dumps(jobs)))
     assert used == set(inputs), "inputs declared but unused, or used but undeclared"
-    assert validate_header_only(header)
 
 
-def validate_header_only(header: dict[str, Any]) -> bool:
-    """Every input without a default is one the user must give: here only result-id."""
-    mandatory = {name for name, spec in header["spec"]["inputs"].items() if "default" not in spec}
-    return mandatory == {"result-id"}
+def mandatory_inputs() -> dict[str, str]:
+    """A value for each component input that has no default."""
+    header, _ = component_documents()
+    inputs = header["spec"]["inputs"]
+    return {name: "4242" for name, spec in inputs.items() if "default" not in spec}
 
 
 def test_rendered_component_job_matches_the_gitlab_ci_schema(tmp_path):
-    jobs = render_component({"result-id": "4242"})
+    jobs = render_component(mandatory_inputs())
     [(name, job)] = jobs.items()
     assert name == "cekura-gate"
     exit_codes = job["allow_failure"]["exit_codes"]
@@ -374,9 +413,9 @@ def test_rendered_component_job_matches_the_gitlab_ci_schema(tmp_path):
 
 
 def test_rendered_component_with_other_inputs_stays_valid(tmp_path):
-    jobs = render_component(
-        {"result-id": "$CEKURA_RESULT_ID", "job-prefix": "qa", "warn-exit-code": 42}
-    )
+    values: dict[str, Any] = {**mandatory_inputs(), "job-prefix": "qa", "warn-exit-code": 42}
+    values["result-id"] = "$CEKURA_RESULT_ID"
+    jobs = render_component(values)
     assert set(jobs) == {"qa-gate"}
     assert jobs["qa-gate"]["allow_failure"]["exit_codes"] == 42
     path = tmp_path / "gate-job.yml"
@@ -437,7 +476,8 @@ def test_readme_gitlab_section_documents_the_entrypoint_override():
 
 
 def action_step(step_id: str) -> dict[str, Any]:
-    [step] = [step for step in ACTION["runs"]["steps"] if step.get("id") == step_id]
+    steps: list[dict[str, Any]] = ACTION["runs"]["steps"]
+    [step] = [step for step in steps if step.get("id") == step_id]
     return step
 
 
@@ -469,12 +509,15 @@ class StepRun:
     summary_text: str
     work: Path
     inputs: dict[str, str]
-    lines: list[str] = field(init=False)
+    lines: list[str] = field(init=False)  # stdout as the runner splits it
+    error_lines: list[str] = field(init=False)  # stderr, likewise
 
     def __post_init__(self) -> None:
-        self.lines = self.stdout.split("\n")
+        # The runner reads the log as .NET's ReadLine does: CR, LF and CRLF all end a line.
+        self.lines = RUNNER_NEWLINE.split(self.stdout)
         assert self.lines[-1] == "", "stdout must end with a newline"
         self.lines.pop()
+        self.error_lines = RUNNER_NEWLINE.split(self.stderr)
 
     @property
     def outputs(self) -> dict[str, str]:
@@ -506,9 +549,7 @@ def run_gate_step(
     output.touch()
     summary.touch()
     values = {name: str(spec.get("default", "")) for name, spec in ACTION["inputs"].items()}
-    values.update(
-        {"result-id": str(RESULT_ID), "api-url": fake.url, "api-key": KEY},
-    )
+    values.update({"result-id": str(RESULT_ID), "api-url": fake.url, "api-key": KEY})
     values.update({name.replace("_", "-"): value for name, value in inputs.items()})
     assert set(values) == set(ACTION["inputs"]), "unknown input"
     env = clean_env(
@@ -521,9 +562,7 @@ def run_gate_step(
     env.update({name: substitute(str(text), values) for name, text in step["env"].items()})
     script = runner / "gate-step.sh"
     script.write_text(substitute(step["run"], values), encoding="utf-8")
-    proc = run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], cwd=work, env=env
-    )
+    proc = run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], cwd=work, env=env)
     result = StepRun(
         proc.returncode,
         proc.stdout,
@@ -537,7 +576,9 @@ def run_gate_step(
     return result
 
 
-def assert_runner_contract(step: StepRun, verdict: str, *, waited: bool = True) -> None:
+def assert_runner_contract(
+    step: StepRun, verdict: str, *, waited: bool = True, progress: bool = True
+) -> None:
     """What every run of the gate step must get right, whatever the verdict."""
     # The key is masked before anything else is printed, and never printed again.
     assert step.lines[0] == f"::add-mask::{KEY}", step.stdout[:200]
@@ -548,7 +589,7 @@ def assert_runner_contract(step: StepRun, verdict: str, *, waited: bool = True) 
     for name, text in step.reports().items():
         assert KEY not in text, f"API key in {name}"
 
-    # Outputs: every declared one, once, with the verdict.
+    # Outputs: exactly the declared ones, with the verdict (a repeated name: the last wins).
     outputs = step.outputs
     assert set(outputs) == set(ACTION["outputs"]), outputs
     assert outputs["verdict"] == verdict
@@ -572,14 +613,13 @@ def assert_runner_contract(step: StepRun, verdict: str, *, waited: bool = True) 
     if waited:
         assert len(groups) == 1 and len(ends) == 1 and groups[0] < ends[0], step.stdout
         assert outside[groups[0]] == f"::group::Waiting for Cekura result {RESULT_ID}"
-        progress = [i for i, line in enumerate(outside) if STATUS_LINE.match(line)]
-        assert progress, "no progress lines on stdout"
-        assert all(groups[0] < index < ends[0] for index in progress), step.stdout
-    for line in outside:
-        command = parse_command(line)
-        if line.lstrip().startswith("::") or command is not None:
-            assert command is not None, f"malformed workflow command: {line!r}"
-            assert command.name in EXPECTED_COMMANDS, f"unexpected command: {line!r}"
+        status_lines = [i for i, line in enumerate(outside) if STATUS_LINE.match(line)]
+        assert status_lines or not progress, "no progress lines on stdout"
+        assert all(groups[0] < index < ends[0] for index in status_lines), step.stdout
+    # stderr is read for commands too; the gate prints nothing there inside the block.
+    runner_lines = outside + step.error_lines
+    assert not injected_commands(runner_lines), injected_commands(runner_lines)
+    for line in runner_lines:
         for injected in INJECTIONS:
             assert not line.lstrip().startswith(injected), f"injected command: {line!r}"
     if verdict == "error":
@@ -606,7 +646,8 @@ def assert_runner_contract(step: StepRun, verdict: str, *, waited: bool = True) 
 
 
 def running(runs: list[dict[str, Any]], **overrides: Any) -> dict[str, Any]:
-    return make_result(runs, status="running", completed_runs_count=0, **overrides)
+    fields = {"id": RESULT_ID, "status": "running", "completed_runs_count": 0, **overrides}
+    return make_result(runs, **fields)
 
 
 def failing_run(run_id: int, **overrides: Any) -> dict[str, Any]:
@@ -682,7 +723,7 @@ def test_gate_step_exit_code_follows_verdict_and_fail_on(tmp_path, fake, verdict
 def test_gate_step_result_not_found_is_no_verdict_exit_3(tmp_path, fake, fail_on):
     step = run_gate_step(tmp_path, fake, PASS_POLICY, **{"fail-on": fail_on})
     assert step.code == 3, step.stdout + step.stderr
-    assert_runner_contract(step, "error")
+    assert_runner_contract(step, "error", progress=False)  # the first poll already fails
     outputs = step.outputs
     assert (outputs["success-rate"], outputs["failed-runs"]) == ("", "")
     [error] = step.annotations("error")
@@ -774,6 +815,43 @@ def test_gate_step_escapes_annotations_and_cannot_be_injected(tmp_path, fake):
     assert decoded.data.startswith("error: 100% lost")
 
 
+def test_injection_checker_recognises_what_the_runner_would_run():
+    lines = [
+        "::error::pwned",
+        "   ::set-output name=x::y",
+        "cekura-gate: status running ##[error]pwned",
+        "::warning file=a::pwned",
+        "::group::Waiting for Cekura result 4242",
+        "::endgroup::",
+        f"::add-mask::{KEY}",
+        "::error title=Run 1%3A ::error::x,file=gate.yaml::why ::error::y ##[error]z",
+        "cekura-gate: PASSED result 4242 (a::b)",
+    ]
+    assert injected_commands(lines) == lines[:4]
+
+
+def test_gate_step_status_text_from_the_api_cannot_inject_commands(tmp_path, fake):
+    runs = three_runs()
+    fake.add_result(
+        RESULT_ID,
+        [
+            running(runs, status="running\n::error::pwned-by-status\r::set-output name=x::y"),
+            make_result(runs, id=RESULT_ID),
+        ],
+    )
+    step = run_gate_step(tmp_path, fake, WARN_POLICY)
+    assert step.code == 0, step.stdout + step.stderr
+    assert_runner_contract(step, "warn")
+
+
+def test_gate_step_api_error_body_cannot_inject_commands(tmp_path, fake):
+    body = '{"detail": "teapot ##[error]pwned-by-body ##[set-output name=verdict;]pass"}'
+    fake.fail_next(RESULT_PATH, Fault(status=418, body=body))
+    step = run_gate_step(tmp_path, fake, PASS_POLICY)
+    assert step.code == 3, step.stdout + step.stderr
+    assert_runner_contract(step, "error", progress=False)
+
+
 @pytest.mark.parametrize(
     ("inputs", "summary_on", "annotations_on"),
     [({"summary": "off"}, False, True), ({"annotations": "off"}, True, False)],
@@ -821,9 +899,7 @@ def run_gate(
     """``cekura-gate check --result-id`` in ``tmp_path`` with the key in the environment."""
     (tmp_path / "gate.yaml").write_text(policy, encoding="utf-8")
     command = [str(GATE_EXE), "check", "--result-id", str(RESULT_ID), "--api-url", fake.url]
-    proc = run(
-        [*command, *args], cwd=tmp_path, env=clean_env(CEKURA_API_KEY=KEY, **env)
-    )
+    proc = run([*command, *args], cwd=tmp_path, env=clean_env(CEKURA_API_KEY=KEY, **env))
     assert "Traceback" not in proc.stderr, proc.stderr
     assert KEY not in proc.stdout + proc.stderr
     return proc
@@ -916,7 +992,9 @@ def test_warn_exit_code_applies_to_a_pass_with_warnings_only(tmp_path, fake, pol
     assert proc.returncode == code, proc.stderr
 
 
-@pytest.mark.parametrize(("policy", "verdict", "allowed"), [(WARN_POLICY, "warn", True), (FAIL_POLICY, "fail", False)])
+@pytest.mark.parametrize(
+    ("policy", "verdict", "allowed"), [(WARN_POLICY, "warn", True), (FAIL_POLICY, "fail", False)]
+)
 def test_component_job_script_runs_and_its_exit_code_is_allowed_only_for_warnings(
     tmp_path, fake, policy, verdict, allowed
 ):
@@ -1005,16 +1083,11 @@ DELIMITER_VALUES = [
 
 @pytest.mark.parametrize("values", DELIMITER_VALUES)
 def test_a_value_holding_the_delimiter_cannot_forge_outputs(values):
-    text = workflow.output_file_text(values, DELIMITER)
-    assert set(parse_output_file(text)) == set(values)
-    assert parse_output_file(text)["verdict" if "verdict" in values else "inline"] != "pass"
+    parsed = parse_output_file(workflow.output_file_text(values, DELIMITER))
+    assert set(parsed) == set(values)
+    assert parsed.get("verdict") == values.get("verdict")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="output_file_text deletes the delimiter from a value instead of choosing a "
-    "delimiter the value does not contain, so such a value does not round-trip",
-)
 @pytest.mark.parametrize("values", DELIMITER_VALUES)
 def test_output_file_text_round_trips_a_value_holding_the_delimiter(values):
     text = workflow.output_file_text(values, DELIMITER)
@@ -1045,7 +1118,9 @@ def test_step_summary_is_cut_below_1_mib_with_a_note():
     assert data.decode("utf-8") == text
     assert "\ufffd" not in text
     assert text.startswith(HEADINGS["fail"] + "\n")
-    assert text.rstrip("\n").endswith("The summary was cut to fit GitHub's 1 MiB limit; see the JUnit report.")
+    assert text.rstrip("\n").endswith(
+        "The summary was cut to fit GitHub's 1 MiB limit; see the JUnit report."
+    )
     body = text[: text.rindex("\n> The summary was cut")]
     assert all(line.endswith("|") for line in body.splitlines() if line.startswith("| Rule"))
 
@@ -1064,7 +1139,11 @@ def annotation_verdict(errors: int, warnings: int) -> Verdict:
 
 @pytest.mark.parametrize(
     ("errors", "warnings", "notice"),
-    [(10, 10, None), (11, 0, "1 more errors and 0 more warnings"), (3, 14, "0 more errors and 4 more warnings")],
+    [
+        (10, 10, None),
+        (11, 0, "1 more errors and 0 more warnings"),
+        (3, 14, "0 more errors and 4 more warnings"),
+    ],
 )
 def test_annotation_limits_at_the_boundary(errors, warnings, notice):
     lines = workflow.annotation_lines(annotation_verdict(errors, warnings), file="gate.yaml")
@@ -1091,7 +1170,9 @@ def stub(directory: Path, name: str, log: Path) -> Path:
     return path
 
 
-def make_gate(cwd: Path, tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], str]:
+def make_gate(
+    cwd: Path, tmp_path: Path, *extra: str
+) -> tuple[subprocess.CompletedProcess[str], str]:
     """``make -s gate`` with no RESULT_ID; every command that could reach a network is a stub."""
     log = tmp_path / "calls.log"
     log.touch()
@@ -1115,11 +1196,6 @@ def test_make_gate_without_result_id_prints_usage(tmp_path):
     assert calls == "", "make gate ran a command before its usage check"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`gate: $(STAMP)` builds the venv (python -m venv, pip install: network) before "
-    "the recipe's RESULT_ID check, on a fresh checkout or when pyproject.toml is newer",
-)
 def test_make_gate_without_result_id_installs_nothing_on_a_fresh_checkout(tmp_path):
     checkout = tmp_path / "checkout"
     checkout.mkdir()

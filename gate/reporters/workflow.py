@@ -113,11 +113,16 @@ def outputs(verdict: Verdict, *, junit_path: str | None) -> dict[str, str]:
 
 
 def output_file_text(values: Mapping[str, str], delimiter: str) -> str:
-    """``$GITHUB_OUTPUT`` lines; every value uses the heredoc form, safe for any text."""
+    """``$GITHUB_OUTPUT`` lines; every value uses the heredoc form, safe for any text.
+
+    A value that contains the delimiter gets a longer delimiter, never a changed value.
+    """
     lines = []
     for name, value in values.items():
-        safe = value if delimiter not in value else value.replace(delimiter, "")
-        lines += [f"{name}<<{delimiter}", safe, delimiter]
+        fence = delimiter
+        while fence in value:
+            fence += "_" + str(len(fence))
+        lines += [f"{name}<<{fence}", value, fence]
     return "\n".join(lines) + "\n"
 
 
