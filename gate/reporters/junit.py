@@ -9,7 +9,9 @@ verdict could be reached the report holds one ``<error>`` testcase saying why.
 
 from __future__ import annotations
 
-from junit_xml import TestCase, TestSuite, to_xml_report_string
+import xml.etree.ElementTree as ET
+
+from junit_xml import TestCase, TestSuite
 
 from gate.evaluate import Check, Outcome, RunReport, Verdict, VerdictStatus
 from gate.reporters.text import cap, duration_seconds, one_line, xml_safe
@@ -19,6 +21,7 @@ RULES_CLASSNAME = "cekura-gate.rules"
 MESSAGE_LIMIT = 1_000
 OUTPUT_LIMIT = 8_000
 TRANSCRIPT_LIMIT = 4_000
+XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>\n'
 
 
 def _message(text: str) -> str:
@@ -110,4 +113,18 @@ def render(verdict: Verdict) -> str:
         cases = [_check_case(check) for check in verdict.checks]
         cases += [_run_case(report, gate_failed) for report in verdict.runs]
     suite = TestSuite(SUITE_NAME, cases, properties=_properties(verdict))
-    return str(to_xml_report_string([suite], prettyprint=True, encoding="utf-8"))
+    return _document(suite)
+
+
+def _document(suite: TestSuite) -> str:
+    """The ``<testsuites>`` document junit-xml's ``to_xml_report_string`` makes, indented
+    with ``ET.indent`` instead of a minidom round trip (which took seconds on 10,000 runs).
+    Texts are already XML-safe (``xml_safe``), so junit-xml's character cleaning is moot."""
+    element = suite.build_xml_doc(encoding="utf-8")
+    root = ET.Element("testsuites")
+    for key in ("disabled", "errors", "failures", "tests"):
+        root.set(key, str(int(element.get(key, 0))))
+    root.set("time", str(float(element.get("time", 0))))
+    root.append(element)
+    ET.indent(root, space="\t")
+    return XML_DECLARATION + ET.tostring(root, encoding="unicode") + "\n"
