@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from gate import __version__, github, gitlab
 from gate.errors import (
+    ApiUnavailable,
     ExitCode,
     GateError,
     Interrupted,
@@ -627,13 +628,21 @@ def _start_run(context: CheckContext, client: CekuraClient, policy: Policy) -> i
     run = dataclasses.replace(run, name=labelled(run.name, context.ci_label()))
     path, body = trigger_request(run)
     context.emit(f"starting a {run.mode} run named '{run.name}'")
+    advice = (
+        f"The run may have started (and be billed): look for a result named '{run.name}' in "
+        "the Cekura dashboard before running this again, and gate it with --result-id"
+    )
     try:
         return client.start_run(path, body)
     except OutcomeUnknown as exc:
-        raise OutcomeUnknown(
-            f"{exc.message}. The run may have started (and be billed): look for a result named "
-            f"'{run.name}' in the Cekura dashboard before running this again, and gate it with "
-            "--result-id"
+        raise OutcomeUnknown(f"{exc.message}. {advice}") from None
+    except Interrupted as exc:
+        raise Interrupted(
+            f"{exc.message} while starting the run. {advice}", exc.exit_code
+        ) from None
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"the gate was interrupted while starting the run. {advice}", ExitCode.INTERRUPTED
         ) from None
 
 
@@ -669,7 +678,8 @@ def _judge_run(context: CheckContext) -> Verdict:
         context.announce(result_id)
         try:
             result = _wait_for(context, client, result_id, policy)
-        except (WaitTimeout, Interrupted, KeyboardInterrupt):
+        except (WaitTimeout, ApiUnavailable, Interrupted, KeyboardInterrupt):
+            # Giving up on the result: stop the calls it still runs, which are billed.
             _end_calls(context, client, result_id)
             raise
         verdict = _verdict(context, policy, result)

@@ -284,7 +284,10 @@ class CekuraClient:
     def end_calls(self, result_id: int) -> None:
         """Ask Cekura to stop the result's calls still in flight (sent once)."""
         self.post_once(
-            self.settings.result_action_path(result_id, "end_calls"), {}, what="ending the calls"
+            self.settings.result_action_path(result_id, "end_calls"),
+            {},
+            what="ending the calls",
+            read_timeout_s=END_CALLS_READ_TIMEOUT_S,
         )
 
     def create_share_link(self, result_id: int, expire_at: str) -> str:

@@ -408,7 +408,8 @@ class _Validator:
 
     def string_list(self, value: object, path: str, *, allow_empty: bool) -> tuple[str, ...]:
         if not isinstance(value, list) or (not value and not allow_empty):
-            raise self.fail(path, f"expected a non-empty list of strings, got {_show(value)}")
+            kind = "a list of strings" if allow_empty else "a non-empty list of strings"
+            raise self.fail(path, f"expected {kind}, got {_show(value)}")
         return tuple(self.text(item, f"{path}[{i}]") for i, item in enumerate(value))
 
     def text(self, value: object, path: str) -> str:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gate.errors import ResultError, WaitTimeout
+from gate.errors import ApiUnavailable, ResultError, WaitTimeout
 from gate.policy import WaitSettings
 from gate.results import Status, as_count, as_text
 
@@ -181,8 +181,14 @@ def wait_for_result(
     deadline = started + settings.timeout_s
     schedule = _Schedule(settings)
     progress = Progress(emit, started)
+    last: Snapshot | None = None
     while True:
-        payload = fetch(deadline)
+        try:
+            payload = fetch(deadline)
+        except ApiUnavailable:
+            if clock() < deadline or last is None:
+                raise
+            break  # the last look ran into the deadline: that is a timeout, not an outage
         last = snapshot(payload, clock())
         progress.saw(last)
         if last.status.is_terminal:
