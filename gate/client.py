@@ -134,6 +134,10 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
+def _is_result(body: Any) -> bool:
+    return isinstance(body, Mapping) and "status" in body
+
+
 class _NotSent(Exception):
     """The connection failed before any byte of the request was sent."""
 
@@ -202,6 +206,7 @@ class CekuraClient:
             None,
             not_found=f"result {result_id} not found for this API key",
             deadline=deadline,
+            shape=_is_result,
         )
 
     def get_runs(
@@ -377,11 +382,17 @@ class CekuraClient:
         return body
 
     def _get(
-        self, path: str, params: Mapping[str, str] | None, *, not_found: str, deadline: float | None
+        self,
+        path: str,
+        params: Mapping[str, str] | None,
+        *,
+        not_found: str,
+        deadline: float | None,
+        shape: Callable[[Any], bool] | None = None,
     ) -> Any:
         retrying = self._retrying(deadline)
         try:
-            return retrying(self._attempt, path, params, not_found, deadline)
+            return retrying(self._attempt, path, params, not_found, deadline, shape)
         except _Transient as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
             raise ApiUnavailable(
@@ -432,6 +443,7 @@ class CekuraClient:
         params: Mapping[str, str] | None,
         not_found: str,
         deadline: float | None,
+        shape: Callable[[Any], bool] | None = None,
     ) -> Any:
         if self.cancelled.is_set():
             raise ApiError("the request was cancelled")
@@ -446,7 +458,11 @@ class CekuraClient:
             self._log(path, type(exc).__name__, started)
             raise _Transient(f"network error ({type(exc).__name__})") from None
         self._log(path, f"HTTP {response.status_code}", started)
-        return self._read(response, not_found)
+        body = self._read(response, not_found)
+        if shape is not None and not shape(body):
+            # A proxy or a half-deployed API can answer 200 with something else entirely.
+            raise _Transient(f"HTTP {response.status_code} with JSON that is not a Cekura result")
+        return body
 
     def _timeout(self, deadline: float | None) -> httpx.Timeout:
         """The client's timeouts, cut to what is left before the deadline (at least 1 s)."""
