@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test gate install clean
+.PHONY: demo test bench gate install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +25,14 @@ demo: $(STAMP)
 	test $$code -le 1
 
 test: $(STAMP)
-	$(BIN)/ruff check gate tests
-	$(BIN)/ruff format --check gate tests
+	$(BIN)/ruff check gate tests bench
+	$(BIN)/ruff format --check gate tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# Benchmarks (about a minute on 2 cores): evaluation at scale, waiting, runs fetch, start-up.
+bench: $(STAMP)
+	$(BIN)/python -m bench
 
 # Local pre-release check against the live API: make gate RESULT_ID=4242
 # (reads the key from CEKURA_API_KEY; POLICY defaults to gate.yaml).

@@ -530,7 +530,8 @@ def run_reasons(run: Run) -> tuple[str, ...]:
             f"expected outcome not met (score {fmt(run.expected_outcome_score)})"
             + (f": {first}" if first else "")
         )
-    reasons.extend(_binary_failures(run.metrics))
+    if run.success is not True:  # a passing run's metrics are not read at all
+        reasons.extend(_binary_failures(run.metrics))
     for finding in run.findings:
         if not finding.wrongly_marked and finding.priority != NOT_A_FINDING:
             reasons.append(

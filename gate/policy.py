@@ -12,7 +12,6 @@ from __future__ import annotations
 import difflib
 import enum
 import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -20,6 +19,7 @@ from typing import Any, TypeVar
 import yaml
 
 from gate.errors import PolicyError
+from gate.units import TRANSPORT_MODES, parse_duration
 from gate.yamlload import describe_yaml_error, load_yaml
 
 _T = TypeVar("_T")
@@ -140,7 +140,6 @@ RUN_KEYS = (
     "websocket_url",
     "websocket_headers",
 )
-TRANSPORT_MODES = ("voice", "text")
 NUMBER_MODES = ("same_number", "different_numbers")
 
 
@@ -213,28 +212,6 @@ def parse_policy(text: str, *, source: str) -> Policy:
     except ValueError as exc:  # a scalar PyYAML cannot build, such as '!!int abc'
         raise PolicyError(f"{source}: invalid YAML: {exc}") from None
     return _Validator(source).policy(data)
-
-
-_DURATION = re.compile(r"^(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?$")
-
-
-def parse_duration(value: object) -> float | None:
-    """Seconds for ``90s``, ``15m``, ``1h30m`` or a plain number; ``None`` if not a duration."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value) if math.isfinite(value) and value > 0 else None
-    if not isinstance(value, str):
-        return None
-    text = value.strip().lower()
-    if re.fullmatch(r"\d+(?:\.\d+)?", text):
-        seconds = float(text)
-        return seconds if seconds > 0 else None
-    match = _DURATION.fullmatch(text)
-    if not text or match is None:
-        return None
-    seconds = int(match["h"] or 0) * 3600 + int(match["m"] or 0) * 60 + float(match["s"] or 0)
-    return seconds if seconds > 0 else None
 
 
 def _show(value: object) -> str:

@@ -14,7 +14,7 @@ import enum
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeGuard
 
 from gate.errors import ResultError
@@ -74,7 +74,12 @@ class MetricValue(NamedTuple):
     score: float | None
     passed: bool | None
     enum_value: str | None
-    explanation: str
+    explanation_raw: object = None
+
+    @property
+    def explanation(self) -> str:
+        """Read only for the few metrics a report explains, so it is made on demand."""
+        return as_text(self.explanation_raw)
 
 
 class Finding(NamedTuple):
@@ -96,11 +101,29 @@ class Run:
     success: bool | None
     expected_outcome_score: float | None
     expected_outcome_explanation: str
-    metrics: tuple[MetricValue, ...]
+    evaluation_raw: object
     findings: tuple[Finding, ...]
     error_message: str
     duration: str
-    transcript: str
+    transcript_raw: object = None
+    _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def metrics(self) -> tuple[MetricValue, ...]:
+        """The run's metrics, read from the payload on first use and remembered.
+
+        Most gates never look at a passing run's metrics; reading them lazily keeps a
+        10,000-run result fast (see bench/).
+        """
+        if "metrics" not in self._memo:
+            self._memo["metrics"] = _metrics(self.evaluation_raw)
+        metrics: tuple[MetricValue, ...] = self._memo["metrics"]
+        return metrics
+
+    @property
+    def transcript(self) -> str:
+        """Only failed runs' transcripts are shown, so the text is made on demand."""
+        return as_text(self.transcript_raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +313,7 @@ def _metric(raw: object) -> MetricValue | None:
         as_float(get("score")),
         binary_passed(raw) if kind is MetricKind.BINARY else None,
         enum_value if isinstance(enum_value, str) else None,
-        as_text(get("explanation")),
+        get("explanation"),
     )
 
 
@@ -360,11 +383,11 @@ def normalise_run(raw: object, key: object) -> Run:
         success=as_bool(raw.get("success")),
         expected_outcome_score=as_float(expected.get("score")),
         expected_outcome_explanation=as_text(expected.get("explanation")),
-        metrics=_metrics(raw.get("evaluation")),
+        evaluation_raw=raw.get("evaluation"),
         findings=_findings(raw.get("critical_categories")),
         error_message=as_text(raw.get("error_message")),
         duration=as_text(raw.get("duration")),
-        transcript=as_text(raw.get("transcript")),
+        transcript_raw=raw.get("transcript"),
     )
 
 
@@ -397,8 +420,8 @@ def _p50(raw: Mapping[str, Any]) -> float | None:
 def _summary_metrics(overall: object) -> tuple[SummaryMetric, ...]:
     data = _mapping(overall)
     found: list[SummaryMetric] = []
-    for field in ("numeric_metrics", "extra_metrics"):
-        for item in _list(data.get(field)):
+    for section in ("numeric_metrics", "extra_metrics"):
+        for item in _list(data.get(section)):
             if isinstance(item, Mapping) and as_text(item.get("name")):
                 found.append(
                     SummaryMetric(
@@ -406,7 +429,7 @@ def _summary_metrics(overall: object) -> tuple[SummaryMetric, ...]:
                         as_text(item.get("name")),
                         metric_kind(item),
                         _p50(item),
-                        f"overall_evaluation.{field}",
+                        f"overall_evaluation.{section}",
                     )
                 )
     for key, item in _mapping(data.get("metric_summary")).items():
@@ -562,7 +585,7 @@ def _merge_one(
         runs[str(run_id)] = dict(entry)
         return
     target = runs[key]
-    for field, value in entry.items():
-        detail = field in _DETAIL_FIELDS and not _is_empty(value)
-        if detail or _is_empty(target.get(field)):
-            target[field] = value
+    for name, value in entry.items():
+        detail = name in _DETAIL_FIELDS and not _is_empty(value)
+        if detail or _is_empty(target.get(name)):
+            target[name] = value

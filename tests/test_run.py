@@ -27,7 +27,7 @@ import pytest
 import respx
 
 from gate import github, gitlab
-from gate.cli import main, schema_text
+from gate.cli import main
 from gate.client import (
     END_CALLS_READ_TIMEOUT_S,
     TRIGGER_READ_TIMEOUT_S,
@@ -37,6 +37,7 @@ from gate.client import (
     build_http,
     resolve_settings,
 )
+from gate.commands import schema_text
 from gate.errors import ApiError, ApiRejected, ApiUnavailable, PolicyError
 from gate.policy import RunSettings, selector_problem
 from gate.trigger import TRIGGER_PATHS, labelled, trigger_request, with_overrides

@@ -14,7 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gate.cli import schema_text
+from gate.commands import schema_text
 from gate.errors import PolicyError
 from gate.policy import LEGACY_PRIORITIES, MODERN_PRIORITIES, RULE_NAMES, Level
 from gate.yamlload import load_yaml

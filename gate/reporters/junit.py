@@ -9,6 +9,7 @@ verdict could be reached the report holds one ``<error>`` testcase saying why.
 
 from __future__ import annotations
 
+import functools
 import xml.etree.ElementTree as ET
 
 from junit_xml import TestCase, TestSuite
@@ -50,10 +51,16 @@ def _check_case(check: Check) -> TestCase:
     return case
 
 
+@functools.lru_cache(maxsize=1024)
+def _label(text: str, limit: int) -> str:
+    """Scenario and personality names repeat across thousands of runs: clean each once."""
+    return xml_safe(one_line(text, limit))
+
+
 def _run_name(report: RunReport) -> str:
     run = report.run
-    suffix = f" ({one_line(run.personality, 100)})" if run.personality else ""
-    return xml_safe(f"run {run.id}{suffix}")
+    suffix = f" ({_label(run.personality, 100)})" if run.personality else ""
+    return f"run {run.id}{suffix}"
 
 
 def _run_output(report: RunReport) -> str:
@@ -69,7 +76,7 @@ def _run_case(report: RunReport, gate_failed: bool) -> TestCase:
     run = report.run
     case = TestCase(
         _run_name(report),
-        classname=xml_safe(one_line(run.scenario_name, 200)) or "scenario",
+        classname=_label(run.scenario_name, 200) or "scenario",
         elapsed_sec=duration_seconds(run.duration),
     )
     first = report.reasons[0] if report.reasons else "run did not pass"
