@@ -134,8 +134,15 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
-def _is_result(body: Any) -> bool:
-    return isinstance(body, Mapping) and "status" in body
+def _not_the_result(body: Any, result_id: int) -> str | None:
+    """Why ``body`` is not the result asked for (a misrouting proxy or cache can send
+    another, or something else entirely); ``None`` when it is."""
+    if not isinstance(body, Mapping) or "status" not in body:
+        return "JSON that is not a Cekura result"
+    sent = body.get("id")
+    if sent is not None and str(sent).strip() != str(result_id):
+        return f"result {str(sent)[:40]}, not result {result_id}"
+    return None
 
 
 class _NotSent(Exception):
@@ -206,7 +213,7 @@ class CekuraClient:
             None,
             not_found=f"result {result_id} not found for this API key",
             deadline=deadline,
-            shape=_is_result,
+            shape=lambda body: _not_the_result(body, result_id),
         )
 
     def get_runs(
@@ -388,15 +395,16 @@ class CekuraClient:
         *,
         not_found: str,
         deadline: float | None,
-        shape: Callable[[Any], bool] | None = None,
+        shape: Callable[[Any], str | None] | None = None,
     ) -> Any:
         retrying = self._retrying(deadline)
         try:
             return retrying(self._attempt, path, params, not_found, deadline, shape)
         except _Transient as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
+            tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
             raise ApiUnavailable(
-                f"GET {path} failed after {attempts} attempts: {exc.problem}", attempts
+                f"GET {path} failed after {tries}: {exc.problem}", attempts
             ) from None
 
     def _retrying(
@@ -443,7 +451,7 @@ class CekuraClient:
         params: Mapping[str, str] | None,
         not_found: str,
         deadline: float | None,
-        shape: Callable[[Any], bool] | None = None,
+        shape: Callable[[Any], str | None] | None = None,
     ) -> Any:
         if self.cancelled.is_set():
             raise ApiError("the request was cancelled")
@@ -459,9 +467,9 @@ class CekuraClient:
             raise _Transient(f"network error ({type(exc).__name__})") from None
         self._log(path, f"HTTP {response.status_code}", started)
         body = self._read(response, not_found)
-        if shape is not None and not shape(body):
-            # A proxy or a half-deployed API can answer 200 with something else entirely.
-            raise _Transient(f"HTTP {response.status_code} with JSON that is not a Cekura result")
+        problem = shape(body) if shape is not None else None
+        if problem is not None:
+            raise _Transient(f"HTTP {response.status_code} with {problem}")
         return body
 
     def _timeout(self, deadline: float | None) -> httpx.Timeout:

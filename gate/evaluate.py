@@ -397,8 +397,29 @@ def _counts_against(cap: str, priority: str) -> bool:
     return priority in PRIORITY_COUNTED_BY[cap] or priority not in KNOWN_PRIORITIES
 
 
-def check_critical_categories(rule: CriticalCategoriesRule, result: Result) -> list[Check]:
+def _unknown_findings(result: Result, counts: Counts) -> str | None:
+    """Why some runs' findings cannot be counted, or ``None`` when every run's can."""
+    blind = [run.id for run in result.runs if not run.findings_known]
+    if blind:
+        shown = ", ".join(str(run_id) for run_id in blind[:5])
+        more = f" and {len(blind) - 5} more" if len(blind) > 5 else ""
+        return (
+            f"runs {shown}{more} carry no critical_categories, so their findings are "
+            "unknown (give their runs-bulk details with --runs-file)"
+        )
+    if len(result.runs) < counts.total_runs:
+        return (
+            f"the result lists {len(result.runs)} of its {counts.total_runs} runs, so "
+            "the findings of the others are unknown"
+        )
+    return None
+
+
+def check_critical_categories(
+    rule: CriticalCategoriesRule, result: Result, counts: Counts
+) -> list[Check]:
     findings = _counted_findings(rule, result.runs)
+    blind = _unknown_findings(result, counts)
     checks = []
     for cap, limit in rule.max:
         hits = [item for item in findings if _counts_against(cap, item[1])]
@@ -414,9 +435,9 @@ def check_critical_categories(rule: CriticalCategoriesRule, result: Result) -> l
                 f"Critical categories: {cap}",
                 rule.level,
                 f"<= {limit}",
-                str(len(hits)),
-                len(hits) <= limit,
-                reason,
+                str(len(hits)) if blind is None else f"{len(hits)} + unknown",
+                len(hits) <= limit and blind is None,
+                reason if len(hits) > limit or blind is None else blind,
                 sorted({item[0] for item in hits}),
             )
         )
@@ -565,7 +586,7 @@ def _rule_checks(policy: Policy, result: Result, counts: Counts) -> list[Check]:
     if rules.runs:
         checks.extend(check_runs(rules.runs, result, counts))
     if rules.critical_categories:
-        checks.extend(check_critical_categories(rules.critical_categories, result))
+        checks.extend(check_critical_categories(rules.critical_categories, result, counts))
     checks.extend(check_metric(index, rule, result) for index, rule in enumerate(rules.metrics))
     return checks
 

@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from gate.errors import ApiError, ResultError
+from gate.evaluate import plural
 from gate.policy import Level, Policy, WaitSettings
 from gate.poller import wait_for_result
-from gate.results import as_int, is_mapping, merge_run_details
+from gate.results import as_count, as_int, is_mapping, merge_run_details
 
 
 class ResultSource(Protocol):
@@ -46,22 +47,59 @@ def runs_missing_details(payload: Mapping[str, Any], *, findings: bool) -> list[
     return sorted(missing)
 
 
+def _usable(run: object, findings: bool) -> bool:
+    """A runs-bulk entry that carries what was asked for (findings, when the policy counts them)."""
+    return is_mapping(run) and (not findings or isinstance(run.get("critical_categories"), list))
+
+
 def _fetch_details(
-    source: ResultSource, run_ids: list[int], deadline: float, emit: Callable[[str], None]
+    source: ResultSource,
+    run_ids: list[int],
+    deadline: float,
+    emit: Callable[[str], None],
+    *,
+    findings: bool,
 ) -> list[Any]:
-    emit(f"fetching details of {len(run_ids)} runs")
-    runs = source.get_runs(run_ids, deadline=deadline)
-    returned = {as_int(run.get("id")) for run in runs if is_mapping(run)}
-    missing = [run_id for run_id in run_ids if run_id not in returned]
-    if missing:  # one more try: a bulk read can race the last evaluations
-        runs += source.get_runs(missing, deadline=deadline)
-        returned |= {as_int(run.get("id")) for run in runs if is_mapping(run)}
-        missing = [run_id for run_id in run_ids if run_id not in returned]
-    if missing:
-        shown = ", ".join(str(run_id) for run_id in missing[:10])
-        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
-        raise ApiError(f"runs-bulk did not return runs {shown}{more}; their details are unknown")
+    emit(f"fetching details of {plural(len(run_ids), 'run')}")
+    runs = [run for run in source.get_runs(run_ids, deadline=deadline) if is_mapping(run)]
+    if _short_of(run_ids, runs, findings):  # one more try: a bulk read can race evaluations
+        asked = _short_of(run_ids, runs, findings)
+        runs = [run for run in runs if as_int(run.get("id")) not in asked]
+        runs += [run for run in source.get_runs(asked, deadline=deadline) if is_mapping(run)]
+    returned = {as_int(run.get("id")) for run in runs}
+    absent = [run_id for run_id in run_ids if run_id not in returned]
+    if absent:
+        raise ApiError(f"runs-bulk did not return runs {_ids(absent)}; their details are unknown")
+    lacking = _short_of(run_ids, runs, findings)
+    if lacking:
+        raise ApiError(
+            f"runs-bulk returned runs {_ids(lacking)} without critical_categories; "
+            "their findings are unknown"
+        )
     return runs
+
+
+def _short_of(run_ids: list[int], runs: list[Any], findings: bool) -> list[int]:
+    """The ids not returned, or returned without findings when the policy counts them."""
+    usable = {as_int(run.get("id")) for run in runs if _usable(run, findings)}
+    return [run_id for run_id in run_ids if run_id not in usable]
+
+
+def _ids(run_ids: list[int]) -> str:
+    shown = ", ".join(str(run_id) for run_id in run_ids[:10])
+    return shown + (f" and {len(run_ids) - 10} more" if len(run_ids) > 10 else "")
+
+
+def _require_every_run(payload: Mapping[str, Any]) -> None:
+    """Findings of runs the result does not list cannot be counted: no verdict then."""
+    runs = payload.get("runs")
+    listed = len(runs) if is_mapping(runs) or isinstance(runs, list) else 0
+    total = as_count(payload.get("total_runs_count")) or 0
+    if listed < total:
+        raise ResultError(
+            f"the result lists {listed} of its {total} runs, so their critical categories "
+            "are unknown"
+        )
 
 
 def fetch_finished_result(
@@ -84,9 +122,13 @@ def fetch_finished_result(
     if not is_mapping(payload):
         raise ResultError("the API returned something that is not a Cekura result")
     payload = {**payload}
-    missing = runs_missing_details(payload, findings=needs_findings(policy))
+    findings = needs_findings(policy)
+    if findings:
+        _require_every_run(payload)
+    missing = runs_missing_details(payload, findings=findings)
     if missing:
         # The details fetch gets at least a minute, even when the wait used its budget.
-        details = _fetch_details(source, missing, max(deadline, clock() + 60.0), emit)
+        until = max(deadline, clock() + 60.0)
+        details = _fetch_details(source, missing, until, emit, findings=findings)
         return merge_run_details(payload, details)
     return payload

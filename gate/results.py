@@ -103,6 +103,7 @@ class Run:
     expected_outcome_explanation: str
     evaluation_raw: object
     findings: tuple[Finding, ...]
+    findings_known: bool
     error_message: str
     duration: str
     transcript_raw: object = None
@@ -385,6 +386,7 @@ def normalise_run(raw: object, key: object) -> Run:
         expected_outcome_explanation=as_text(expected.get("explanation")),
         evaluation_raw=raw.get("evaluation"),
         findings=_findings(raw.get("critical_categories")),
+        findings_known=isinstance(raw.get("critical_categories"), list),
         error_message=as_text(raw.get("error_message")),
         duration=as_text(raw.get("duration")),
         transcript_raw=raw.get("transcript"),

@@ -4,7 +4,8 @@ It serves results and runs from fixture payloads, follows a scripted status
 timeline (each GET of a result returns the next step; the last step repeats),
 and injects faults on demand: any status code with a body and headers (5xx
 bursts, 429 with ``Retry-After``, an HTML error page, 401, 404), slow responses,
-truncated JSON, a JSON body that is not an object, and dropped connections.
+truncated JSON, a JSON body that is not an object, dropped connections, connections
+reset with a TCP RST, and a ``Retry-After`` HTTP date computed when the fault is served.
 A timeline step may itself be a ``Fault`` (a stall or an error at a chosen poll),
 and a fault with ``echo_headers`` answers with the request's own headers, API
 key included, the way a misconfigured proxy might. Delays end early when the
@@ -22,8 +23,13 @@ Use it as a context manager::
 
 from __future__ import annotations
 
+import email.utils
 import json
+import math
 import re
+import socket
+import struct
+import sys
 import threading
 import time
 from collections import defaultdict, deque
@@ -55,6 +61,11 @@ class Fault:
     drop_connection: bool = False
     content_type: str = "application/json"
     echo_headers: bool = False  # the body is the request's headers as JSON (key included)
+    reset_connection: bool = False  # abort the connection with a TCP RST (ECONNRESET)
+    # Send ``Retry-After`` as an HTTP date this many seconds after the moment the fault is
+    # served, rounded up to a whole second (HTTP dates have none): the client must wait at
+    # least this long. Computed when serving, so process start-up time does not eat into it.
+    retry_after_date_in_s: float | None = None
 
 
 @dataclass
@@ -69,6 +80,16 @@ class Recorded:
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
+
+
+class _Server(ThreadingHTTPServer):
+    """A client hanging up mid-conversation (a gate killed by a signal, a timed-out read) is
+    part of the tests, not an error: say nothing. Anything else still prints its traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionResetError | BrokenPipeError):
+            return
+        super().handle_error(request, client_address)
 
 
 class FakeCekura:
@@ -87,7 +108,7 @@ class FakeCekura:
         self.requests: list[Recorded] = []
         self.next_result_id = 167  # the result a trigger POST "creates"
         self.trigger_status = 201
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             # A short poll keeps ``shutdown`` (each test's teardown) fast.
@@ -264,12 +285,22 @@ class FakeCekura:
                     self.close_connection = True
                     self.connection.close()
                     return
+                if fault.reset_connection:  # linger 0: close() sends RST, not FIN
+                    self.close_connection = True
+                    linger = struct.pack("ii", 1, 0)
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                    self.connection.close()
+                    return
                 body = fault.body.encode() if isinstance(fault.body, str) else fault.body
                 if fault.echo_headers:
                     body = json.dumps({"detail": "bad request", "headers": headers}).encode()
                 if fault.truncate:  # a complete HTTP body holding cut-off JSON
                     body = body[: max(1, len(body) // 2)]
-                self._send(fault.status, body, fault.headers, fault.content_type)
+                reply_headers = dict(fault.headers)
+                if fault.retry_after_date_in_s is not None:
+                    when = math.ceil(time.time() + fault.retry_after_date_in_s)
+                    reply_headers["Retry-After"] = email.utils.formatdate(when, usegmt=True)
+                self._send(fault.status, body, reply_headers, fault.content_type)
 
             def _send(
                 self, status: int, body: bytes, headers: dict[str, str], content_type: str

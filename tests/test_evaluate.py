@@ -710,6 +710,9 @@ def example_policy_verdict(payload: Payload) -> Verdict:
                 "expected_outcomes.min_met_percent",
                 "runs.max_failed",
                 "metrics[0].p50",
+                # their runs carry no critical_categories: findings unknown, fail closed
+                "critical_categories.max.critical",
+                "critical_categories.max.non-critical",
             },
             {"metrics[1].p50"},
             {1},
@@ -724,6 +727,9 @@ def example_policy_verdict(payload: Payload) -> Verdict:
                 "expected_outcomes.max_unmet",
                 "runs.max_failed",
                 "metrics[0].p50",
+                # their runs carry no critical_categories: findings unknown, fail closed
+                "critical_categories.max.critical",
+                "critical_categories.max.non-critical",
             },
             {"metrics[1].p50"},
             {275, 276},
@@ -792,3 +798,23 @@ def test_normalise_and_evaluate_10k_runs_under_one_second():
     assert len(verdict.runs) == 10_000
     assert verdict.counts is not None and verdict.counts.failed_runs == 1_000
     assert min(timings) < 1.0
+
+
+# --------------------------------------------------------------------------- unknown findings
+
+
+def test_runs_without_critical_categories_fail_the_rule_closed():
+    runs = [make_run(1), {k: v for k, v in make_run(2).items() if k != "critical_categories"}]
+    policy = policy_from("version: 1\nrules:\n  critical_categories: {max: {critical: 0}}\n")
+    check = evaluate(policy, normalise(make_result(runs))).checks[-1]
+    assert check.outcome is Outcome.FAIL
+    assert check.actual == "0 + unknown"
+    assert "runs 2 carry no critical_categories" in check.reason
+
+
+def test_a_result_listing_fewer_runs_than_its_total_fails_the_rule_closed():
+    payload = make_result([make_run(1)], total_runs_count=3)
+    policy = policy_from("version: 1\nrules:\n  critical_categories: {max: {critical: 0}}\n")
+    check = evaluate(policy, normalise(payload)).checks[-1]
+    assert check.outcome is Outcome.FAIL
+    assert "lists 1 of its 3 runs" in check.reason
