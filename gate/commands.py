@@ -137,15 +137,32 @@ def error_line(message: str) -> None:
 
 
 def write_reports(paths: ReportPaths, verdict: Verdict, secret: str = "") -> bool:
-    """Write every requested report; returns False if one could not be written."""
+    """Write every requested report; returns False if one could not be written as asked.
+
+    A report that cannot be rendered (a bug) is still written, as a no-verdict report
+    saying why, so that no requested file is ever missing.
+    """
     ok = True
     for name, path in paths.items():
         try:
-            write_atomic(path, redact_forms(REPORTERS[name](verdict), secret))
+            text = _render(name, verdict)
+        except Exception as exc:
+            message = f"internal error while writing the {name} report ({type(exc).__name__})"
+            error_line(message)
+            text, ok = (
+                _render(name, no_verdict(message, policy_source=verdict.policy_source)),
+                False,
+            )
+        try:
+            write_atomic(path, redact_forms(text, secret))
         except OSError as exc:
             error_line(f"{path}: cannot write the {name} report: {exc.strerror or exc}")
             ok = False
     return ok
+
+
+def _render(name: str, verdict: Verdict) -> str:
+    return REPORTERS[name](verdict)
 
 
 def exit_code_for(verdict: Verdict, warn_exit_code: int, fail_on: str = "error") -> int:
@@ -469,7 +486,7 @@ def _gate(args: argparse.Namespace, judge: Callable[[CheckContext], Verdict]) ->
         error_line(redact_forms(message, context.secret))
         verdict, code = context.failure(message), ExitCode.NO_VERDICT
     if not write_reports(paths, verdict, context.secret) and code == ExitCode.PASSED:
-        code = ExitCode.USAGE
+        code = ExitCode.NO_VERDICT  # a pass whose reports are missing is not a usable pass
     context.publish(verdict, paths)
     return int(code)
 

@@ -143,7 +143,7 @@ def plural(count: int, word: str) -> str:
 
 
 def _percent(part: int, whole: int) -> float:
-    return 100.0 * part / whole
+    return 100.0 * (part / whole)  # divide first: 100 * a huge count would overflow
 
 
 def _judge(ok: bool, level: Level) -> Outcome:

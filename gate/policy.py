@@ -25,6 +25,7 @@ from gate.yamlload import describe_yaml_error, load_yaml
 _T = TypeVar("_T")
 
 MAX_POLICY_BYTES = 1_048_576
+MAX_WHOLE_NUMBER = 10**9
 SUPPORTED_VERSIONS = (1,)
 
 DEFAULT_TIMEOUT_S = 45 * 60.0
@@ -255,7 +256,8 @@ class _Validator:
     def known_keys(self, data: Mapping[str, Any], path: str, allowed: tuple[str, ...]) -> None:
         for key in data:
             if key not in allowed:
-                where = f"{path}.{key}" if path else key
+                shown = _key_text(key)
+                where = f"{path}.{shown}" if path else shown
                 raise self.fail(where, "unknown key" + _suggest(key, allowed))
 
     def number(
@@ -263,19 +265,25 @@ class _Validator:
     ) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(path, f"expected a number, got {_show(value)}")
-        if not math.isfinite(value):
-            raise self.fail(path, f"expected a finite number, got {value}")
-        if (low is not None and value < low) or (high is not None and value > high):
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise self.fail(path, f"expected a finite number, got {_show(number)}")
+        if (low is not None and number < low) or (high is not None and number > high):
             raise self.fail(
-                path, f"expected a number from {_num(low)} to {_num(high)}, got {_num(value)}"
+                path, f"expected a number from {_num(low)} to {_num(high)}, got {_num(number)}"
             )
-        return float(value)
+        return number
 
     def count(self, value: object, path: str, *, minimum: int = 0) -> int:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(path, f"expected a whole number, got {_show(value)}")
+        if value > MAX_WHOLE_NUMBER:
+            raise self.fail(path, f"expected a whole number up to {MAX_WHOLE_NUMBER}")
         if value < minimum:
             raise self.fail(path, f"expected a whole number of at least {minimum}, got {value}")
         return value
@@ -533,6 +541,14 @@ class _Validator:
         if low is not None and high is not None and low > high:
             raise self.fail(path, f"min ({_num(low)}) is greater than max ({_num(high)})")
         return Bounds(low, high)
+
+
+def _key_text(key: str) -> str:
+    """A key as it can appear in a one-line message (line breaks and controls escaped)."""
+    if key.isprintable() and len(key) <= 60:
+        return key
+    shown = repr(key)[1:-1]
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def _suggest(key: str, allowed: tuple[str, ...]) -> str:

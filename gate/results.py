@@ -171,9 +171,12 @@ def as_int(value: object) -> int | None:
     return int(number)
 
 
+MAX_COUNT = 10**9  # no result has a billion runs; anything larger is garbage, not data
+
+
 def as_count(value: object) -> int | None:
     number = as_int(value)
-    return number if number is not None and number >= 0 else None
+    return number if number is not None and 0 <= number <= MAX_COUNT else None
 
 
 def as_float(value: object) -> float | None:
@@ -181,16 +184,16 @@ def as_float(value: object) -> float | None:
     kind = type(value)
     if kind is float:
         return value if math.isfinite(value) else None  # type: ignore[arg-type,return-value]
-    if kind is int:
-        number = float(value)  # type: ignore[arg-type]
-    elif isinstance(value, str):
-        try:
+    try:
+        if kind is int:
+            number = float(value)  # type: ignore[arg-type]
+        elif isinstance(value, str):
             number = float(value.strip())
-        except ValueError:
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            number = float(value)
+        else:
             return None
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
-    else:
+    except (ValueError, OverflowError):  # not a number, or beyond float range
         return None
     return number if math.isfinite(number) else None
 
@@ -212,9 +215,17 @@ def as_text(value: object) -> str:
         return clean_text(value)
     if value is None:
         return ""
-    if isinstance(value, list):
-        return "\n".join(as_text(item) for item in value if item not in (None, "")).strip()
-    if isinstance(value, str | int | float | bool):
+    if isinstance(value, list):  # one level: explanations are lists of strings
+        return "\n".join(_scalar_text(item) for item in value if item not in (None, "")).strip()
+    return _scalar_text(value)
+
+
+def _scalar_text(value: object) -> str:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, int) and abs(value) >= 10**18:
+        return "(a very large number)"  # str() of a huge int can raise, and says nothing
+    if isinstance(value, int | float | bool):
         return clean_text(str(value))
     return ""
 
@@ -332,7 +343,7 @@ def _findings(raw: object) -> tuple[Finding, ...]:
         findings.append(
             Finding(
                 category=as_text(item.get("category")) or "unnamed category",
-                priority=priority.strip().lower() if isinstance(priority, str) else "",
+                priority=clean_text(priority).lower() if isinstance(priority, str) else "",
                 wrongly_marked=as_bool(item.get("wrongly_marked")) is True,
             )
         )
@@ -373,7 +384,7 @@ def normalise_run(raw: object, key: object) -> Run:
         raise ResultError(f"runs[{key!r}]: has no numeric id")
     scenario_id, scenario_name = _scenario(raw)
     expected = _mapping(raw.get("expected_outcome"))
-    status_text = as_text(raw.get("status")) or "unknown"
+    status_text = _status_text(raw.get("status"))
     return Run(
         id=run_id,
         scenario_id=scenario_id,
@@ -461,10 +472,17 @@ def _failed_reasons(raw: object) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- result
 
 
+def _status_text(raw: object) -> str:
+    """A status is a string; anything else (a list, a number) is an unknown status."""
+    text = clean_text(raw) if isinstance(raw, str) else ""
+    return " ".join(text.split())[:80] or "unknown"
+
+
 def _looks_like_error(payload: Mapping[str, Any]) -> str | None:
     detail = payload.get("detail")
     if isinstance(detail, str) and "status" not in payload:
-        return detail
+        flat = " ".join(clean_text(detail).split())
+        return flat if len(flat) <= 300 else flat[:299] + "…"
     return None
 
 
@@ -481,7 +499,7 @@ def normalise(payload: object) -> Result:
     if result_id is None or "status" not in payload:
         missing = "'id'" if result_id is None else "'status'"
         raise ResultError(f"not a Cekura result: missing or invalid {missing}")
-    status_text = as_text(payload.get("status")) or "unknown"
+    status_text = _status_text(payload.get("status"))
     notes: list[str] = []
     if _list(payload.get("runs")) and isinstance(payload.get("runs"), list):
         notes.append("'runs' was a list, not an object keyed by run id; read it by position")

@@ -10,7 +10,11 @@ import re
 
 TRANSPORT_MODES = ("voice", "text")
 
-_DURATION = re.compile(r"^(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?$")
+# At most 9 digits a part: longer numbers are typos, and int() refuses 4,300+ digits.
+_DURATION = re.compile(
+    r"^(?:(?P<h>\d{1,9})h)?(?:(?P<m>\d{1,9})m)?(?:(?P<s>\d{1,9}(?:\.\d{1,9})?)s)?$"
+)
+MAX_SECONDS = 366 * 24 * 3600.0
 
 
 def parse_duration(value: object) -> float | None:
@@ -18,15 +22,21 @@ def parse_duration(value: object) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return float(value) if math.isfinite(value) and value > 0 else None
+        try:
+            return _sane(float(value))
+        except OverflowError:
+            return None
     if not isinstance(value, str):
         return None
     text = value.strip().lower()
-    if re.fullmatch(r"\d+(?:\.\d+)?", text):
-        seconds = float(text)
-        return seconds if seconds > 0 else None
+    if re.fullmatch(r"\d{1,9}(?:\.\d{1,9})?", text):
+        return _sane(float(text))
     match = _DURATION.fullmatch(text)
     if not text or match is None:
         return None
-    seconds = int(match["h"] or 0) * 3600 + int(match["m"] or 0) * 60 + float(match["s"] or 0)
-    return seconds if seconds > 0 else None
+    return _sane(int(match["h"] or 0) * 3600 + int(match["m"] or 0) * 60 + float(match["s"] or 0))
+
+
+def _sane(seconds: float) -> float | None:
+    """Positive and at most a year: a longer wait is a typo, not a plan."""
+    return seconds if math.isfinite(seconds) and 0 < seconds <= MAX_SECONDS else None

@@ -17,6 +17,7 @@ _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 MAX_FLOW_DEPTH = 100
+MAX_MERGED_ENTRIES = 10_000
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
@@ -45,6 +46,7 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc]
             key = self.construct_object(key_node, deep=deep)
             try:
                 duplicate = key in seen
+                seen.add(key)
             except TypeError:  # unhashable key: let the base class report it
                 continue
             if duplicate:
@@ -54,9 +56,36 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc]
                     f"found duplicate key {key!r}",
                     key_node.start_mark,
                 )
-            seen.add(key)
         mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
         return mapping
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # Explicit tags (!!int abc, !!set [1], !!bool maybe) make PyYAML's constructors
+        # fail with plain Python errors; report them at the node like any YAML error.
+        try:
+            return super().construct_object(node, deep=deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"cannot read this {node.tag} value ({type(exc).__name__})",
+                node.start_mark,
+            ) from None
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        # Merge keys (<<) expand aliases eagerly: nine levels of nine merges is 9**9 entries.
+        budget = getattr(self, "_merge_budget", MAX_MERGED_ENTRIES) - len(node.value)
+        if budget < 0:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"merge keys (<<) expand to more than {MAX_MERGED_ENTRIES} entries",
+                node.start_mark,
+            )
+        self._merge_budget = budget
+        super().flatten_mapping(node)
 
 
 _StrictLoader.add_implicit_resolver(
@@ -76,11 +105,31 @@ def _flow_depth(text: str) -> int:
     return deepest
 
 
-def load_yaml(text: str) -> Any:
-    """Parse one YAML document safely; raises ``yaml.YAMLError`` on bad input."""
+def _check_nesting(text: str) -> None:
+    """Refuse nesting no policy needs before composing: libyaml's composer recurses in C
+    and overflows the stack (a crash, not an error) somewhere past 20,000 levels."""
     if _flow_depth(text) > MAX_FLOW_DEPTH:
         raise TooDeepError(f"brackets nest more than {MAX_FLOW_DEPTH} levels deep")
-    return yaml.load(text, Loader=_StrictLoader)
+    depth = 0
+    for event in yaml.parse(text, Loader=_BaseLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                raise TooDeepError(f"collections nest more than {MAX_FLOW_DEPTH} levels deep")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def load_yaml(text: str) -> Any:
+    """Parse one YAML document safely; raises ``yaml.YAMLError`` on bad input."""
+    _check_nesting(text)
+    try:
+        return yaml.load(text, Loader=_StrictLoader)
+    except yaml.YAMLError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+        # Some constructors (!!set, !!omap) fail after construct_object has returned.
+        raise yaml.YAMLError(f"a value could not be read ({type(exc).__name__})") from None
 
 
 def describe_yaml_error(exc: yaml.YAMLError) -> str:

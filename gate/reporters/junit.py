@@ -108,7 +108,7 @@ def _properties(verdict: Verdict) -> dict[str, str]:
         props["result_status"] = verdict.result.status_text
     if verdict.result_url:
         props["result_url"] = verdict.result_url
-    return {key: xml_safe(value) for key, value in props.items()}
+    return {key: xml_safe(one_line(value, 500)) for key, value in props.items()}
 
 
 def render(verdict: Verdict) -> str:

@@ -54,7 +54,9 @@ def one_line(text: str, limit: int = 300) -> str:
 def duration_seconds(text: str) -> float | None:
     """Seconds in a Cekura ``MM:SS`` or ``HH:MM:SS`` duration; ``None`` if not one."""
     parts = text.strip().split(":")
-    if not 2 <= len(parts) <= 3 or not all(part.isdigit() for part in parts):
+    if not 2 <= len(parts) <= 3:
+        return None
+    if not all(part.isascii() and part.isdecimal() and len(part) <= 6 for part in parts):
         return None
     seconds = 0
     for part in parts:
