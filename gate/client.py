@@ -145,6 +145,10 @@ def _not_the_result(body: Any, result_id: int) -> str | None:
     return None
 
 
+def _tries(attempts: int) -> str:
+    return "1 attempt" if attempts == 1 else f"{attempts} attempts"
+
+
 class _NotSent(Exception):
     """The connection failed before any byte of the request was sent."""
 
@@ -332,7 +336,7 @@ class CekuraClient:
         except _NotSent as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
             raise ApiUnavailable(
-                f"{what}: could not connect after {attempts} attempts ({exc.problem}); "
+                f"{what}: could not connect after {_tries(attempts)} ({exc.problem}); "
                 "nothing was sent",
                 attempts,
             ) from None
@@ -402,9 +406,8 @@ class CekuraClient:
             return retrying(self._attempt, path, params, not_found, deadline, shape)
         except _Transient as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
-            tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
             raise ApiUnavailable(
-                f"GET {path} failed after {tries}: {exc.problem}", attempts
+                f"GET {path} failed after {_tries(attempts)}: {exc.problem}", attempts
             ) from None
 
     def _retrying(
