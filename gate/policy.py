@@ -227,6 +227,8 @@ def _show(value: object) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, int) and abs(value) >= 10**18:
+        return "a very large number"  # repr() of a huge int can itself raise
     return repr(value)
 
 
@@ -268,7 +270,7 @@ class _Validator:
         try:
             number = float(value)
         except OverflowError:
-            number = math.inf
+            number = math.inf if value > 0 else -math.inf
         if not math.isfinite(number):
             raise self.fail(path, f"expected a finite number, got {_show(number)}")
         if (low is not None and number < low) or (high is not None and number > high):
@@ -285,7 +287,9 @@ class _Validator:
         if value > MAX_WHOLE_NUMBER:
             raise self.fail(path, f"expected a whole number up to {MAX_WHOLE_NUMBER}")
         if value < minimum:
-            raise self.fail(path, f"expected a whole number of at least {minimum}, got {value}")
+            raise self.fail(
+                path, f"expected a whole number of at least {minimum}, got {_show(value)}"
+            )
         return value
 
     def level(self, data: Mapping[str, Any], path: str) -> Level:
