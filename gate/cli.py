@@ -40,7 +40,7 @@ def _warn_exit_code(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if not 0 <= code <= 255 or code in RESERVED_EXIT_CODES:
         raise argparse.ArgumentTypeError(
-            f"{code} is not allowed; use 0, 1 or 4-255 (2, 3, 130 and 143 have fixed meanings)"
+            f"{code} is not allowed; use 0-255 except 2, 3, 130 and 143, which have fixed meanings"
         )
     return code
 

@@ -104,8 +104,8 @@ def load_result(result_path: str, runs_path: str | None) -> Result:
 def require_finished(result: Result) -> None:
     if not result.status.is_terminal:
         raise ResultError(
-            f"result {result.id} is not finished (status '{result.status_text}'); gate it "
-            "once it has completed"
+            f"result {result.id} is not finished (status '{result.status_text}'); wait for it "
+            f"with: cekura-gate check --result-id {result.id}"
         )
 
 
@@ -163,6 +163,18 @@ def write_reports(paths: ReportPaths, verdict: Verdict, secret: str = "") -> boo
 
 def _render(name: str, verdict: Verdict) -> str:
     return REPORTERS[name](verdict)
+
+
+def _explain_exit(verdict: Verdict, code: int, fail_on: str) -> None:
+    """Say why the exit code differs from what the verdict alone would give."""
+    if fail_on == "warning" and verdict.status is VerdictStatus.WARN:
+        print(
+            f"{PROG}: exiting {code}: warnings fail the gate (--fail-on warning)", file=sys.stderr
+        )
+    elif fail_on == "never" and verdict.status is VerdictStatus.FAIL:
+        print(
+            f"{PROG}: exiting {code} despite the failed verdict (--fail-on never)", file=sys.stderr
+        )
 
 
 def exit_code_for(verdict: Verdict, warn_exit_code: int, fail_on: str = "error") -> int:
@@ -328,8 +340,8 @@ def _wait_for(
 
 def _verdict(context: CheckContext, policy: Policy, result: Result) -> Verdict:
     context.result_id = result.id
-    require_finished(result)
     context.result_url = context.dashboard_url(result.id, result.project_id)
+    require_finished(result)
     return dataclasses.replace(evaluate(policy, result), result_url=context.result_url)
 
 
@@ -431,6 +443,12 @@ def _judge_run(context: CheckContext) -> Verdict:
 
 def prepare_reports(paths: ReportPaths) -> ReportPaths:
     """Create report directories up front; a bad path is a usage error, the others stay usable."""
+    seen: dict[str, str] = {}
+    for name, path in paths.items():
+        key = os.path.realpath(path)
+        if key in seen:
+            raise UsageError(f"--{seen[key]} and --{name} name the same file: {path}")
+        seen[key] = name
     usable: dict[str, str | None] = dict.fromkeys(f.name for f in dataclasses.fields(paths))
     problem: UsageError | None = None
     for name, path in paths.items():
@@ -463,11 +481,16 @@ def _gate(args: argparse.Namespace, judge: Callable[[CheckContext], Verdict]) ->
     context = CheckContext.start(args)
     paths = ReportPaths.from_args(args)
     try:
+        if args.fail_on != "error" and args.warn_exit_code != 0:
+            raise UsageError(
+                f"--warn-exit-code only applies with --fail-on error, not {args.fail_on}"
+            )
         with _signals_as_exceptions():
             paths = prepare_reports(paths)
             context.paths = paths
             verdict = judge(context)
         code = exit_code_for(verdict, args.warn_exit_code, args.fail_on)
+        _explain_exit(verdict, code, args.fail_on)
         with context.untrusted():
             text = terminal.render(verdict, color=_use_colour())
             print(redact_forms(text, context.secret), end="", flush=True)
@@ -485,7 +508,8 @@ def _gate(args: argparse.Namespace, judge: Callable[[CheckContext], Verdict]) ->
         message = f"internal error ({type(exc).__name__}): {exc}; please report it"
         error_line(redact_forms(message, context.secret))
         verdict, code = context.failure(message), ExitCode.NO_VERDICT
-    if not write_reports(paths, verdict, context.secret) and code == ExitCode.PASSED:
+    passed = verdict.status in (VerdictStatus.PASS, VerdictStatus.WARN)
+    if not write_reports(paths, verdict, context.secret) and passed:
         code = ExitCode.NO_VERDICT  # a pass whose reports are missing is not a usable pass
     context.publish(verdict, paths)
     return int(code)

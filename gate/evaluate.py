@@ -403,9 +403,10 @@ def _unknown_findings(result: Result, counts: Counts) -> str | None:
     if blind:
         shown = ", ".join(str(run_id) for run_id in blind[:5])
         more = f" and {len(blind) - 5} more" if len(blind) > 5 else ""
+        subject = f"run {shown} carries" if len(blind) == 1 else f"runs {shown}{more} carry"
         return (
-            f"runs {shown}{more} carry no critical_categories, so their findings are "
-            "unknown (give their runs-bulk details with --runs-file)"
+            f"{subject} no critical_categories, so the findings are unknown (give the "
+            "runs-bulk details with --runs-file)"
         )
     if len(result.runs) < counts.total_runs:
         return (

@@ -297,8 +297,10 @@ class _Validator:
         try:
             return Level(raw)
         except (ValueError, TypeError):
+            hint = _suggest(raw, ("error", "warn", "off")) if isinstance(raw, str) else ""
+            hint = hint if "did you mean" in hint else ""
             raise self.fail(
-                f"{path}.level", f"expected one of error, warn, off, got {_show(raw)}"
+                f"{path}.level", f"expected one of error, warn, off, got {_show(raw)}{hint}"
             ) from None
 
     def duration(self, value: object, path: str) -> float:

@@ -489,7 +489,20 @@ def _looks_like_error(payload: Mapping[str, Any]) -> str | None:
 def normalise(payload: object) -> Result:
     """Turn a ``GET …/results/{id}/`` payload into a ``Result``; raises ``ResultError``."""
     if not isinstance(payload, Mapping):
-        raise ResultError(f"not a Cekura result: expected a JSON object, got {_json_type(payload)}")
+        looks_like_runs = (
+            isinstance(payload, list)
+            and bool(payload)
+            and is_mapping(payload[0])
+            and "result_id" in payload[0]
+        )
+        hint = (
+            "; this looks like a runs-bulk response: pass it with --runs-file"
+            if (looks_like_runs)
+            else ""
+        )
+        raise ResultError(
+            f"not a Cekura result: expected a JSON object, got {_json_type(payload)}{hint}"
+        )
     detail = _looks_like_error(payload)
     if detail is not None:
         raise ResultError(f"not a Cekura result: the payload is an API error: {detail}")

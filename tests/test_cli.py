@@ -495,3 +495,86 @@ def test_validate_rejects_an_invalid_policy_with_one_line(tmp_path):
     run = run_cli("validate", cwd=tmp_path)
     assert run.code == 2
     assert_one_error_line(run, "gate.yaml: rules: no rules given")
+
+
+# --------------------------------------------------------------------------- review fixes
+
+
+EXAMPLE_RESULT = str(EXAMPLES / "results" / "result_completed_mixed.json")
+WARN_POLICY = "version: 1\nrules:\n  success_rate: {min: 90, level: warn}\n"
+
+
+def test_two_reports_on_the_same_path_are_a_usage_error(tmp_path):
+    same = str(tmp_path / "report.xml")
+    run = run_cli(
+        "check",
+        "--policy",
+        str(EXAMPLES / "gate.yaml"),
+        "--result-file",
+        EXAMPLE_RESULT,
+        "--junit",
+        same,
+        "--json",
+        same,
+    )
+    assert run.code == 2
+    assert_one_error_line(run, "--junit and --json name the same file")
+
+
+def test_fail_on_warning_explains_the_exit_code(tmp_path):
+    policy = write(tmp_path / "gate.yaml", WARN_POLICY)
+    run = run_cli(
+        "check", "--policy", str(policy), "--result-file", EXAMPLE_RESULT, "--fail-on", "warning"
+    )
+    assert run.code == 1
+    assert "exiting 1: warnings fail the gate (--fail-on warning)" in run.stderr
+
+
+def test_warn_exit_code_with_fail_on_warning_is_a_usage_error_with_reports(tmp_path):
+    policy = write(tmp_path / "gate.yaml", WARN_POLICY)
+    junit = tmp_path / "out" / "junit.xml"
+    run = run_cli(
+        "check",
+        "--policy",
+        str(policy),
+        "--result-file",
+        EXAMPLE_RESULT,
+        "--fail-on",
+        "warning",
+        "--warn-exit-code",
+        "10",
+        "--junit",
+        str(junit),
+    )
+    assert run.code == 2
+    assert_one_error_line(run, "--warn-exit-code only applies with --fail-on error")
+    assert junit.exists()
+
+
+def test_a_runs_bulk_file_given_as_the_result_says_so(tmp_path):
+    run = run_cli(
+        "check",
+        "--policy",
+        str(EXAMPLES / "gate.yaml"),
+        "--result-file",
+        str(EXAMPLES / "results" / "runs_bulk.json"),
+    )
+    assert run.code == 3
+    assert_one_error_line(run, "this looks like a runs-bulk response: pass it with --runs-file")
+
+
+def test_unfinished_result_keeps_its_url_in_the_reports(tmp_path):
+    out = tmp_path / "out"
+    run = run_cli(
+        "check",
+        "--policy",
+        str(EXAMPLES / "gate.yaml"),
+        "--result-file",
+        str(EXAMPLES / "results" / "result_running.json"),
+        "--json",
+        str(out / "v.json"),
+    )
+    assert run.code == 3
+    assert "wait for it with: cekura-gate check --result-id 167" in run.stderr
+    document = json.loads((out / "v.json").read_text(encoding="utf-8"))
+    assert document["result"]["url"] == "https://dashboard.cekura.ai/results/167"

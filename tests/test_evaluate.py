@@ -809,7 +809,7 @@ def test_runs_without_critical_categories_fail_the_rule_closed():
     check = evaluate(policy, normalise(make_result(runs))).checks[-1]
     assert check.outcome is Outcome.FAIL
     assert check.actual == "0 + unknown"
-    assert "runs 2 carry no critical_categories" in check.reason
+    assert "run 2 carries no critical_categories" in check.reason
 
 
 def test_a_result_listing_fewer_runs_than_its_total_fails_the_rule_closed():

@@ -475,3 +475,12 @@ def test_validate_survives_deeply_nested_yaml(tmp_path):
     assert result.stderr == (
         f"cekura-gate: error: {path}: invalid YAML: brackets nest more than 100 levels deep\n"
     )
+
+
+def test_a_misspelt_level_gets_a_did_you_mean():
+    with pytest.raises(PolicyError) as caught:
+        policy_from("version: 1\nrules:\n  success_rate: {min: 90, level: warning}\n")
+    assert str(caught.value) == (
+        "gate.yaml: rules.success_rate.level: expected one of error, warn, off, "
+        "got 'warning'; did you mean 'warn'?"
+    )
