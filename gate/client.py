@@ -205,7 +205,6 @@ class CekuraClient:
     backoff_max_s: float = BACKOFF_MAX_S
     on_retry: Callable[[str], None] | None = None
     log: Callable[[str], None] | None = None
-    requests_sent: int = 0
     cancelled: threading.Event = field(default_factory=threading.Event)
 
     # ---- public
@@ -344,7 +343,6 @@ class CekuraClient:
     def _post_attempt(
         self, path: str, body: Mapping[str, Any], what: str, read_timeout_s: float | None
     ) -> Any:
-        self.requests_sent += 1
         started = self.clock()
         timeout = httpx.Timeout(
             read_timeout_s or self.settings.read_timeout_s, connect=self.settings.connect_timeout_s
@@ -458,7 +456,6 @@ class CekuraClient:
     ) -> Any:
         if self.cancelled.is_set():
             raise ApiError("the request was cancelled")
-        self.requests_sent += 1
         started = self.clock()
         try:
             response = self.http.get(path, params=params, timeout=self._timeout(deadline))

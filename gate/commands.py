@@ -65,9 +65,6 @@ class ReportPaths:
     json: str | None = None
     dotenv: str | None = None
 
-    def paths(self) -> list[str]:
-        return [path for _, path in self.items()]
-
     def items(self) -> list[tuple[str, str]]:
         pairs = [(field.name, getattr(self, field.name)) for field in dataclasses.fields(self)]
         return [(name, path) for name, path in pairs if path]
@@ -145,12 +142,12 @@ def write_reports(paths: ReportPaths, verdict: Verdict, secret: str = "") -> boo
     ok = True
     for name, path in paths.items():
         try:
-            text = _render(name, verdict)
+            text = REPORTERS[name](verdict)
         except Exception as exc:
             message = f"internal error while writing the {name} report ({type(exc).__name__})"
             error_line(message)
             text, ok = (
-                _render(name, no_verdict(message, policy_source=verdict.policy_source)),
+                REPORTERS[name](no_verdict(message, policy_source=verdict.policy_source)),
                 False,
             )
         try:
@@ -159,10 +156,6 @@ def write_reports(paths: ReportPaths, verdict: Verdict, secret: str = "") -> boo
             error_line(f"{path}: cannot write the {name} report: {exc.strerror or exc}")
             ok = False
     return ok
-
-
-def _render(name: str, verdict: Verdict) -> str:
-    return REPORTERS[name](verdict)
 
 
 def _explain_exit(verdict: Verdict, code: int, fail_on: str) -> None:

@@ -112,11 +112,6 @@ class Interrupted(GateError):
 REDACTED = "[redacted]"
 
 
-def redact(text: str, secret: str) -> str:
-    """``text`` without ``secret``: applied to everything the gate prints or writes."""
-    return text.replace(secret, REDACTED) if secret.strip() else text
-
-
 def secret_forms(secret: str) -> tuple[str, ...]:
     """The secret as written raw and as JSON, XML and Markdown would escape it."""
     if not secret.strip():

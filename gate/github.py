@@ -60,10 +60,7 @@ class GitHub:
 
     def announce(self, result_id: int, result_url: str) -> None:
         """Record the result in the step outputs at once, before the wait starts."""
-        if self.output_path:
-            values = {"result-id": str(result_id), "result-url": result_url}
-            delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
-            _append(self.output_path, workflow.output_file_text(values, delimiter))
+        self._write_outputs({"result-id": str(result_id), "result-url": result_url}, "")
 
     def publish(
         self, verdict: Verdict, *, junit_path: str | None, policy_path: str, secret: str = ""
@@ -74,8 +71,10 @@ class GitHub:
                 self.print(redact_forms(line, secret))
         if self.summary and self.summary_path:
             _append(self.summary_path, redact_forms(workflow.step_summary(verdict), secret))
+        self._write_outputs(workflow.outputs(verdict, junit_path=junit_path), secret)
+
+    def _write_outputs(self, values: dict[str, str], secret: str) -> None:
         if self.output_path:
-            values = workflow.outputs(verdict, junit_path=junit_path)
             delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
             text = workflow.output_file_text(values, delimiter)
             _append(self.output_path, redact_forms(text, secret))

@@ -40,16 +40,20 @@ def runs_missing_details(payload: Mapping[str, Any], *, findings: bool) -> list[
         if not is_mapping(run):
             continue
         lacks_metrics = not is_mapping(run.get("evaluation"))
-        lacks_findings = findings and not isinstance(run.get("critical_categories"), list)
+        lacks_findings = findings and not _has_findings(run)
         run_id = as_int(run.get("id", key))
         if run_id is not None and (lacks_metrics or lacks_findings):
             missing.append(run_id)
     return sorted(missing)
 
 
+def _has_findings(run: Mapping[str, Any]) -> bool:
+    return isinstance(run.get("critical_categories"), list)
+
+
 def _usable(run: object, findings: bool) -> bool:
     """A runs-bulk entry that carries what was asked for (findings, when the policy counts them)."""
-    return is_mapping(run) and (not findings or isinstance(run.get("critical_categories"), list))
+    return is_mapping(run) and (not findings or _has_findings(run))
 
 
 def _fetch_details(

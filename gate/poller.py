@@ -71,16 +71,14 @@ def snapshot(payload: object, at: float) -> Snapshot:
 
 @dataclass
 class _Schedule:
-    """Chooses the next pause from the history of snapshots."""
+    """Chooses the next pause from what the polls have seen so far."""
 
     settings: WaitSettings
     pause: float = 0.0
     first_progress: Snapshot | None = None
     finish_started: float | None = None
-    history: list[Snapshot] = field(default_factory=list)
 
     def next_pause(self, seen: Snapshot) -> float:
-        self.history.append(seen)
         if seen.all_runs_done:
             return self._finishing(seen)
         self.finish_started = None
