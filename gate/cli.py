@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -190,6 +191,39 @@ def _add_gate_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _date(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a date such as 2026-12-31, got {text!r}"
+        ) from None
+
+
+def _add_baseline_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("baseline and waivers")
+    source = group.add_mutually_exclusive_group()
+    source.add_argument(
+        "--baseline-result-id",
+        type=_positive_int,
+        metavar="N",
+        help="compare with this finished result (fetched from the API); overrides the "
+        "policy's baseline:",
+    )
+    source.add_argument(
+        "--baseline-file",
+        metavar="PATH",
+        help="compare with this result or baseline file (see 'baseline save'); overrides "
+        "the policy's baseline:",
+    )
+    group.add_argument(
+        "--as-of",
+        type=_date,
+        metavar="DATE",
+        help="judge waivers (until:) as of this date, YYYY-MM-DD (default: today, UTC)",
+    )
+
+
 def _add_check_command(commands: Any) -> None:
     check = commands.add_parser(
         "check",
@@ -214,6 +248,7 @@ def _add_check_command(commands: Any) -> None:
         help="runs-bulk JSON whose run details are merged into the result",
     )
     _add_gate_options(check)
+    _add_baseline_options(check)
     _add_report_options(check)
     _add_api_options(check)
     _add_ci_options(check)
@@ -278,9 +313,66 @@ def _add_run_command(commands: Any) -> None:
         "transcripts to anyone with the link)",
     )
     _add_gate_options(run)
+    _add_baseline_options(run)
     _add_report_options(run)
     _add_api_options(run)
     _add_ci_options(run)
+
+
+def _add_validate_command(commands: Any) -> None:
+    validate = commands.add_parser(
+        "validate",
+        help="check a policy file (and, with --against, the names it uses) and exit",
+        description="Validate a policy file. With --against or --result-id, also check that "
+        "every metric, scenario and category the policy names exists in a real result.",
+    )
+    _add_policy_option(validate)
+    source = validate.add_mutually_exclusive_group()
+    source.add_argument(
+        "--against", metavar="PATH", help="a result saved as JSON to check the names against"
+    )
+    source.add_argument(
+        "--result-id",
+        type=_positive_int,
+        metavar="N",
+        help="a finished result on the Cekura API to check the names against",
+    )
+    validate.add_argument(
+        "--runs-file", metavar="PATH", help="runs-bulk JSON merged into the --against result"
+    )
+    _add_api_options(validate)
+
+
+def _add_baseline_command(commands: Any) -> None:
+    baseline = commands.add_parser(
+        "baseline",
+        help="save a result as a baseline file for relative rules",
+        description="Manage baseline files.",
+    )
+    actions = baseline.add_subparsers(
+        dest="baseline_command", metavar="ACTION", parser_class=_Parser, required=True
+    )
+    save = actions.add_parser(
+        "save",
+        help="write a compact baseline file from a finished result",
+        description="Write a finished result as a baseline file to commit to the repository: "
+        "counts, metric scores and findings per run, without transcripts or recordings.",
+    )
+    source = save.add_mutually_exclusive_group(required=True)
+    source.add_argument("--result-file", metavar="PATH", help="a result saved as JSON")
+    source.add_argument(
+        "--result-id", type=_positive_int, metavar="N", help="a result on the Cekura API"
+    )
+    save.add_argument(
+        "--runs-file", metavar="PATH", help="runs-bulk JSON merged into the --result-file result"
+    )
+    save.add_argument(
+        "--output",
+        default="baseline.json",
+        metavar="PATH",
+        help="where to write the baseline (default: baseline.json)",
+    )
+    _add_api_options(save)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -289,10 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_check_command(commands)
     _add_run_command(commands)
-    validate = commands.add_parser(
-        "validate", help="check a policy file and exit", description="Validate a policy file."
-    )
-    _add_policy_option(validate)
+    _add_validate_command(commands)
+    _add_baseline_command(commands)
     commands.add_parser(
         "schema",
         help="print the policy file's JSON Schema",
@@ -349,7 +439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_usage(sys.stderr)
         print(
-            f"{PROG}: error: a command is required: check, run, validate or schema "
+            f"{PROG}: error: a command is required: check, run, validate, baseline or schema "
             f"(see '{PROG} --help')",
             file=sys.stderr,
         )

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import dataclasses
 import datetime
+import json
 import os
 import signal
 import sys
@@ -19,12 +20,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gate import github, gitlab
 from gate.cli import DEFAULT_DASHBOARD_URL, PROG
 from gate.errors import (
+    ApiError,
     ApiUnavailable,
+    BaselineError,
     ExitCode,
     GateError,
     Interrupted,
@@ -33,14 +36,14 @@ from gate.errors import (
     WaitTimeout,
     redact_forms,
 )
-from gate.evaluate import Verdict, VerdictStatus, evaluate, no_verdict
+from gate.evaluate import Verdict, VerdictStatus, evaluate, no_verdict, plural
 from gate.files import prepare_output, read_json, read_text, write_atomic
 from gate.github import GitHub
 from gate.gitlab import GitLab
 from gate.policy import MAX_POLICY_BYTES, Policy, WaitSettings, parse_policy, selector_problem
 from gate.reporters import REPORTERS, dotenv, terminal
 from gate.reporters.text import one_line
-from gate.results import Result, merge_run_details, normalise
+from gate.results import Result, Status, merge_run_details, normalise
 from gate.trigger import labelled, trigger_request, with_overrides
 
 if TYPE_CHECKING:
@@ -82,8 +85,13 @@ def load_policy(path: str) -> Policy:
     return parse_policy(text, source=path)
 
 
-def load_result(result_path: str, runs_path: str | None) -> Result:
-    payload = read_json(result_path, what="result")
+def load_result(result_path: str, runs_path: str | None, *, what: str = "result") -> Result:
+    return normalise(load_payload(result_path, runs_path, what=what))
+
+
+def load_payload(result_path: str, runs_path: str | None, *, what: str = "result") -> Any:
+    """A result file's JSON, with a runs-bulk file merged in; checked to be a result."""
+    payload = read_json(result_path, what=what)
     try:
         if runs_path is not None and isinstance(payload, dict):
             bulk = read_json(runs_path, what="runs file")
@@ -91,7 +99,8 @@ def load_result(result_path: str, runs_path: str | None) -> Result:
                 payload = merge_run_details(payload, bulk)
             except ResultError as exc:
                 raise ResultError(f"{runs_path}: {exc}") from None
-        return normalise(payload)
+        normalise(payload)
+        return payload
     except ResultError as exc:
         if str(exc).startswith((f"{result_path}:", f"{runs_path}:")):
             raise
@@ -203,11 +212,17 @@ class CheckContext:
             ),
             gitlab=gitlab.from_environment(force=args.gitlab),
         )
-        if args.command == "run" or args.result_id is not None:
-            context.secret = os.environ.get(args.api_key_env, "").strip()
-        if context.github is not None:
-            context.github.mask(context.secret)
+        if args.command == "run" or args.result_id is not None or args.baseline_result_id:
+            context.read_secret()
         return context
+
+    def read_secret(self) -> None:
+        """Read the API key (only when the API is used) and mask it before anything prints."""
+        if self.secret:
+            return
+        self.secret = os.environ.get(self.args.api_key_env, "").strip()
+        if self.github is not None:
+            self.github.mask(self.secret)
 
     def folded(self, title: str) -> contextlib.AbstractContextManager[None]:
         """A collapsible block of the CI log for the wait's progress lines."""
@@ -275,6 +290,15 @@ class CheckContext:
 @contextlib.contextmanager
 def _api_client(context: CheckContext, wait: WaitSettings) -> Iterator[CekuraClient]:
     """The API client for this command: settings from flags and env, retries paced by ``wait``."""
+    context.read_secret()  # a policy's baseline.result_id needs the API even for a file
+    with api_client(context.args, context.secret, wait, context.emit) as client:
+        yield client
+
+
+@contextlib.contextmanager
+def api_client(
+    args: argparse.Namespace, secret: str, wait: WaitSettings, emit: Callable[[str], None]
+) -> Iterator[CekuraClient]:
     from gate.client import (  # httpx is imported for live mode only
         BACKOFF_INITIAL_S,
         BACKOFF_MAX_S,
@@ -283,10 +307,9 @@ def _api_client(context: CheckContext, wait: WaitSettings) -> Iterator[CekuraCli
         resolve_settings,
     )
 
-    args = context.args
     settings = resolve_settings(
         api_url=args.api_url or os.environ.get("CEKURA_API_URL"),
-        api_key=context.secret,
+        api_key=secret,
         key_source=f"the {args.api_key_env} environment variable",
         auth_header=args.auth_header,
         api_version=args.api_version,
@@ -299,8 +322,8 @@ def _api_client(context: CheckContext, wait: WaitSettings) -> Iterator[CekuraCli
             # A policy that polls quickly also retries quickly (tests rely on it).
             backoff_initial_s=min(BACKOFF_INITIAL_S, wait.poll_interval_s),
             backoff_max_s=min(BACKOFF_MAX_S, wait.max_poll_interval_s),
-            on_retry=context.emit,
-            log=context.emit if args.verbose else None,
+            on_retry=emit,
+            log=emit if args.verbose else None,
         )
 
 
@@ -331,20 +354,148 @@ def _wait_for(
     return normalise(payload)
 
 
-def _verdict(context: CheckContext, policy: Policy, result: Result) -> Verdict:
+def _verdict(
+    context: CheckContext, policy: Policy, result: Result, baseline: Baseline | None = None
+) -> Verdict:
     context.result_id = result.id
     context.result_url = context.dashboard_url(result.id, result.project_id)
     require_finished(result)
-    return dataclasses.replace(evaluate(policy, result), result_url=context.result_url)
+    verdict = evaluate(
+        policy,
+        result,
+        baseline=baseline.result if baseline else None,
+        today=_today(context.args),
+    )
+    if baseline is not None and verdict.baseline is not None:
+        verdict = dataclasses.replace(
+            verdict, baseline=dataclasses.replace(verdict.baseline, source=baseline.label)
+        )
+    return dataclasses.replace(verdict, result_url=context.result_url)
+
+
+def _today(args: argparse.Namespace) -> datetime.date:
+    """The day waivers are judged on: ``--as-of``, else today in UTC."""
+    as_of: datetime.date | None = getattr(args, "as_of", None)
+    return as_of or datetime.datetime.now(datetime.timezone.utc).date()
+
+
+# --------------------------------------------------------------------------- baseline
+
+
+@dataclass(frozen=True)
+class Baseline:
+    result: Result
+    label: str  # where it came from, for the reports: a file path or "result N"
+
+
+def _baseline_source(args: argparse.Namespace, policy: Policy) -> tuple[int | None, str | None]:
+    """(result id, file) of the baseline: the flags win over the policy's ``baseline:``."""
+    if args.baseline_result_id is not None or args.baseline_file is not None:
+        return args.baseline_result_id, args.baseline_file
+    if policy.baseline is None:
+        return None, None
+    file = policy.baseline.file
+    if file is not None and not os.path.isabs(file):
+        file = os.path.join(os.path.dirname(policy.source), file)  # relative to the policy
+    return policy.baseline.result_id, file
+
+
+def _needs_findings(policy: Policy) -> bool:
+    from gate.live import needs_findings
+
+    return needs_findings(policy)
+
+
+def load_baseline(
+    context: CheckContext, policy: Policy, client: CekuraClient | None
+) -> Baseline | None:
+    """The baseline result the policy's relative rules compare with; errors are exit 3."""
+    result_id, file = _baseline_source(context.args, policy)
+    if result_id is None and file is None:
+        needed = policy.rules.baseline_rules()
+        if needed:
+            raise BaselineError(
+                f"no baseline given, and {', '.join(needed)} compare with one: set "
+                "'baseline:' in the policy, or pass --baseline-file or --baseline-result-id"
+            )
+        return None
+    if file is not None:
+        try:
+            result = load_result(file, None, what="baseline")
+        except ResultError as exc:
+            message = exc.message if exc.message.startswith(file) else f"{file}: {exc.message}"
+            raise BaselineError(f"baseline {message}") from None
+        baseline = Baseline(result, file)
+    else:
+        assert result_id is not None
+        if client is None:
+            with _api_client(context, policy.wait) as own_client:
+                baseline = _fetch_baseline(context, policy, own_client, result_id)
+        else:
+            baseline = _fetch_baseline(context, policy, client, result_id)
+    _require_completed_baseline(baseline)
+    context.emit(
+        f"comparing with the baseline {baseline.label} ({plural(len(baseline.result.runs), 'run')})"
+    )
+    return baseline
+
+
+def _fetch_baseline(
+    context: CheckContext, policy: Policy, client: CekuraClient, result_id: int
+) -> Baseline:
+    label = f"result {result_id}"
+    try:
+        payload = fetch_result_once(
+            client, result_id, findings=_needs_findings(policy), emit=context.emit
+        )
+        return Baseline(normalise(payload), label)
+    except (ApiError, ResultError) as exc:
+        raise BaselineError(f"baseline {label}: {exc.message}") from None
+
+
+def fetch_result_once(
+    client: CekuraClient, result_id: int, *, findings: bool, emit: Callable[[str], None]
+) -> Any:
+    """One finished result from the API with its run details; no waiting."""
+    from gate.live import with_run_details
+
+    deadline = time.monotonic() + 120.0
+    payload = client.get_result(result_id, deadline=deadline)
+    result = normalise(payload)
+    if not result.status.is_terminal:
+        raise ResultError(f"the result is not finished (status '{result.status_text}')")
+    return with_run_details(
+        client,
+        payload,
+        findings=findings,
+        deadline=max(deadline, time.monotonic() + 60.0),
+        emit=emit,
+    )
+
+
+def _require_completed_baseline(baseline: Baseline) -> None:
+    result = baseline.result
+    if result.status is not Status.COMPLETED:
+        state = "is not finished" if not result.status.is_terminal else "ended"
+        raise BaselineError(
+            f"baseline {baseline.label} {state} with status '{result.status_text}'; "
+            "a baseline must be a completed result"
+        )
 
 
 def _judge(context: CheckContext) -> Verdict:
     args = context.args
     policy = load_policy(args.policy)
     if args.result_id is None:
-        return _verdict(context, policy, load_result(args.result_file, args.runs_file))
+        result = load_result(args.result_file, args.runs_file)
+        baseline = load_baseline(context, policy, None)
+        return _verdict(context, policy, result, baseline)
     with _api_client(context, _wait_settings(policy, args)) as client:
-        return _verdict(context, policy, _wait_for(context, client, args.result_id, policy))
+        # The baseline first: no point waiting half an hour for a result that cannot be judged.
+        baseline = load_baseline(context, policy, client)
+        return _verdict(
+            context, policy, _wait_for(context, client, args.result_id, policy), baseline
+        )
 
 
 def _start_run(context: CheckContext, client: CekuraClient, policy: Policy) -> int:
@@ -414,6 +565,7 @@ def _judge_run(context: CheckContext) -> Verdict:
     args = context.args
     policy = load_policy(args.policy)
     with _api_client(context, _wait_settings(policy, args)) as client:
+        baseline = load_baseline(context, policy, client)  # before a run is started and billed
         if args.result_id is not None:
             context.emit(f"re-attaching to result {args.result_id}; nothing new is started")
             result_id = args.result_id
@@ -426,7 +578,7 @@ def _judge_run(context: CheckContext) -> Verdict:
             # Giving up on the result: stop the calls it still runs, which are billed.
             _end_calls(context, client, result_id)
             raise
-        verdict = _verdict(context, policy, result)
+        verdict = _verdict(context, policy, result, baseline)
         if args.share_link_days:
             verdict = dataclasses.replace(
                 verdict, share_url=_share_link(context, client, result_id)
@@ -526,6 +678,29 @@ def _signals_as_exceptions() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _say(message: str) -> None:
+    print(f"{PROG}: {log_text(message)}", file=sys.stderr, flush=True)
+
+
+def _fetch_payload(args: argparse.Namespace, result_id: int, *, findings: bool) -> Any:
+    secret = os.environ.get(args.api_key_env, "").strip()
+    wait = WaitSettings() if args.timeout is None else WaitSettings(timeout_s=args.timeout)
+
+    def emit(message: str) -> None:
+        _say(redact_forms(message, secret))
+
+    try:
+        with api_client(args, secret, wait, emit) as client:
+            return fetch_result_once(client, result_id, findings=findings, emit=emit)
+    except GateError as exc:
+        raise _redacted(exc, secret) from None
+
+
+def _redacted(exc: GateError, secret: str) -> GateError:
+    exc.message = redact_forms(exc.message, secret)
+    return exc
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     rules = policy.rules
@@ -536,7 +711,69 @@ def cmd_validate(args: argparse.Namespace) -> int:
     ]
     if rules.metrics:
         named.append(f"metrics ({len(rules.metrics)})")
+    if rules.scenarios:
+        named.append("scenarios")
     print(f"{args.policy}: valid policy (rules: {', '.join(named)})")
+    if args.against is None and args.result_id is None:
+        if args.runs_file is not None:
+            raise UsageError("--runs-file needs --against (see 'cekura-gate validate --help')")
+        return ExitCode.PASSED
+    return _validate_against(args, policy)
+
+
+def _validate_against(args: argparse.Namespace, policy: Policy) -> int:
+    from gate.lint import lint, summary
+
+    if args.result_id is not None:
+        if args.runs_file is not None:
+            raise UsageError("--runs-file goes with --against, not --result-id")
+        result = normalise(_fetch_payload(args, args.result_id, findings=True))
+    else:
+        result = load_result(args.against, args.runs_file)
+    issues = lint(policy, result)
+    for issue in issues:
+        where = f"{issue.path}: " if issue.path else ""
+        prefix = "" if issue.blocking else "note: "
+        print(f"{args.policy}: {prefix}{where}{log_text(issue.message)}")
+    where = f"result {result.id}"
+    if any(issue.blocking for issue in issues):
+        print(f"{args.policy}: {summary(issues, where)}")
+        return ExitCode.GATE_FAILED
+    print(f"{args.policy}: {summary(issues, where)}")
+    return ExitCode.PASSED
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from gate.baseline import baseline_payload
+
+    if args.result_id is not None:
+        if args.runs_file is not None:
+            raise UsageError("--runs-file goes with --result-file, not --result-id")
+        payload = _fetch_payload(args, args.result_id, findings=True)
+    else:
+        payload = load_payload(args.result_file, args.runs_file)
+    result = normalise(payload)
+    if result.status is not Status.COMPLETED:
+        raise ResultError(
+            f"result {result.id} has status '{result.status_text}'; only a completed result "
+            "can be a baseline"
+        )
+    saved_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    document = baseline_payload(payload, saved_at=saved_at)
+    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    try:
+        prepare_output(args.output)
+        write_atomic(args.output, text)
+    except OSError as exc:
+        raise UsageError(
+            f"{args.output}: cannot write the baseline: {exc.strerror or exc}"
+        ) from None
+    runs = plural(len(result.runs), "run")
+    print(
+        f"{args.output}: baseline of result {result.id} ({runs}, "
+        f"{len(text.encode('utf-8')) // 1024 + 1} KiB); commit it and point the policy's "
+        f"'baseline: {{file: ...}}' or --baseline-file at it"
+    )
     return ExitCode.PASSED
 
 
@@ -549,4 +786,10 @@ def cmd_schema(_: argparse.Namespace) -> int:
     return ExitCode.PASSED
 
 
-COMMANDS = {"check": cmd_check, "run": cmd_run, "validate": cmd_validate, "schema": cmd_schema}
+COMMANDS = {
+    "check": cmd_check,
+    "run": cmd_run,
+    "validate": cmd_validate,
+    "baseline": cmd_baseline,
+    "schema": cmd_schema,
+}

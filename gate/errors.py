@@ -9,6 +9,7 @@ which exit code the command line ends with::
     ├── NoVerdictError           exit 3  no verdict could be reached
     │   ├── ResultError          exit 3  the result is unreadable, not a Cekura
     │   │                                result, or not finished
+    │   ├── BaselineError        exit 3  relative rules have no usable baseline
     │   ├── ApiError             exit 3  the Cekura API could not be used
     │   │   ├── ApiRejected      exit 3  401/403/404/other 4xx: not retried
     │   │   └── ApiUnavailable   exit 3  retries exhausted (network, 408, 429,
@@ -71,6 +72,10 @@ class NoVerdictError(GateError):
 
 class ResultError(NoVerdictError):
     """The result payload cannot be read as a finished Cekura result."""
+
+
+class BaselineError(NoVerdictError):
+    """Relative rules need a baseline, and none was given or it cannot be used."""
 
 
 class ApiError(NoVerdictError):

@@ -12,10 +12,14 @@ against every cap.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import enum
+import fnmatch
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from gate.policy import (
     Bounds,
@@ -25,7 +29,10 @@ from gate.policy import (
     MetricRule,
     Policy,
     RunsRule,
+    ScenarioRule,
+    ScenariosRule,
     SuccessRateRule,
+    Waiver,
 )
 from gate.results import MetricKind, MetricValue, Result, Run, Status
 
@@ -55,6 +62,42 @@ class Check:
     outcome: Outcome
     reason: str
     run_ids: tuple[int, ...] = ()
+    baseline: str = ""  # the baseline's value, when the check compares with one
+    delta: str = ""  # current minus baseline
+    waiver: str = ""  # the rule's waiver, active or expired
+
+
+@dataclass(frozen=True, slots=True)
+class WaiverState:
+    """A rule's waiver as of the verdict's date."""
+
+    path: str
+    until: datetime.date | None
+    reason: str | None
+    level: Level
+    expired: bool
+    days_left: int | None
+
+    @property
+    def text(self) -> str:
+        why = f": {self.reason}" if self.reason else ""
+        if self.until is None:
+            return f"{self.level.value} by policy{why}"
+        if self.expired:
+            return f"waiver expired on {self.until.isoformat()}, so this is an error again{why}"
+        left = "last day" if self.days_left == 0 else plural(self.days_left or 0, "day") + " left"
+        return f"waived until {self.until.isoformat()} ({left}){why}"
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineInfo:
+    """The result the relative rules compared with."""
+
+    result_id: int
+    name: str
+    source: str
+    success_rate: float | None
+    total_runs: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +135,8 @@ class Verdict:
     share_url: str | None = None
     error: str | None = None
     notes: tuple[str, ...] = field(default=())
+    baseline: BaselineInfo | None = None
+    waivers: tuple[WaiverState, ...] = ()
 
     @property
     def failed_checks(self) -> tuple[Check, ...]:
@@ -247,25 +292,65 @@ def check_status(result: Result, counts: Counts) -> Check:
     )
 
 
-def check_success_rate(rule: SuccessRateRule, result: Result, counts: Counts) -> Check:
+def signed(value: float, unit: str = "") -> str:
+    """A delta with its sign: ``+2.5 pp``, ``-4%``, ``±0``."""
+    if value == 0:
+        return "\u00b10" + unit
+    return ("+" if value > 0 else "-") + fmt(abs(value), unit)
+
+
+def _compared(check: Check, current: float | None, base: float | None, unit: str) -> Check:
+    """The check with the baseline's value and the delta filled in, when both are known."""
+    if base is None:
+        return check
+    delta = signed(current - base, unit) if current is not None else ""
+    shown_unit = "%" if unit == " pp" else unit
+    return dataclasses.replace(check, baseline=fmt(base, shown_unit), delta=delta)
+
+
+def check_success_rate(
+    rule: SuccessRateRule, result: Result, counts: Counts, base: Counts | None = None
+) -> list[Check]:
     rate = counts.success_rate
-    ok = rate is not None and rate >= rule.min
-    expected = f">= {fmt(rule.min, '%')}"
-    reason = (
-        f"success rate {fmt(rate, '%')} is below {fmt(rule.min, '%')}"
-        if rate is not None
-        else "the result has no runs, so it has no success rate"
-    )
-    return _check(
-        "success_rate.min",
-        "Success rate",
-        rule.level,
-        expected,
-        fmt(rate, "%"),
-        ok,
-        reason,
-        _failed_run_ids(result),
-    )
+    base_rate = base.success_rate if base is not None else None
+    no_rate = "the result has no runs, so it has no success rate"
+    checks = []
+    if rule.min is not None:
+        reason = f"success rate {fmt(rate, '%')} is below {fmt(rule.min, '%')}"
+        check = _check(
+            "success_rate.min",
+            "Success rate",
+            rule.level,
+            f">= {fmt(rule.min, '%')}",
+            fmt(rate, "%"),
+            rate is not None and rate >= rule.min,
+            reason if rate is not None else no_rate,
+            _failed_run_ids(result),
+        )
+        checks.append(_compared(check, rate, base_rate, " pp"))
+    if rule.max_drop is not None:
+        drop = base_rate - rate if rate is not None and base_rate is not None else None
+        if rate is None:
+            reason = no_rate
+        elif base_rate is None:
+            reason = "the baseline has no success rate to compare with"
+        else:
+            reason = (
+                f"success rate {fmt(rate, '%')} is {fmt(drop, ' pp')} below the baseline's "
+                f"{fmt(base_rate, '%')}, more than {fmt(rule.max_drop, ' pp')}"
+            )
+        check = _check(
+            "success_rate.max_drop",
+            "Success rate vs baseline",
+            rule.level,
+            f"drop <= {fmt(rule.max_drop, ' pp')}",
+            fmt(rate, "%"),
+            drop is not None and drop <= rule.max_drop + 1e-9,
+            reason,
+            _failed_run_ids(result),
+        )
+        checks.append(_compared(check, rate, base_rate, " pp"))
+    return checks
 
 
 def check_expected_outcomes(
@@ -380,16 +465,22 @@ NOT_A_FINDING = "not_a_bug"
 
 def _counted_findings(
     rule: CriticalCategoriesRule, runs: Iterable[Run]
-) -> list[tuple[int, str, str]]:
+) -> list[tuple[int, str, str, object]]:
+    """(run id, priority, category, category key) of every finding the rule counts."""
     ignored = {item.lower() for item in rule.ignore}
-    counted = []
+    counted: list[tuple[int, str, str, object]] = []
     for run in runs:
         for finding in run.findings:
             if finding.wrongly_marked or finding.priority == NOT_A_FINDING:
                 continue
             if finding.priority in ignored or finding.category.lower() in ignored:
                 continue
-            counted.append((run.id, finding.priority, finding.category))
+            key = (
+                ("id", finding.category_id)
+                if finding.category_id is not None
+                else ("text", finding.category.strip().lower())
+            )
+            counted.append((run.id, finding.priority, finding.category, key))
     return counted
 
 
@@ -417,7 +508,10 @@ def _unknown_findings(result: Result, counts: Counts) -> str | None:
 
 
 def check_critical_categories(
-    rule: CriticalCategoriesRule, result: Result, counts: Counts
+    rule: CriticalCategoriesRule,
+    result: Result,
+    counts: Counts,
+    baseline: Result | None = None,
 ) -> list[Check]:
     findings = _counted_findings(rule, result.runs)
     blind = _unknown_findings(result, counts)
@@ -442,7 +536,56 @@ def check_critical_categories(
                 sorted({item[0] for item in hits}),
             )
         )
+    for cap in rule.no_new_categories:
+        checks.append(_check_new_categories(rule, cap, result, findings, blind, baseline))
     return checks
+
+
+def _check_new_categories(
+    rule: CriticalCategoriesRule,
+    cap: str,
+    result: Result,
+    findings: list[tuple[int, str, str, object]],
+    blind: str | None,
+    baseline: Result | None,
+) -> Check:
+    hits = [item for item in findings if _counts_against(cap, item[1])]
+    known_before: set[object] = set()
+    base_blind: str | None = "no baseline to compare with"
+    if baseline is not None:
+        base_blind = _unknown_findings(baseline, count_runs(baseline))
+        known_before = {
+            item[3]
+            for item in _counted_findings(rule, baseline.runs)
+            if _counts_against(cap, item[1])
+        }
+    # Categories compare by id where the API gives one: the text is written anew per run.
+    new = [item for item in hits if item[3] not in known_before]
+    first_text = {item[3]: short(item[2]) for item in reversed(new)}
+    categories = sorted(first_text.values(), key=str.lower)
+    reason = (
+        f"{plural(len(categories), cap + ' category')} the baseline did not have: "
+        + "; ".join(categories[:5])
+        + (f" and {len(categories) - 5} more" if len(categories) > 5 else "")
+    )
+    problem = blind or (
+        f"the baseline's findings are unknown: {base_blind}" if base_blind else None
+    )
+    check = _check(
+        f"critical_categories.no_new_categories.{cap}",
+        f"New {cap} categories",
+        rule.level,
+        "none new vs baseline",
+        str(len(categories)) if problem is None else f"{len(categories)} + unknown",
+        not new and problem is None,
+        reason if new or problem is None else problem,
+        sorted({item[0] for item in new}),
+    )
+    if baseline is None:
+        return check
+    return dataclasses.replace(
+        check, baseline=plural(len(known_before), "category"), delta=f"+{len(categories)} new"
+    )
 
 
 # --------------------------------------------------------------------------- metrics
@@ -452,6 +595,13 @@ def _matches(rule: MetricRule, metric_id: int | None, name: str) -> bool:
     if rule.id is not None and metric_id == rule.id:
         return True
     return rule.name is not None and name.strip().lower() == rule.name.lower()
+
+
+def _first_match(rule: MetricRule, run: Run) -> MetricValue | None:
+    for metric in run.metrics:
+        if _matches(rule, metric.id, metric.name):
+            return metric
+    return None
 
 
 def _run_scores(rule: MetricRule, runs: Iterable[Run]) -> list[float]:
@@ -478,6 +628,14 @@ def find_p50(rule: MetricRule, result: Result) -> tuple[float | None, str]:
     return None, ""
 
 
+def find_mean(rule: MetricRule, result: Result) -> tuple[float | None, str]:
+    """The mean of the metric's scores over the runs (numeric and rating metrics)."""
+    scores = _run_scores(rule, result.runs)
+    if scores:
+        return statistics.fmean(scores), f"mean of {plural(len(scores), 'run')}"
+    return None, ""
+
+
 def known_metric_names(result: Result) -> list[str]:
     names = {summary.name for summary in result.summary_metrics if summary.name}
     names.update(metric.name for run in result.runs for metric in run.metrics)
@@ -490,34 +648,477 @@ def _within(bounds: Bounds, value: float) -> bool:
     )
 
 
-def _describe_bounds(bounds: Bounds) -> str:
+def _describe_bounds(bounds: Bounds, unit: str = "") -> str:
     if bounds.min is not None and bounds.max is not None:
-        return f"{fmt(bounds.min)} to {fmt(bounds.max)}"
+        return f"{fmt(bounds.min, unit)} to {fmt(bounds.max, unit)}"
     if bounds.min is not None:
-        return f">= {fmt(bounds.min)}"
-    return f"<= {fmt(bounds.max)}"
+        return f">= {fmt(bounds.min, unit)}"
+    return f"<= {fmt(bounds.max, unit)}"
+
+
+def _metric_kinds(rule: MetricRule, result: Result) -> set[MetricKind]:
+    kinds = {
+        metric.kind
+        for run in result.runs
+        for metric in run.metrics
+        if _matches(rule, metric.id, metric.name)
+    }
+    kinds.update(s.kind for s in result.summary_metrics if _matches(rule, s.id, s.name))
+    return kinds
+
+
+def _not_found(rule: MetricRule, result: Result, what: str) -> str:
+    kinds = _metric_kinds(rule, result) - {MetricKind.OTHER}
+    if kinds:
+        shown = ", ".join(sorted(kind.value for kind in kinds))
+        return f"metric '{rule.label}' is {shown} in this result, so it has no {what}"
+    names = ", ".join(known_metric_names(result)) or "none"
+    return f"metric '{rule.label}' has no {what} in this result; metrics present: {names}"
+
+
+_STATS = {"p50": find_p50, "mean": find_mean}
+
+
+def _stat_checks(
+    index: int, rule: MetricRule, stat: str, result: Result, baseline: Result | None
+) -> list[Check]:
+    bounds: Bounds = getattr(rule, stat)
+    value, source = _STATS[stat](rule, result)
+    base = _STATS[stat](rule, baseline)[0] if baseline is not None else None
+    title = f"{rule.label} {stat}"
+    checks = []
+    if bounds.absolute:
+        expected = _describe_bounds(bounds)
+        check = _check(
+            f"metrics[{index}].{stat}",
+            title,
+            rule.level,
+            expected,
+            fmt(value) if value is not None else "not found",
+            value is not None and _within(bounds, value),
+            f"{title} is {fmt(value)} ({source}), outside {expected}"
+            if value is not None
+            else _not_found(rule, result, stat),
+        )
+        checks.append(_compared(check, value, base, ""))
+    for key, limit in (
+        ("max_increase_percent", bounds.max_increase_percent),
+        ("max_decrease_percent", bounds.max_decrease_percent),
+    ):
+        if limit is not None:
+            checks.append(
+                _relative_check(
+                    f"metrics[{index}].{stat}.{key}",
+                    title,
+                    rule,
+                    key,
+                    limit,
+                    (value, base),
+                    result,
+                    stat,
+                )
+            )
+    return checks
+
+
+def _change_percent(value: float, base: float) -> float | None:
+    return None if base == 0 else 100.0 * (value - base) / abs(base)
+
+
+def _relative_check(
+    check_id: str,
+    title: str,
+    rule: MetricRule,
+    key: str,
+    limit: float,
+    values: tuple[float | None, float | None],
+    result: Result,
+    stat: str,
+) -> Check:
+    value, base = values
+    rising = key == "max_increase_percent"
+    word = "increase" if rising else "decrease"
+    expected = f"{word} <= {fmt(limit, '%')} vs baseline"
+    if value is None:
+        reason, ok = _not_found(rule, result, stat), False
+    elif base is None:
+        reason, ok = f"metric '{rule.label}' has no {stat} in the baseline to compare with", False
+    else:
+        change = _change_percent(value, base)
+        moved = value - base if rising else base - value
+        # From a zero baseline any move the wrong way is an unbounded change.
+        ok = moved <= 0 if change is None else (change if rising else -change) <= limit + 1e-9
+        shown = f"{signed(change, '%')}" if change is not None else f"{signed(value - base)} from 0"
+        reason = (
+            f"{title} is {fmt(value)}, {shown} against the baseline's {fmt(base)}; "
+            f"the policy allows at most {fmt(limit, '%')} {word}"
+        )
+    actual = fmt(value) if value is not None else "not found"
+    check = _check(check_id, f"{title} vs baseline", rule.level, expected, actual, ok, reason)
+    if value is not None and base is not None:
+        change = _change_percent(value, base)
+        delta = signed(value - base) + (f" ({signed(change, '%')})" if change is not None else "")
+        return dataclasses.replace(check, baseline=fmt(base), delta=delta)
+    return dataclasses.replace(check, baseline=fmt(base) if base is not None else "")
+
+
+def binary_tally(rule: MetricRule, runs: Iterable[Run]) -> tuple[int, int, tuple[int, ...]]:
+    """(passed, evaluated, ids of failed runs) of a binary metric over the runs."""
+    passed = evaluated = 0
+    failed: list[int] = []
+    for run in runs:
+        metric = _first_match(rule, run)
+        if metric is None or metric.kind is not MetricKind.BINARY or metric.passed is None:
+            continue
+        evaluated += 1
+        if metric.passed:
+            passed += 1
+        else:
+            failed.append(run.id)
+    return passed, evaluated, tuple(failed)
+
+
+def _pass_percent(rule: MetricRule, result: Result | None) -> float | None:
+    if result is None:
+        return None
+    passed, evaluated, _ = binary_tally(rule, result.runs)
+    return _percent(passed, evaluated) if evaluated else None
+
+
+def _pass_percent_checks(
+    index: int, rule: MetricRule, result: Result, baseline: Result | None
+) -> list[Check]:
+    assert rule.pass_percent is not None
+    bounds = rule.pass_percent
+    passed, evaluated, failed = binary_tally(rule, result.runs)
+    value = _percent(passed, evaluated) if evaluated else None
+    base = _pass_percent(rule, baseline)
+    title = f"{rule.label} pass rate"
+    actual = (
+        f"{fmt(value, '%')} ({passed} of {plural(evaluated, 'run')})" if evaluated else "not found"
+    )
+    missing = _not_found(rule, result, "binary pass/fail")
+    checks = []
+    if bounds.min is not None:
+        check = _check(
+            f"metrics[{index}].pass_percent",
+            title,
+            rule.level,
+            f">= {fmt(bounds.min, '%')}",
+            actual,
+            value is not None and value >= bounds.min,
+            f"{title} is {fmt(value, '%')} ({passed} of {plural(evaluated, 'run')} passed), "
+            f"below {fmt(bounds.min, '%')}"
+            if value is not None
+            else missing,
+            failed,
+        )
+        checks.append(_compared(check, value, base, " pp"))
+    if bounds.max_drop is not None:
+        drop = base - value if value is not None and base is not None else None
+        if value is None:
+            reason = missing
+        elif base is None:
+            reason = f"metric '{rule.label}' has no binary results in the baseline to compare with"
+        else:
+            reason = (
+                f"{title} is {fmt(value, '%')}, {fmt(drop, ' pp')} below the baseline's "
+                f"{fmt(base, '%')}, more than {fmt(bounds.max_drop, ' pp')}"
+            )
+        check = _check(
+            f"metrics[{index}].pass_percent.max_drop",
+            f"{title} vs baseline",
+            rule.level,
+            f"drop <= {fmt(bounds.max_drop, ' pp')}",
+            actual,
+            drop is not None and drop <= bounds.max_drop + 1e-9,
+            reason,
+            failed,
+        )
+        checks.append(_compared(check, value, base, " pp"))
+    return checks
+
+
+def enum_tally(
+    rule: MetricRule, runs: Iterable[Run], value: str
+) -> tuple[int, int, tuple[int, ...]]:
+    """(runs with ``value``, runs with any enum value, ids of the former)."""
+    wanted = value.strip().lower()
+    hits: list[int] = []
+    evaluated = 0
+    for run in runs:
+        metric = _first_match(rule, run)
+        if metric is None or metric.enum_value is None:
+            continue
+        evaluated += 1
+        if metric.enum_value.strip().lower() == wanted:
+            hits.append(run.id)
+    return len(hits), evaluated, tuple(hits)
+
+
+def _enum_check(index: int, rule: MetricRule, result: Result, baseline: Result | None) -> Check:
+    assert rule.enum is not None
+    share = rule.enum
+    hits, evaluated, hit_ids = enum_tally(rule, result.runs, share.value)
+    value = _percent(hits, evaluated) if evaluated else None
+    base = None
+    if baseline is not None:
+        base_hits, base_total, _ = enum_tally(rule, baseline.runs, share.value)
+        base = _percent(base_hits, base_total) if base_total else None
+    title = f"{rule.label} = '{short(share.value, 60)}'"
+    expected = _describe_bounds(Bounds(share.min_percent, share.max_percent), "%")
+    ok = value is not None and _within(Bounds(share.min_percent, share.max_percent), value)
+    reason = (
+        f"{fmt(value, '%')} of runs ({hits} of {evaluated}) have {rule.label} = "
+        f"'{short(share.value, 60)}', outside {expected}"
+        if value is not None
+        else _not_found(rule, result, "enum value")
+    )
+    check = _check(
+        f"metrics[{index}].enum",
+        f"{title} share",
+        rule.level,
+        expected,
+        f"{fmt(value, '%')} ({hits} of {plural(evaluated, 'run')})"
+        if value is not None
+        else "not found",
+        ok,
+        reason,
+        hit_ids if share.max_percent is not None else (),
+    )
+    return _compared(check, value, base, " pp")
 
 
 def check_metric(index: int, rule: MetricRule, result: Result) -> Check:
-    value, source = find_p50(rule, result)
-    expected = _describe_bounds(rule.p50)
-    title = f"{rule.label} p50"
-    if value is None:
-        names = ", ".join(known_metric_names(result)) or "none"
-        reason = f"metric '{rule.label}' has no p50 in this result; metrics present: {names}"
-        return _check(
-            f"metrics[{index}].p50", title, rule.level, expected, "not found", False, reason
+    """The p50 check of one metric rule (kept for callers that judge one bound)."""
+    return metric_checks(index, rule, result, None)[0]
+
+
+def metric_checks(
+    index: int, rule: MetricRule, result: Result, baseline: Result | None
+) -> list[Check]:
+    checks: list[Check] = []
+    for stat in ("p50", "mean"):
+        if getattr(rule, stat) is not None:
+            checks += _stat_checks(index, rule, stat, result, baseline)
+    if rule.pass_percent is not None:
+        checks += _pass_percent_checks(index, rule, result, baseline)
+    if rule.enum is not None:
+        checks.append(_enum_check(index, rule, result, baseline))
+    return checks
+
+
+# --------------------------------------------------------------------------- scenarios
+
+ScenarioKey = tuple[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioRuns:
+    """The runs of one scenario in a result."""
+
+    key: ScenarioKey
+    scenario_id: int | None
+    name: str
+    runs: tuple[Run, ...]
+
+    @property
+    def passes(self) -> int:
+        return sum(1 for run in self.runs if run.success is True)
+
+    @property
+    def failed_run_ids(self) -> tuple[int, ...]:
+        return tuple(run.id for run in self.runs if run.success is not True)
+
+
+def scenario_key(scenario_id: int | None, name: str) -> ScenarioKey:
+    return ("id", scenario_id) if scenario_id is not None else ("name", name.strip().lower())
+
+
+def group_by_scenario(runs: Iterable[Run]) -> list[ScenarioRuns]:
+    groups: dict[ScenarioKey, list[Run]] = {}
+    for run in runs:
+        groups.setdefault(scenario_key(run.scenario_id, run.scenario_name), []).append(run)
+    return [
+        ScenarioRuns(key, members[0].scenario_id, members[0].scenario_name, tuple(members))
+        for key, members in groups.items()
+    ]
+
+
+def scenario_matches(rule: ScenarioRule, scenario_id: int | None, name: str) -> bool:
+    if isinstance(rule.match, int):
+        return scenario_id == rule.match
+    return fnmatch.fnmatchcase(name.strip().lower(), rule.match.lower())
+
+
+def _needed(rule: ScenarioRule, group: ScenarioRuns) -> int:
+    """The runs the scenario should have had: its runs, or ``frequency`` if more."""
+    return max(len(group.runs), rule.frequency or 0)
+
+
+def scenario_passed(rule: ScenarioRule | None, group: ScenarioRuns) -> bool:
+    """Whether a scenario passed: by its k-of-n rule if it has one, else every run passed."""
+    if rule is None or not rule.has_bound:
+        return bool(group.runs) and group.passes == len(group.runs)
+    needed = _needed(rule, group)
+    ok = True
+    if rule.min_passes is not None:
+        ok = group.passes >= rule.min_passes
+    if rule.min_pass_percent is not None:
+        ok = ok and needed > 0 and _percent(group.passes, needed) >= rule.min_pass_percent
+    return ok
+
+
+def _scenario_bound_checks(index: int, rule: ScenarioRule, group: ScenarioRuns) -> list[Check]:
+    name = short(group.name, 120)
+    needed = _needed(rule, group)
+    short_of = (
+        f" ({len(group.runs)} of the {rule.frequency} runs expected are in the result)"
+        if rule.frequency and len(group.runs) < rule.frequency
+        else ""
+    )
+    checks = []
+    if rule.min_passes is not None:
+        checks.append(
+            _check(
+                f"scenarios[{index}].min_passes[{name}]",
+                f"Scenario '{name}' passes",
+                rule.level,
+                f">= {rule.min_passes} of {needed}",
+                f"{group.passes} of {needed}",
+                group.passes >= rule.min_passes,
+                f"scenario '{name}' passed {group.passes} of {needed} runs, "
+                f"fewer than {rule.min_passes}{short_of}",
+                group.failed_run_ids,
+            )
         )
-    reason = f"{title} is {fmt(value)} ({source}), outside {expected}"
-    return _check(
-        f"metrics[{index}].p50",
+    if rule.min_pass_percent is not None:
+        percent = _percent(group.passes, needed) if needed else 0.0
+        checks.append(
+            _check(
+                f"scenarios[{index}].min_pass_percent[{name}]",
+                f"Scenario '{name}' pass rate",
+                rule.level,
+                f">= {fmt(rule.min_pass_percent, '%')}",
+                f"{fmt(percent, '%')} ({group.passes} of {needed})",
+                percent >= rule.min_pass_percent,
+                f"scenario '{name}' passed {fmt(percent, '%')} of its runs ({group.passes} of "
+                f"{needed}), below {fmt(rule.min_pass_percent, '%')}{short_of}",
+                group.failed_run_ids,
+            )
+        )
+    return checks
+
+
+def _scenario_names(groups: Sequence[ScenarioRuns]) -> str:
+    names = sorted({short(group.name, 60) for group in groups}, key=str.lower)
+    shown = ", ".join(names[:10])
+    return (shown + (f" and {len(names) - 10} more" if len(names) > 10 else "")) or "none"
+
+
+def scenario_rule_checks(
+    index: int, rule: ScenarioRule, groups: Sequence[ScenarioRuns]
+) -> list[Check]:
+    matched = [group for group in groups if scenario_matches(rule, group.scenario_id, group.name)]
+    title = f"Scenario '{short(rule.label, 120)}'"
+    if not matched:
+        return [
+            _check(
+                f"scenarios[{index}].required" if rule.required else f"scenarios[{index}]",
+                f"{title} present" if rule.required else title,
+                rule.level,
+                "present" if rule.required else "judged when present",
+                "not in this result",
+                not rule.required,
+                f"no run of a scenario matching '{short(rule.label, 120)}' is in this result; "
+                f"scenarios present: {_scenario_names(groups)}",
+            )
+        ]
+    checks = []
+    if rule.required:
+        runs = sum(len(group.runs) for group in matched)
+        checks.append(
+            _check(
+                f"scenarios[{index}].required",
+                f"{title} present",
+                rule.level,
+                "present",
+                f"{plural(len(matched), 'scenario')}, {plural(runs, 'run')}",
+                True,
+                "",
+            )
+        )
+    for group in matched:
+        checks += _scenario_bound_checks(index, rule, group)
+    return checks
+
+
+def _rule_for(rules: Sequence[ScenarioRule], group: ScenarioRuns) -> ScenarioRule | None:
+    for rule in rules:
+        if rule.has_bound and scenario_matches(rule, group.scenario_id, group.name):
+            return rule
+    return None
+
+
+def check_no_new_failures(rule: ScenariosRule, result: Result, baseline: Result | None) -> Check:
+    expected = "none (scenarios that passed on the baseline)"
+    title = "New scenario failures"
+    if baseline is None:
+        return _check(
+            "scenarios.no_new_failures",
+            title,
+            rule.level,
+            expected,
+            "n/a",
+            False,
+            "no baseline to compare with",
+        )
+    current = group_by_scenario(result.runs)
+    before = {group.key: group for group in group_by_scenario(baseline.runs)}
+    by_name = {("name", group.name.strip().lower()): group for group in before.values()}
+    base_failing = sum(
+        1 for group in before.values() if not scenario_passed(_rule_for(rule.each, group), group)
+    )
+    now_failing = [
+        group for group in current if not scenario_passed(_rule_for(rule.each, group), group)
+    ]
+    new = []
+    for group in now_failing:
+        old = before.get(group.key) or by_name.get(("name", group.name.strip().lower()))
+        if old is not None and scenario_passed(_rule_for(rule.each, old), old):
+            new.append(group)
+    check = _check(
+        "scenarios.no_new_failures",
         title,
         rule.level,
         expected,
-        fmt(value),
-        _within(rule.p50, value),
-        reason,
+        f"{len(new)} new ({len(now_failing)} failing)",
+        not new,
+        f"{plural(len(new), 'scenario')} passed on the baseline and failed now: "
+        + _scenario_names(new),
+        [run_id for group in new for run_id in group.failed_run_ids],
     )
+    return dataclasses.replace(
+        check,
+        baseline=f"{base_failing} failing",
+        delta=f"{signed(len(now_failing) - base_failing)} failing",
+    )
+
+
+def check_scenarios(
+    rule: ScenariosRule, result: Result, baseline: Result | None, today: datetime.date | None
+) -> list[Check]:
+    groups = group_by_scenario(result.runs)
+    checks: list[Check] = []
+    for index, each in enumerate(rule.each):
+        effective, note, expired = _effective(each, today)
+        checks += _annotated(scenario_rule_checks(index, effective, groups), note, expired)
+    if rule.no_new_failures:
+        effective_rule, note, expired = _effective(rule, today)
+        checks += _annotated(
+            [check_no_new_failures(effective_rule, result, baseline)], note, expired
+        )
+    return checks
 
 
 # --------------------------------------------------------------------------- runs
@@ -577,18 +1178,72 @@ def _run_reports(result: Result, blamed: frozenset[int]) -> tuple[RunReport, ...
 # --------------------------------------------------------------------------- verdict
 
 
-def _rule_checks(policy: Policy, result: Result, counts: Counts) -> list[Check]:
+_R = TypeVar("_R")
+
+
+def waiver_state(waiver: Waiver, level: Level, today: datetime.date | None) -> WaiverState:
+    """A waiver as of ``today``; without a date every dated waiver counts as expired."""
+    if waiver.until is None:
+        return WaiverState(waiver.path, None, waiver.reason, level, False, None)
+    expired = today is None or today > waiver.until
+    days_left = (waiver.until - today).days if today is not None else None
+    return WaiverState(waiver.path, waiver.until, waiver.reason, level, expired, days_left)
+
+
+def _effective(rule: _R, today: datetime.date | None) -> tuple[_R, str, bool]:
+    """The rule with its level as of ``today``, the waiver's note, and whether it expired."""
+    waiver: Waiver | None = getattr(rule, "waiver", None)
+    level: Level = rule.level  # type: ignore[attr-defined]
+    if waiver is None or level is Level.ERROR:
+        return rule, "", False
+    state = waiver_state(waiver, level, today)
+    if state.expired:
+        return dataclasses.replace(rule, level=Level.ERROR), state.text, True  # type: ignore[type-var]
+    return rule, state.text, False
+
+
+def _annotated(checks: list[Check], note: str, expired: bool) -> list[Check]:
+    if not note:
+        return checks
+    annotated = []
+    for check in checks:
+        reason = check.reason
+        if check.outcome is Outcome.WARN or (expired and check.outcome is Outcome.FAIL):
+            reason = f"{reason} ({note})"
+        annotated.append(dataclasses.replace(check, reason=reason, waiver=note))
+    return annotated
+
+
+def _rule_checks(
+    policy: Policy,
+    result: Result,
+    counts: Counts,
+    baseline: Result | None,
+    today: datetime.date | None,
+) -> list[Check]:
     rules = policy.rules
+    base_counts = count_runs(baseline) if baseline is not None else None
     checks = [check_status(result, counts)]
+
+    def add(rule: Any, judge: Any) -> None:
+        effective, note, expired = _effective(rule, today)
+        checks.extend(_annotated(judge(effective), note, expired))
+
     if rules.success_rate:
-        checks.append(check_success_rate(rules.success_rate, result, counts))
+        add(rules.success_rate, lambda r: check_success_rate(r, result, counts, base_counts))
     if rules.expected_outcomes:
-        checks.extend(check_expected_outcomes(rules.expected_outcomes, result, counts))
+        add(rules.expected_outcomes, lambda r: check_expected_outcomes(r, result, counts))
     if rules.runs:
-        checks.extend(check_runs(rules.runs, result, counts))
+        add(rules.runs, lambda r: check_runs(r, result, counts))
     if rules.critical_categories:
-        checks.extend(check_critical_categories(rules.critical_categories, result, counts))
-    checks.extend(check_metric(index, rule, result) for index, rule in enumerate(rules.metrics))
+        add(
+            rules.critical_categories,
+            lambda r: check_critical_categories(r, result, counts, baseline),
+        )
+    for index, metric in enumerate(rules.metrics):
+        add(metric, lambda r, i=index: metric_checks(i, r, result, baseline))
+    if rules.scenarios:
+        checks.extend(check_scenarios(rules.scenarios, result, baseline, today))
     return checks
 
 
@@ -601,10 +1256,29 @@ def _status(checks: Iterable[Check]) -> VerdictStatus:
     return VerdictStatus.PASS
 
 
-def evaluate(policy: Policy, result: Result) -> Verdict:
-    """Judge a finished result against the policy."""
+def _baseline_info(baseline: Result | None) -> BaselineInfo | None:
+    if baseline is None:
+        return None
+    counts = count_runs(baseline)
+    return BaselineInfo(
+        baseline.id, baseline.name, f"result {baseline.id}", counts.success_rate, counts.total_runs
+    )
+
+
+def evaluate(
+    policy: Policy,
+    result: Result,
+    *,
+    baseline: Result | None = None,
+    today: datetime.date | None = None,
+) -> Verdict:
+    """Judge a finished result against the policy.
+
+    ``baseline`` is the result relative rules compare with (they fail without one);
+    ``today`` decides which waivers have expired (without it, every dated one has).
+    """
     counts = count_runs(result)
-    checks = tuple(_rule_checks(policy, result, counts))
+    checks = tuple(_rule_checks(policy, result, counts, baseline, today))
     blamed = frozenset(
         run_id for check in checks if check.outcome is Outcome.FAIL for run_id in check.run_ids
     )
@@ -617,4 +1291,8 @@ def evaluate(policy: Policy, result: Result) -> Verdict:
         counts=counts,
         result_id=result.id,
         notes=result.notes,
+        baseline=_baseline_info(baseline),
+        waivers=tuple(
+            waiver_state(waiver, level, today) for waiver, level in policy.rules.waivers()
+        ),
     )

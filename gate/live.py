@@ -123,16 +123,29 @@ def fetch_finished_result(
         return source.get_result(result_id, deadline=until)
 
     payload = wait_for_result(fetch, settings=wait, clock=clock, sleep=sleep, emit=emit)
+    # The details fetch gets at least a minute, even when the wait used its budget.
+    until = max(deadline, clock() + 60.0)
+    return with_run_details(
+        source, payload, findings=needs_findings(policy), deadline=until, emit=emit
+    )
+
+
+def with_run_details(
+    source: ResultSource,
+    payload: object,
+    *,
+    findings: bool,
+    deadline: float,
+    emit: Callable[[str], None],
+) -> dict[str, Any]:
+    """A finished result's payload with the run details it lacks merged in from runs-bulk."""
     if not is_mapping(payload):
         raise ResultError("the API returned something that is not a Cekura result")
     payload = {**payload}
-    findings = needs_findings(policy)
     if findings:
         _require_every_run(payload)
     missing = runs_missing_details(payload, findings=findings)
     if missing:
-        # The details fetch gets at least a minute, even when the wait used its budget.
-        until = max(deadline, clock() + 60.0)
-        details = _fetch_details(source, missing, until, emit, findings=findings)
+        details = _fetch_details(source, missing, deadline, emit, findings=findings)
         return merge_run_details(payload, details)
     return payload

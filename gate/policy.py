@@ -9,6 +9,8 @@ editors; a test keeps the two in agreement.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import difflib
 import enum
 import math
@@ -32,7 +34,15 @@ DEFAULT_TIMEOUT_S = 45 * 60.0
 DEFAULT_POLL_INTERVAL_S = 10.0
 DEFAULT_MAX_POLL_INTERVAL_S = 60.0
 
-RULE_NAMES = ("success_rate", "expected_outcomes", "runs", "critical_categories", "metrics")
+RULE_NAMES = (
+    "success_rate",
+    "expected_outcomes",
+    "runs",
+    "critical_categories",
+    "metrics",
+    "scenarios",
+)
+WAIVER_KEYS = ("level", "until", "reason")
 MODERN_PRIORITIES = ("critical", "non-critical")
 LEGACY_PRIORITIES = ("high", "medium", "low")
 
@@ -47,10 +57,30 @@ class Level(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Bounds:
-    """An inclusive range; either end may be open."""
+    """An inclusive range (either end may be open), and how far the value may move from
+    the baseline's, in percent of the baseline value."""
 
     min: float | None = None
     max: float | None = None
+    max_increase_percent: float | None = None
+    max_decrease_percent: float | None = None
+
+    @property
+    def absolute(self) -> bool:
+        return self.min is not None or self.max is not None
+
+    @property
+    def relative(self) -> bool:
+        return self.max_increase_percent is not None or self.max_decrease_percent is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    """Why a rule only warns, and until when (inclusive, UTC); ``path`` names the rule."""
+
+    path: str
+    until: datetime.date | None
+    reason: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +94,10 @@ class WaitSettings:
 
 @dataclass(frozen=True, slots=True)
 class SuccessRateRule:
-    min: float
+    min: float | None = None
     level: Level = Level.ERROR
+    max_drop: float | None = None  # percentage points below the baseline
+    waiver: Waiver | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +105,7 @@ class ExpectedOutcomesRule:
     min_met_percent: float | None = None
     max_unmet: int | None = None
     level: Level = Level.ERROR
+    waiver: Waiver | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,29 +113,90 @@ class RunsRule:
     min_total: int | None = None
     max_failed: int | None = None
     level: Level = Level.ERROR
+    waiver: Waiver | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class CriticalCategoriesRule:
-    """Caps on findings per priority; ``max`` keeps the order written in the policy."""
+    """Caps on findings per priority (``max`` keeps the order written in the policy), and
+    priorities under which no category may appear that the baseline did not have."""
 
-    max: tuple[tuple[str, int], ...]
+    max: tuple[tuple[str, int], ...] = ()
     ignore: tuple[str, ...] = ()
     level: Level = Level.ERROR
+    no_new_categories: tuple[str, ...] = ()
+    waiver: Waiver | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EnumShare:
+    """Bounds on the share of runs whose enum metric took ``value`` (case-insensitive)."""
+
+    value: str
+    max_percent: float | None = None
+    min_percent: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PassPercent:
+    """Bounds on the share of runs that passed a binary metric."""
+
+    min: float | None = None
+    max_drop: float | None = None  # percentage points below the baseline
 
 
 @dataclass(frozen=True, slots=True)
 class MetricRule:
-    """A bound on a metric's p50, matched by name (case-insensitive) or id."""
+    """Bounds on one metric, matched by name (case-insensitive) or id: its p50, its mean
+    score over runs, its pass percent (binary) or the share of an enum value."""
 
     name: str | None
     id: int | None
-    p50: Bounds
+    p50: Bounds | None = None
     level: Level = Level.ERROR
+    mean: Bounds | None = None
+    pass_percent: PassPercent | None = None
+    enum: EnumShare | None = None
+    waiver: Waiver | None = None
 
     @property
     def label(self) -> str:
         return self.name if self.name is not None else f"id {self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioRule:
+    """k-of-n for the scenarios ``match`` selects: a name glob (case-insensitive) or an id.
+
+    Each matching scenario is judged on its own runs; ``frequency`` is how many runs each
+    should have had (missing runs count as not passed)."""
+
+    match: str | int
+    min_passes: int | None = None
+    min_pass_percent: float | None = None
+    frequency: int | None = None
+    required: bool = False
+    level: Level = Level.ERROR
+    waiver: Waiver | None = None
+    path: str = ""  # where the policy writes it, for messages
+
+    @property
+    def label(self) -> str:
+        return f"id {self.match}" if isinstance(self.match, int) else self.match
+
+    @property
+    def has_bound(self) -> bool:
+        return self.min_passes is not None or self.min_pass_percent is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ScenariosRule:
+    """Per-scenario rules, and whether a scenario that passed on the baseline may fail now."""
+
+    each: tuple[ScenarioRule, ...] = ()
+    no_new_failures: bool = False
+    level: Level = Level.ERROR
+    waiver: Waiver | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,12 +206,70 @@ class Rules:
     runs: RunsRule | None = None
     critical_categories: CriticalCategoriesRule | None = None
     metrics: tuple[MetricRule, ...] = ()
+    scenarios: ScenariosRule | None = None
 
     def levels(self) -> list[Level]:
         single = [self.success_rate, self.expected_outcomes, self.runs, self.critical_categories]
-        return [rule.level for rule in single if rule is not None] + [
-            metric.level for metric in self.metrics
+        levels = [rule.level for rule in single if rule is not None]
+        levels += [metric.level for metric in self.metrics]
+        if self.scenarios is not None:
+            levels += [rule.level for rule in self.scenarios.each]
+            if self.scenarios.no_new_failures:
+                levels.append(self.scenarios.level)
+        return levels
+
+    def waivers(self) -> list[tuple[Waiver, Level]]:
+        """Every rule's waiver with the level the policy gives it, in policy order."""
+        rules: list[Any] = [
+            self.success_rate,
+            self.expected_outcomes,
+            self.runs,
+            self.critical_categories,
+            *self.metrics,
         ]
+        if self.scenarios is not None:
+            rules += [self.scenarios, *self.scenarios.each]
+        return [(rule.waiver, rule.level) for rule in rules if rule and rule.waiver]
+
+    def baseline_rules(self) -> list[str]:
+        """Paths of the rules that compare with a baseline and are not off."""
+        found: list[str] = []
+        if self.success_rate and self.success_rate.max_drop is not None:
+            found.append("rules.success_rate.max_drop")
+        for index, metric in enumerate(self.metrics):
+            if metric.level is Level.OFF:
+                continue
+            for key in ("p50", "mean"):
+                bounds = getattr(metric, key)
+                if bounds is not None and bounds.relative:
+                    found.append(f"rules.metrics[{index}].{key}")
+            if metric.pass_percent and metric.pass_percent.max_drop is not None:
+                found.append(f"rules.metrics[{index}].pass_percent.max_drop")
+        if self.scenarios and self.scenarios.no_new_failures:
+            found.append("rules.scenarios.no_new_failures")
+        if self.critical_categories and self.critical_categories.no_new_categories:
+            found.append("rules.critical_categories.no_new_categories")
+        off = {
+            "rules.success_rate": self.success_rate,
+            "rules.scenarios": self.scenarios,
+            "rules.critical_categories": self.critical_categories,
+        }
+        return [
+            path
+            for path in found
+            if not any(
+                path.startswith(prefix) and rule is not None and rule.level is Level.OFF
+                for prefix, rule in off.items()
+            )
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineSource:
+    """The policy's ``baseline:``: a result id to fetch, or a file (relative to the policy)."""
+
+    result_id: int | None = None
+    file: str | None = None
 
 
 RUN_KEYS = (
@@ -195,6 +347,7 @@ class Policy:
     wait: WaitSettings
     rules: Rules
     run: RunSettings | None = None
+    baseline: BaselineSource | None = None
 
 
 # --------------------------------------------------------------------------- parsing
@@ -292,6 +445,30 @@ class _Validator:
             )
         return value
 
+    def waiver(self, data: Mapping[str, Any], path: str, level: Level) -> Waiver | None:
+        """A rule's ``until``/``reason``; ``until`` only on a rule that warns or is off."""
+        if "until" not in data and "reason" not in data:
+            return None
+        until = self.date(data["until"], f"{path}.until") if "until" in data else None
+        reason = self.text(data["reason"], f"{path}.reason") if "reason" in data else None
+        if until is not None and level is Level.ERROR:
+            raise self.fail(
+                f"{path}.until",
+                "a waiver needs 'level: warn' (or off): until is the day the rule "
+                "becomes an error again",
+            )
+        return Waiver(path, until, reason)
+
+    def date(self, value: object, path: str) -> datetime.date:
+        if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+            return value
+        try:
+            if isinstance(value, str) and len(value.strip()) == 10:
+                return datetime.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+        raise self.fail(path, f"expected a date such as 2026-12-31, got {_show(value)}")
+
     def level(self, data: Mapping[str, Any], path: str) -> Level:
         raw = data.get("level", "error")
         try:
@@ -321,14 +498,26 @@ class _Validator:
         if not isinstance(data, Mapping):
             raise self.fail("", f"expected a mapping at the top level, got {_show(data)}")
         data = self.mapping(data, "")
-        self.known_keys(data, "", ("version", "wait", "rules", "run"))
+        self.known_keys(data, "", ("version", "wait", "rules", "run", "baseline"))
         version = self.version(data)
         wait = self.wait(data)
         if "rules" not in data:
             raise self.fail("rules", "missing; a gate that checks nothing cannot pass")
         rules = self.rules(data["rules"])
         run = self.run_section(data["run"]) if "run" in data else None
-        return Policy(self.source, version, wait, rules, run)
+        baseline = self.baseline(data["baseline"]) if "baseline" in data else None
+        return Policy(self.source, version, wait, rules, run, baseline)
+
+    def baseline(self, raw: object) -> BaselineSource:
+        data = self.mapping(raw, "baseline")
+        self.known_keys(data, "baseline", ("result_id", "file"))
+        if len(data) != 1:
+            raise self.fail("baseline", "set exactly one of result_id or file")
+        if "result_id" in data:
+            return BaselineSource(
+                result_id=self.count(data["result_id"], "baseline.result_id", minimum=1)
+            )
+        return BaselineSource(file=self.text(data["file"], "baseline.file"))
 
     def version(self, data: Mapping[str, Any]) -> int:
         if "version" not in data:
@@ -432,6 +621,9 @@ class _Validator:
                 data, "critical_categories", self.critical_categories
             ),
             metrics=self.metrics(data["metrics"], "rules.metrics") if "metrics" in data else (),
+            scenarios=self.scenarios(data["scenarios"], "rules.scenarios")
+            if "scenarios" in data
+            else None,
         )
         if all(level is Level.OFF for level in rules.levels()):
             raise self.fail("rules", "every rule is off; a gate that checks nothing cannot pass")
@@ -444,19 +636,28 @@ class _Validator:
 
     def rule_body(
         self, raw: object, path: str, bounds: tuple[str, ...], extra: tuple[str, ...] = ()
-    ) -> tuple[Mapping[str, Any], Level]:
+    ) -> tuple[Mapping[str, Any], Level, Waiver | None]:
         data = self.mapping(raw, path)
-        self.known_keys(data, path, (*bounds, *extra, "level"))
+        self.known_keys(data, path, (*bounds, *extra, *WAIVER_KEYS))
         if not any(key in data for key in bounds):
             raise self.fail(path, "no bound given; set " + " or ".join(bounds))
-        return data, self.level(data, path)
+        level = self.level(data, path)
+        return data, level, self.waiver(data, path, level)
+
+    def percent(self, data: Mapping[str, Any], key: str, path: str) -> float | None:
+        return self.number(data[key], f"{path}.{key}", low=0, high=100) if key in data else None
 
     def success_rate(self, raw: object, path: str) -> SuccessRateRule:
-        data, level = self.rule_body(raw, path, ("min",))
-        return SuccessRateRule(self.number(data["min"], f"{path}.min", low=0, high=100), level)
+        data, level, waiver = self.rule_body(raw, path, ("min", "max_drop"))
+        return SuccessRateRule(
+            min=self.percent(data, "min", path),
+            level=level,
+            max_drop=self.percent(data, "max_drop", path),
+            waiver=waiver,
+        )
 
     def expected_outcomes(self, raw: object, path: str) -> ExpectedOutcomesRule:
-        data, level = self.rule_body(raw, path, ("min_met_percent", "max_unmet"))
+        data, level, waiver = self.rule_body(raw, path, ("min_met_percent", "max_unmet"))
         percent = f"{path}.min_met_percent"
         return ExpectedOutcomesRule(
             min_met_percent=self.number(data["min_met_percent"], percent, low=0, high=100)
@@ -466,10 +667,11 @@ class _Validator:
             if "max_unmet" in data
             else None,
             level=level,
+            waiver=waiver,
         )
 
     def runs(self, raw: object, path: str) -> RunsRule:
-        data, level = self.rule_body(raw, path, ("min_total", "max_failed"))
+        data, level, waiver = self.rule_body(raw, path, ("min_total", "max_failed"))
         return RunsRule(
             min_total=self.count(data["min_total"], f"{path}.min_total", minimum=1)
             if "min_total" in data
@@ -478,13 +680,35 @@ class _Validator:
             if "max_failed" in data
             else None,
             level=level,
+            waiver=waiver,
         )
 
     def critical_categories(self, raw: object, path: str) -> CriticalCategoriesRule:
-        data, level = self.rule_body(raw, path, ("max",), ("ignore",))
-        caps = self.priority_caps(data["max"], f"{path}.max")
+        data, level, waiver = self.rule_body(raw, path, ("max", "no_new_categories"), ("ignore",))
+        caps = self.priority_caps(data["max"], f"{path}.max") if "max" in data else ()
         ignore = self.ignore_list(data["ignore"], path) if "ignore" in data else ()
-        return CriticalCategoriesRule(caps, ignore, level)
+        new = (
+            self.priority_list(data["no_new_categories"], f"{path}.no_new_categories")
+            if "no_new_categories" in data
+            else ()
+        )
+        return CriticalCategoriesRule(caps, ignore, level, new, waiver)
+
+    def priority_list(self, raw: object, path: str) -> tuple[str, ...]:
+        allowed = (*MODERN_PRIORITIES, *LEGACY_PRIORITIES)
+        if isinstance(raw, str):
+            raw = [raw]
+        if not isinstance(raw, list) or not raw:
+            raise self.fail(path, f"expected a non-empty list of priorities, got {_show(raw)}")
+        for index, item in enumerate(raw):
+            if item not in allowed:
+                hint = _suggest(item, allowed) if isinstance(item, str) else ""
+                hint = hint if "did you mean" in hint else ""
+                raise self.fail(
+                    f"{path}[{index}]",
+                    f"expected one of {', '.join(allowed)}, got {_show(item)}{hint}",
+                )
+        return tuple(dict.fromkeys(raw))
 
     def priority_caps(self, raw: object, path: str) -> tuple[tuple[str, int], ...]:
         data = self.mapping(raw, path)
@@ -521,32 +745,141 @@ class _Validator:
 
     def metric(self, raw: object, path: str) -> MetricRule:
         data = self.mapping(raw, path)
-        self.known_keys(data, path, ("name", "id", "p50", "level"))
+        kinds = ("p50", "mean", "pass_percent", "enum")
+        self.known_keys(data, path, ("name", "id", *kinds, *WAIVER_KEYS))
         if "name" not in data and "id" not in data:
             raise self.fail(path, "needs a metric 'name' or 'id'")
         name = data.get("name")
         if "name" in data and (not isinstance(name, str) or not name.strip()):
             raise self.fail(f"{path}.name", f"expected a non-empty string, got {_show(name)}")
         metric_id = self.count(data["id"], f"{path}.id", minimum=1) if "id" in data else None
-        if "p50" not in data:
-            raise self.fail(path, "no bound given; set p50")
+        if not any(key in data for key in kinds):
+            raise self.fail(path, "no bound given; set p50, mean, pass_percent or enum")
+        level = self.level(data, path)
         return MetricRule(
             name=name.strip() if isinstance(name, str) else None,
             id=metric_id,
-            p50=self.bounds(data["p50"], f"{path}.p50"),
-            level=self.level(data, path),
+            p50=self.bounds(data["p50"], f"{path}.p50") if "p50" in data else None,
+            level=level,
+            mean=self.bounds(data["mean"], f"{path}.mean") if "mean" in data else None,
+            pass_percent=self.pass_percent(data["pass_percent"], f"{path}.pass_percent")
+            if "pass_percent" in data
+            else None,
+            enum=self.enum_share(data["enum"], f"{path}.enum") if "enum" in data else None,
+            waiver=self.waiver(data, path, level),
         )
 
     def bounds(self, raw: object, path: str) -> Bounds:
         data = self.mapping(raw, path)
-        self.known_keys(data, path, ("min", "max"))
+        relative = ("max_increase_percent", "max_decrease_percent")
+        self.known_keys(data, path, ("min", "max", *relative))
         if not data:
             raise self.fail(path, "no bound given; set min or max")
         low = self.number(data["min"], f"{path}.min") if "min" in data else None
         high = self.number(data["max"], f"{path}.max") if "max" in data else None
         if low is not None and high is not None and low > high:
             raise self.fail(path, f"min ({_num(low)}) is greater than max ({_num(high)})")
-        return Bounds(low, high)
+        increase, decrease = (
+            self.number(data[key], f"{path}.{key}", low=0) if key in data else None
+            for key in relative
+        )
+        return Bounds(low, high, increase, decrease)
+
+    def pass_percent(self, raw: object, path: str) -> PassPercent:
+        data = self.mapping(raw, path)
+        self.known_keys(data, path, ("min", "max_drop"))
+        if not data:
+            raise self.fail(path, "no bound given; set min or max_drop")
+        return PassPercent(self.percent(data, "min", path), self.percent(data, "max_drop", path))
+
+    def enum_share(self, raw: object, path: str) -> EnumShare:
+        data = self.mapping(raw, path)
+        self.known_keys(data, path, ("value", "max_percent", "min_percent"))
+        if "value" not in data:
+            raise self.fail(path, "needs the enum 'value' to count, e.g. 'value: frustrated'")
+        value = self.text(data["value"], f"{path}.value")
+        if "max_percent" not in data and "min_percent" not in data:
+            raise self.fail(path, "no bound given; set max_percent or min_percent")
+        high = self.percent(data, "max_percent", path)
+        low = self.percent(data, "min_percent", path)
+        if low is not None and high is not None and low > high:
+            raise self.fail(
+                path, f"min_percent ({_num(low)}) is greater than max_percent ({_num(high)})"
+            )
+        return EnumShare(value, high, low)
+
+    # ---- scenarios
+
+    def scenarios(self, raw: object, path: str) -> ScenariosRule:
+        if isinstance(raw, list):
+            return ScenariosRule(each=self.scenario_list(raw, path))
+        data = self.mapping(raw, path)
+        if "match" in data:  # one per-scenario rule written as a mapping
+            return ScenariosRule(each=(self.scenario(data, path),))
+        self.known_keys(data, path, ("no_new_failures", "each", *WAIVER_KEYS))
+        no_new = data.get("no_new_failures", False)
+        if not isinstance(no_new, bool):
+            raise self.fail(
+                f"{path}.no_new_failures", f"expected true or false, got {_show(no_new)}"
+            )
+        each = self.scenario_list(data["each"], f"{path}.each") if "each" in data else ()
+        if not no_new and not each:
+            raise self.fail(
+                path, "no bound given; set no_new_failures: true or list rules under each"
+            )
+        level = self.level(data, path)
+        return ScenariosRule(each, no_new, level, self.waiver(data, path, level))
+
+    def scenario_list(self, raw: object, path: str) -> tuple[ScenarioRule, ...]:
+        if not isinstance(raw, list):
+            raise self.fail(path, f"expected a list of scenario rules, got {_show(raw)}")
+        if not raw:
+            raise self.fail(path, "empty list; remove it or add a scenario rule")
+        return tuple(self.scenario(item, f"{path}[{index}]") for index, item in enumerate(raw))
+
+    def scenario(self, raw: object, path: str) -> ScenarioRule:
+        data = self.mapping(raw, path)
+        bounds = ("min_passes", "min_pass_percent", "frequency", "required")
+        self.known_keys(data, path, ("match", *bounds, *WAIVER_KEYS))
+        if "match" not in data:
+            raise self.fail(path, "needs 'match': a scenario name (glob) or id")
+        match = data["match"]
+        if isinstance(match, int) and not isinstance(match, bool):
+            match = self.count(match, f"{path}.match", minimum=1)
+        else:
+            match = self.text(match, f"{path}.match")
+        required = data.get("required", False)
+        if not isinstance(required, bool):
+            raise self.fail(f"{path}.required", f"expected true or false, got {_show(required)}")
+        passes = (
+            self.count(data["min_passes"], f"{path}.min_passes", minimum=1)
+            if "min_passes" in data
+            else None
+        )
+        frequency = (
+            self.count(data["frequency"], f"{path}.frequency", minimum=1)
+            if "frequency" in data
+            else None
+        )
+        if passes is not None and frequency is not None and passes > frequency:
+            raise self.fail(
+                f"{path}.min_passes",
+                f"{passes} passes cannot happen in {frequency} runs (frequency)",
+            )
+        rule = ScenarioRule(
+            match=match,
+            min_passes=passes,
+            min_pass_percent=self.percent(data, "min_pass_percent", path),
+            frequency=frequency,
+            required=required,
+            level=self.level(data, path),
+            path=path,
+        )
+        if not rule.has_bound and not required:
+            raise self.fail(
+                path, "no bound given; set min_passes, min_pass_percent or required: true"
+            )
+        return dataclasses.replace(rule, waiver=self.waiver(data, path, rule.level))
 
 
 def _key_text(key: str) -> str:

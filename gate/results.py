@@ -88,6 +88,7 @@ class Finding(NamedTuple):
     category: str
     priority: str
     wrongly_marked: bool
+    category_id: int | None = None  # the critical category's id; the text varies per run
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +157,9 @@ class Result:
     summary_metrics: tuple[SummaryMetric, ...]
     failed_reasons: tuple[str, ...]
     notes: tuple[str, ...]
+    # What the result says it covered, even when no run of it is listed (for validate).
+    scenarios: tuple[tuple[int | None, str], ...] = ()
+    category_names: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- scalars
@@ -315,6 +319,8 @@ def _metric(raw: object) -> MetricValue | None:
         return None
     kind = metric_kind(raw)
     get = raw.get
+    if kind is MetricKind.OTHER and as_bool(get("passed")) is not None:
+        kind = MetricKind.BINARY  # an untyped metric that says passed: true/false
     enum_value = get("value")
     if not isinstance(enum_value, str):
         enum_value = get("enum")
@@ -345,6 +351,7 @@ def _findings(raw: object) -> tuple[Finding, ...]:
                 category=as_text(item.get("category")) or "unnamed category",
                 priority=clean_text(priority).lower() if isinstance(priority, str) else "",
                 wrongly_marked=as_bool(item.get("wrongly_marked")) is True,
+                category_id=as_int(item.get("category_id")),
             )
         )
     return tuple(findings)
@@ -533,7 +540,18 @@ def normalise(payload: object) -> Result:
         summary_metrics=_summary_metrics(payload.get("overall_evaluation")),
         failed_reasons=_failed_reasons(payload.get("failed_reasons")),
         notes=tuple(notes),
+        scenarios=_named_items(payload.get("scenarios")),
+        category_names=tuple(name for _, name in _named_items(payload.get("critical_categories"))),
     )
+
+
+def _named_items(raw: object) -> tuple[tuple[int | None, str], ...]:
+    """``[{id, name}]`` lists (the result's scenarios and critical-category definitions)."""
+    items = []
+    for item in _list(raw)[:10_000]:
+        if is_mapping(item) and as_text(item.get("name")):
+            items.append((as_int(item.get("id")), as_text(item.get("name"))))
+    return tuple(items)
 
 
 def _success_rate(raw: object, notes: list[str]) -> float | None:

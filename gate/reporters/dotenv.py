@@ -32,6 +32,12 @@ def render(verdict: Verdict) -> str:
         "GATE_FAILED_CHECKS": str(len(verdict.failed_checks)),
         "GATE_WARNED_CHECKS": str(len(verdict.warned_checks)),
     }
+    if verdict.baseline is not None:
+        values["CEKURA_BASELINE_RESULT_ID"] = str(verdict.baseline.result_id)
+    if verdict.waivers:
+        expired = sum(1 for waiver in verdict.waivers if waiver.expired)
+        values["GATE_ACTIVE_WAIVERS"] = str(len(verdict.waivers) - expired)
+        values["GATE_EXPIRED_WAIVERS"] = str(expired)
     if verdict.share_url:
         values["CEKURA_SHARE_URL"] = verdict.share_url
     return "".join(f"{key}={_value(value)}\n" for key, value in values.items())

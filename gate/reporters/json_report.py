@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gate.evaluate import Check, Counts, RunReport, Verdict
+from gate.evaluate import Check, Counts, RunReport, Verdict, WaiverState
 
 SCHEMA_VERSION = 1
 
@@ -20,6 +20,33 @@ def _check(check: Check) -> dict[str, Any]:
         "outcome": check.outcome.value,
         "reason": check.reason,
         "run_ids": list(check.run_ids),
+        "baseline": check.baseline or None,
+        "delta": check.delta or None,
+        "waiver": check.waiver or None,
+    }
+
+
+def _baseline(verdict: Verdict) -> dict[str, Any] | None:
+    info = verdict.baseline
+    if info is None:
+        return None
+    return {
+        "id": info.result_id,
+        "name": info.name,
+        "source": info.source,
+        "success_rate": info.success_rate,
+        "total_runs": info.total_runs,
+    }
+
+
+def _waiver(waiver: WaiverState) -> dict[str, Any]:
+    return {
+        "rule": waiver.path,
+        "level": waiver.level.value,
+        "until": waiver.until.isoformat() if waiver.until else None,
+        "reason": waiver.reason,
+        "state": "expired" if waiver.expired else "active",
+        "days_left": waiver.days_left if not waiver.expired else None,
     }
 
 
@@ -69,8 +96,10 @@ def render(verdict: Verdict) -> str:
         "error": verdict.error,
         "policy": verdict.policy_source,
         "result": _result(verdict),
+        "baseline": _baseline(verdict),
         "counts": _counts(verdict.counts),
         "checks": [_check(check) for check in verdict.checks],
+        "waivers": [_waiver(waiver) for waiver in verdict.waivers],
         "failed_runs": [_run(report) for report in verdict.runs if report.failed],
         "notes": list(verdict.notes),
     }

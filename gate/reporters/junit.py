@@ -33,9 +33,12 @@ def _message(text: str) -> str:
 
 def _check_case(check: Check) -> TestCase:
     case = TestCase(check.id, classname=RULES_CLASSNAME)
-    detail = xml_safe(
-        cap(f"{check.title}: expected {check.expected}, actual {check.actual}", OUTPUT_LIMIT)
-    )
+    text = f"{check.title}: expected {check.expected}, actual {check.actual}"
+    if check.baseline:
+        text += f", baseline {check.baseline}" + (f", delta {check.delta}" if check.delta else "")
+    if check.waiver:
+        text += f"\n{check.waiver}"
+    detail = xml_safe(cap(text, OUTPUT_LIMIT))
     if check.outcome is Outcome.FAIL:
         case.add_failure_info(
             message=_message(check.reason),
@@ -108,6 +111,11 @@ def _properties(verdict: Verdict) -> dict[str, str]:
         props["result_status"] = verdict.result.status_text
     if verdict.result_url:
         props["result_url"] = verdict.result_url
+    if verdict.baseline is not None:
+        props["baseline_result_id"] = str(verdict.baseline.result_id)
+        props["baseline_source"] = verdict.baseline.source
+    for waiver in verdict.waivers:
+        props[f"waiver {waiver.path}"] = waiver.text
     return {key: xml_safe(one_line(value, 500)) for key, value in props.items()}
 
 

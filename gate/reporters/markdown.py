@@ -48,11 +48,60 @@ def _result_line(verdict: Verdict) -> str:
 
 
 def _rules_table(checks: tuple[Check, ...]) -> list[str]:
-    lines = ["| Rule | Expected | Actual | Status |", "| --- | --- | --- | --- |"]
+    if not any(check.baseline for check in checks):
+        lines = ["| Rule | Expected | Actual | Status |", "| --- | --- | --- | --- |"]
+        for check in checks:
+            lines.append(
+                f"| {cell(check.title)} | {cell(check.expected)} | {cell(check.actual)} | "
+                f"{_OUTCOME[check.outcome]} |"
+            )
+        return lines
+    lines = [
+        "| Rule | Expected | Baseline | Actual | Delta | Status |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for check in checks:
         lines.append(
-            f"| {cell(check.title)} | {cell(check.expected)} | {cell(check.actual)} | "
-            f"{_OUTCOME[check.outcome]} |"
+            f"| {cell(check.title)} | {cell(check.expected)} | {cell(check.baseline) or '–'} | "
+            f"{cell(check.actual)} | {cell(check.delta) or '–'} | {_OUTCOME[check.outcome]} |"
+        )
+    return lines
+
+
+def _baseline_line(verdict: Verdict) -> list[str]:
+    info = verdict.baseline
+    if info is None:
+        return []
+    return [
+        f"Baseline: `{cell(info.source, 200)}` (result {info.result_id}"
+        + (f", {cell(info.name, 120)}" if info.name else "")
+        + f", {plural(info.total_runs, 'run')}, success rate {fmt(info.success_rate, '%')})",
+        "",
+    ]
+
+
+def _waivers_section(verdict: Verdict) -> list[str]:
+    if not verdict.waivers:
+        return []
+    lines = [
+        f"### Waivers: {len(verdict.waivers)}",
+        "",
+        "| Rule | Level | Until | State | Reason |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for waiver in verdict.waivers:
+        if waiver.until is None:
+            state = "no end date"
+        elif waiver.expired:
+            state = ":x: expired: enforced as an error"
+        elif waiver.days_left == 0:
+            state = ":warning: last day"
+        else:
+            state = f"active, {plural(waiver.days_left or 0, 'day')} left"
+        until = waiver.until.isoformat() if waiver.until else "–"
+        lines.append(
+            f"| {cell(waiver.path)} | {waiver.level.value} | {until} | {state} | "
+            f"{cell(waiver.reason or '–', 300)} |"
         )
     return lines
 
@@ -93,6 +142,8 @@ def render(verdict: Verdict) -> str:
     if result_line:
         lines += [result_line, ""]
     lines += [f"Policy: `{cell(verdict.policy_source, 200)}`", ""]
+    if verdict.status is not VerdictStatus.ERROR:
+        lines += _baseline_line(verdict)
     if verdict.status is VerdictStatus.ERROR:
         lines += [f"**No verdict could be reached:** {cell(verdict.error or '', 1000)}", ""]
     else:
@@ -100,6 +151,9 @@ def render(verdict: Verdict) -> str:
         reasons = _reasons(verdict.checks)
         if reasons:
             lines += [*reasons, ""]
+        waivers = _waivers_section(verdict)
+        if waivers:
+            lines += [*waivers, ""]
         runs = _runs_section(verdict)
         if runs:
             lines += [*runs, ""]

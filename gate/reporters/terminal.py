@@ -59,7 +59,11 @@ def _check_lines(verdict: Verdict, paint: _Painter) -> list[str]:
     for check in verdict.checks:
         mark, colour = _MARK[check.outcome]
         line = f"  {paint(mark, colour)}  {check.title.ljust(width)}  {one_line(check.actual, 60)}"
-        line += f"  (expected {check.expected})"
+        line += f"  (expected {check.expected}"
+        if check.baseline:
+            line += f"; baseline {one_line(check.baseline, 40)}"
+            line += f", {one_line(check.delta, 40)}" if check.delta else ""
+        line += ")"
         if check.outcome in (Outcome.FAIL, Outcome.WARN):
             line += f"\n        {one_line(check.reason, 200)}"
         lines.append(line)
@@ -83,14 +87,36 @@ def _run_lines(verdict: Verdict, paint: _Painter) -> list[str]:
     return lines
 
 
+def _baseline_line(verdict: Verdict) -> list[str]:
+    info = verdict.baseline
+    if info is None or verdict.status is VerdictStatus.ERROR:
+        return []
+    return [
+        f"  compared with the baseline {one_line(info.source, 200)} (result {info.result_id}, "
+        f"{plural(info.total_runs, 'run')}, success rate {fmt(info.success_rate, '%')})"
+    ]
+
+
+def _waiver_lines(verdict: Verdict, paint: _Painter) -> list[str]:
+    if not verdict.waivers or verdict.status is VerdictStatus.ERROR:
+        return []
+    lines = ["Waivers:"]
+    for waiver in verdict.waivers:
+        colour = "red" if waiver.expired else "yellow"
+        mark = "EXPIRED" if waiver.expired else waiver.level.value
+        lines.append(f"  {paint(mark, colour)}  {waiver.path}: {one_line(waiver.text, 200)}")
+    return lines
+
+
 def render(verdict: Verdict, *, color: bool = False) -> str:
     """The terminal verdict, ending in a newline."""
     paint = _Painter(color)
-    lines = [_header(verdict, paint)]
+    lines = [_header(verdict, paint), *_baseline_line(verdict)]
     if verdict.status is VerdictStatus.ERROR:
         lines.append(f"  {one_line(verdict.error or '', 500)}")
     else:
         lines += _check_lines(verdict, paint)
+        lines += _waiver_lines(verdict, paint)
         lines += _run_lines(verdict, paint)
     lines += [f"note: {one_line(note, 300)}" for note in verdict.notes]
     if verdict.result_url:

@@ -52,6 +52,9 @@ def _findings(verdict: Verdict) -> tuple[list[tuple[str, str]], list[tuple[str, 
         for check in verdict.checks
         if check.outcome is Outcome.WARN
     ]
+    for waiver in verdict.waivers:
+        if not waiver.expired and waiver.days_left is not None and waiver.days_left <= 7:
+            warnings.append((f"{ANNOTATION_TITLE}: waiver ending", f"{waiver.path}: {waiver.text}"))
     for report in verdict.runs:
         if report.blamed:
             errors.append((_run_title(report), _run_message(report)))

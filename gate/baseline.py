@@ -1,0 +1,109 @@
+"""Baseline files: a finished result cut down to what relative rules compare.
+
+``cekura-gate baseline save`` writes one for committing to the repository; the gate
+reads it back like any result file (it is a Cekura result payload, just smaller).
+Transcripts, recordings, explanations and provider blobs are dropped: they are large,
+may hold personal data, and no rule reads them. Pure: no files, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gate.results import is_mapping
+
+FORMAT_VERSION = 1
+
+_RESULT_KEYS = (
+    "id",
+    "name",
+    "agent",
+    "agent_name",
+    "project",
+    "project_id",
+    "status",
+    "success_rate",
+    "met_expected_outcome_count",
+    "total_expected_outcome_count",
+    "total_runs_count",
+    "completed_runs_count",
+    "success_runs_count",
+    "failed_runs_count",
+    "overall_evaluation",
+    "scenarios",
+    "critical_categories",
+    "created_at",
+)
+_RUN_KEYS = (
+    "id",
+    "scenario",
+    "scenario_name",
+    "personality_name",
+    "status",
+    "success",
+    "critical_categories",
+)
+_METRIC_KEYS = (
+    "id",
+    "name",
+    "type",
+    "eval_type",
+    "score",
+    "score_normalized",
+    "passed",
+    "value",
+    "enum",
+)
+_FINDING_KEYS = ("category_id", "category", "priority", "wrongly_marked", "deviation")
+
+
+def _pick(data: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {key: data[key] for key in keys if key in data}
+
+
+def _scenario(value: object) -> object:
+    return _pick(value, ("id", "name", "personality_name")) if is_mapping(value) else value
+
+
+def _metric(value: object) -> object:
+    return _pick(value, _METRIC_KEYS) if is_mapping(value) else value
+
+
+def _run(run: Mapping[str, Any]) -> dict[str, Any]:
+    kept = _pick(run, _RUN_KEYS)
+    if "scenario" in kept:
+        kept["scenario"] = _scenario(kept["scenario"])
+    if isinstance(kept.get("critical_categories"), list):
+        kept["critical_categories"] = [
+            _pick(item, _FINDING_KEYS) if is_mapping(item) else item
+            for item in kept["critical_categories"]
+        ]
+    expected = run.get("expected_outcome")
+    if is_mapping(expected) and "score" in expected:
+        kept["expected_outcome"] = {"score": expected["score"]}
+    evaluation = run.get("evaluation")
+    if is_mapping(evaluation) and isinstance(evaluation.get("metrics"), list):
+        kept["evaluation"] = {"metrics": [_metric(item) for item in evaluation["metrics"]]}
+    return kept
+
+
+def _runs(raw: object) -> dict[str, Any]:
+    items = raw.items() if is_mapping(raw) else enumerate(raw) if isinstance(raw, list) else ()
+    runs: dict[str, Any] = {}
+    for key, run in items:
+        if is_mapping(run):
+            runs[str(run.get("id", key))] = _run(run)
+    return runs
+
+
+def baseline_payload(payload: Mapping[str, Any], *, saved_at: str) -> dict[str, Any]:
+    """The baseline file's content for a finished result's payload (details merged in)."""
+    document = _pick(payload, _RESULT_KEYS)
+    document["runs"] = _runs(payload.get("runs"))
+    document["cekura_gate_baseline"] = {
+        "format": FORMAT_VERSION,
+        "result_id": payload.get("id"),
+        "saved_at": saved_at,
+    }
+    return document

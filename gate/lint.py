@@ -1,0 +1,210 @@
+"""Policy lint against a real result (``cekura-gate validate --against``).
+
+A rule whose metric, scenario or category name has a typo never matches anything; some
+rules then fail for a confusing reason, others (an ``ignore`` entry, a scenario rule that is
+not ``required``) pass forever. ``lint(policy, result)`` lists every name the policy uses
+that the result does not have, with a did-you-mean. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from gate.evaluate import KNOWN_PRIORITIES, plural, scenario_matches, short
+from gate.policy import MetricRule, Policy, ScenarioRule
+from gate.results import MetricKind, Result
+
+
+@dataclass(frozen=True, slots=True)
+class LintIssue:
+    """One name the result lacks; a note (``blocking=False``) when it may just not have occurred."""
+
+    path: str
+    message: str
+    blocking: bool = True
+
+
+def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    by_lower = {candidate.lower(): candidate for candidate in candidates}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"; did you mean '{by_lower[close[0]]}'?" if close else ""
+
+
+def _listing(names: Iterable[str], limit: int = 10) -> str:
+    unique = sorted({short(name, 60) for name in names}, key=str.lower)
+    shown = ", ".join(f"'{name}'" for name in unique[:limit])
+    return (shown + (f" and {len(unique) - limit} more" if len(unique) > limit else "")) or "none"
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+@dataclass(frozen=True, slots=True)
+class _MetricsSeen:
+    names: dict[str, str]  # lower-cased name -> name as written
+    kinds: dict[str, set[MetricKind]]  # by lower-cased name and by "#<id>"
+    enum_values: dict[str, set[str]]
+
+
+def _seen_metrics(result: Result) -> _MetricsSeen:
+    seen = _MetricsSeen({}, {}, {})
+    entries: list[tuple[int | None, str, MetricKind, str | None]]
+    entries = [(s.id, s.name, s.kind, None) for s in result.summary_metrics]
+    entries += [(m.id, m.name, m.kind, m.enum_value) for run in result.runs for m in run.metrics]
+    for metric_id, name, kind, enum_value in entries:
+        keys = [name.strip().lower()] + ([f"#{metric_id}"] if metric_id is not None else [])
+        if name.strip():
+            seen.names.setdefault(name.strip().lower(), name.strip())
+        for key in keys:
+            seen.kinds.setdefault(key, set()).add(kind)
+            if enum_value is not None:
+                seen.enum_values.setdefault(key, set()).add(enum_value.strip())
+    return seen
+
+
+def _metric_key(rule: MetricRule, seen: _MetricsSeen) -> str | None:
+    if rule.id is not None and f"#{rule.id}" in seen.kinds:
+        return f"#{rule.id}"
+    if rule.name is not None and rule.name.lower() in seen.kinds:
+        return rule.name.lower()
+    return None
+
+
+_KIND_NEEDED = {
+    "pass_percent": ({MetricKind.BINARY}, "binary"),
+    "enum": ({MetricKind.ENUM}, "enum"),
+    "mean": ({MetricKind.NUMERIC, MetricKind.QUALITATIVE, MetricKind.OTHER}, "numeric or rating"),
+    "p50": ({MetricKind.NUMERIC, MetricKind.QUALITATIVE, MetricKind.OTHER}, "numeric or rating"),
+}
+
+
+def _lint_metric(index: int, rule: MetricRule, seen: _MetricsSeen, where: str) -> list[LintIssue]:
+    path = f"rules.metrics[{index}]"
+    key = _metric_key(rule, seen)
+    if key is None:
+        if rule.name is not None:
+            hint = _did_you_mean(rule.name, seen.names.values())
+            return [LintIssue(f"{path}.name", f"no metric named '{rule.name}' in {where}{hint}")]
+        return [
+            LintIssue(
+                f"{path}.id",
+                f"no metric with id {rule.id} in {where} "
+                f"(metrics: {_listing(seen.names.values())})",
+            )
+        ]
+    issues = []
+    kinds = seen.kinds[key]
+    for stat, (wanted, label) in _KIND_NEEDED.items():
+        if getattr(rule, stat) is not None and not kinds & wanted:
+            shown = ", ".join(sorted(kind.value for kind in kinds))
+            issues.append(
+                LintIssue(
+                    f"{path}.{stat}",
+                    f"metric '{rule.label}' is {shown} in {where}; {stat} needs a {label} metric",
+                )
+            )
+    if rule.enum is not None and MetricKind.ENUM in kinds:
+        issues += _lint_enum_value(path, rule, seen.enum_values.get(key, set()), where)
+    return issues
+
+
+def _lint_enum_value(path: str, rule: MetricRule, values: set[str], where: str) -> list[LintIssue]:
+    assert rule.enum is not None
+    wanted = rule.enum.value
+    if wanted.lower() in {value.lower() for value in values}:
+        return []
+    hint = _did_you_mean(wanted, values)
+    message = f"no run of {where} has {rule.label} = '{wanted}' (values seen: {_listing(values)})"
+    if hint:
+        return [LintIssue(f"{path}.enum.value", message + hint)]
+    return [LintIssue(f"{path}.enum.value", message + "; it may just not have occurred", False)]
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+def _scenarios_seen(result: Result) -> list[tuple[int | None, str]]:
+    seen = {(run.scenario_id, run.scenario_name) for run in result.runs}
+    seen.update(result.scenarios)
+    return sorted(seen, key=lambda item: (item[1].lower(), item[0] or 0))
+
+
+def _lint_scenario(
+    rule: ScenarioRule, seen: list[tuple[int | None, str]], where: str
+) -> list[LintIssue]:
+    if any(scenario_matches(rule, scenario_id, name) for scenario_id, name in seen):
+        return []
+    path = f"{rule.path}.match"
+    names = [name for _, name in seen]
+    if isinstance(rule.match, int):
+        ids = sorted({str(scenario_id) for scenario_id, _ in seen if scenario_id is not None})
+        shown = ", ".join(ids[:10]) or "none"
+        return [LintIssue(path, f"no scenario with id {rule.match} in {where} (ids: {shown})")]
+    literal = rule.match.replace("*", "").replace("?", "").strip()
+    hint = _did_you_mean(literal, names) if literal else ""
+    kind = "matching" if any(char in rule.match for char in "*?[") else "named"
+    if not names:
+        hint = "; the result lists no scenarios"
+    return [LintIssue(path, f"no scenario {kind} '{rule.match}' in {where}{hint}")]
+
+
+# --------------------------------------------------------------------------- categories
+
+
+def _lint_categories(policy: Policy, result: Result, where: str) -> list[LintIssue]:
+    rule = policy.rules.critical_categories
+    if rule is None:
+        return []
+    defined = {name.strip().lower(): name for name in result.category_names}
+    found = {
+        finding.category.strip().lower(): finding.category
+        for run in result.runs
+        for finding in run.findings
+    }
+    known = {**found, **defined}
+    issues = []
+    for index, item in enumerate(rule.ignore):
+        if item.lower() in KNOWN_PRIORITIES or item.lower() in known:
+            continue
+        path = f"rules.critical_categories.ignore[{index}]"
+        hint = _did_you_mean(item, known.values())
+        message = f"no critical category '{item}' in {where}"
+        if hint or defined:
+            issues.append(
+                LintIssue(
+                    path, f"{message}{hint or ' (categories: ' + _listing(defined.values()) + ')'}"
+                )
+            )
+        else:
+            issues.append(LintIssue(path, f"{message}; it may just not have occurred", False))
+    return issues
+
+
+# --------------------------------------------------------------------------- policy
+
+
+def lint(policy: Policy, result: Result) -> list[LintIssue]:
+    """Every name ``policy`` uses that ``result`` lacks, in policy order."""
+    where = f"result {result.id}"
+    seen = _seen_metrics(result)
+    issues: list[LintIssue] = []
+    issues += _lint_categories(policy, result, where)
+    for index, metric in enumerate(policy.rules.metrics):
+        issues += _lint_metric(index, metric, seen, where)
+    scenarios = policy.rules.scenarios
+    if scenarios is not None:
+        seen_scenarios = _scenarios_seen(result)
+        for rule in scenarios.each:
+            issues += _lint_scenario(rule, seen_scenarios, where)
+    if not result.runs:
+        issues.append(LintIssue("", f"{where} lists no runs; only its summary was checked", False))
+    return issues
+
+
+def summary(issues: list[LintIssue], where: str) -> str:
+    blocking = [issue for issue in issues if issue.blocking]
+    if not blocking:
+        return f"every metric, scenario and category the policy names is in {where}"
+    return f"{plural(len(blocking), 'name')} in the policy not found in {where}"
