@@ -114,7 +114,11 @@ def _duration(text: str) -> float:
     return seconds
 
 
-def _add_api_options(parser: argparse.ArgumentParser) -> None:
+WAIT_HELP = "how long to wait for the result (default: the policy's wait.timeout)"
+FETCH_HELP = "how long fetching the result may take (default: 2m)"
+
+
+def _add_api_options(parser: argparse.ArgumentParser, timeout_help: str = WAIT_HELP) -> None:
     group = parser.add_argument_group("live mode (with --result-id)")
     group.add_argument(
         "--api-url",
@@ -149,7 +153,7 @@ def _add_api_options(parser: argparse.ArgumentParser) -> None:
         "--timeout",
         type=_duration,
         metavar="DURATION",
-        help="how long to wait for the result (default: the policy's wait.timeout)",
+        help=timeout_help,
     )
     group.add_argument(
         "--verbose",
@@ -340,7 +344,7 @@ def _add_validate_command(commands: Any) -> None:
     validate.add_argument(
         "--runs-file", metavar="PATH", help="runs-bulk JSON merged into the --against result"
     )
-    _add_api_options(validate)
+    _add_api_options(validate, FETCH_HELP)
 
 
 def _add_baseline_command(commands: Any) -> None:
@@ -372,7 +376,7 @@ def _add_baseline_command(commands: Any) -> None:
         metavar="PATH",
         help="where to write the baseline (default: baseline.json)",
     )
-    _add_api_options(save)
+    _add_api_options(save, FETCH_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -394,10 +394,25 @@ def _baseline_source(args: argparse.Namespace, policy: Policy) -> tuple[int | No
         return args.baseline_result_id, args.baseline_file
     if policy.baseline is None:
         return None, None
-    file = policy.baseline.file
+    return policy.baseline.result_id, policy_baseline_file(policy)
+
+
+def policy_baseline_file(policy: Policy) -> str | None:
+    """The policy's ``baseline.file``, which is relative to the policy file."""
+    file = policy.baseline.file if policy.baseline is not None else None
     if file is not None and not os.path.isabs(file):
-        file = os.path.join(os.path.dirname(policy.source), file)  # relative to the policy
-    return policy.baseline.result_id, file
+        file = os.path.join(os.path.dirname(policy.source), file)
+    return file
+
+
+def _baseline_from_file(file: str) -> Baseline:
+    try:
+        baseline = Baseline(load_result(file, None, what="baseline"), file)
+    except ResultError as exc:
+        message = exc.message if exc.message.startswith(file) else f"{file}: {exc.message}"
+        raise BaselineError(f"baseline {message}") from None
+    _require_completed_baseline(baseline)
+    return baseline
 
 
 def _needs_findings(policy: Policy) -> bool:
@@ -420,12 +435,7 @@ def load_baseline(
             )
         return None
     if file is not None:
-        try:
-            result = load_result(file, None, what="baseline")
-        except ResultError as exc:
-            message = exc.message if exc.message.startswith(file) else f"{file}: {exc.message}"
-            raise BaselineError(f"baseline {message}") from None
-        baseline = Baseline(result, file)
+        baseline = _baseline_from_file(file)
     else:
         assert result_id is not None
         if client is None:
@@ -454,12 +464,17 @@ def _fetch_baseline(
 
 
 def fetch_result_once(
-    client: CekuraClient, result_id: int, *, findings: bool, emit: Callable[[str], None]
+    client: CekuraClient,
+    result_id: int,
+    *,
+    findings: bool,
+    emit: Callable[[str], None],
+    timeout_s: float = 120.0,
 ) -> Any:
     """One finished result from the API with its run details; no waiting."""
     from gate.live import with_run_details
 
-    deadline = time.monotonic() + 120.0
+    deadline = time.monotonic() + timeout_s
     payload = client.get_result(result_id, deadline=deadline)
     result = normalise(payload)
     if not result.status.is_terminal:
@@ -490,6 +505,7 @@ def _judge(context: CheckContext) -> Verdict:
         result = load_result(args.result_file, args.runs_file)
         baseline = load_baseline(context, policy, None)
         return _verdict(context, policy, result, baseline)
+    context.result_id = args.result_id  # for the reports, should the baseline fail first
     with _api_client(context, _wait_settings(policy, args)) as client:
         # The baseline first: no point waiting half an hour for a result that cannot be judged.
         baseline = load_baseline(context, policy, client)
@@ -564,6 +580,7 @@ def _share_link(context: CheckContext, client: CekuraClient, result_id: int) -> 
 def _judge_run(context: CheckContext) -> Verdict:
     args = context.args
     policy = load_policy(args.policy)
+    context.result_id = args.result_id
     with _api_client(context, _wait_settings(policy, args)) as client:
         baseline = load_baseline(context, policy, client)  # before a run is started and billed
         if args.result_id is not None:
@@ -691,7 +708,13 @@ def _fetch_payload(args: argparse.Namespace, result_id: int, *, findings: bool) 
 
     try:
         with api_client(args, secret, wait, emit) as client:
-            return fetch_result_once(client, result_id, findings=findings, emit=emit)
+            return fetch_result_once(
+                client,
+                result_id,
+                findings=findings,
+                emit=emit,
+                timeout_s=args.timeout if args.timeout is not None else 120.0,
+            )
     except GateError as exc:
         raise _redacted(exc, secret) from None
 
@@ -714,11 +737,29 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if rules.scenarios:
         named.append("scenarios")
     print(f"{args.policy}: valid policy (rules: {', '.join(named)})")
+    _validate_baseline(args, policy)
     if args.against is None and args.result_id is None:
         if args.runs_file is not None:
             raise UsageError("--runs-file needs --against (see 'cekura-gate validate --help')")
         return ExitCode.PASSED
     return _validate_against(args, policy)
+
+
+def _validate_baseline(args: argparse.Namespace, policy: Policy) -> None:
+    """A policy's baseline file must be usable now, not first on the release branch."""
+    file = policy_baseline_file(policy)
+    if file is not None:
+        baseline = _baseline_from_file(file)
+        runs = plural(len(baseline.result.runs), "run")
+        print(f"{args.policy}: baseline {file}: result {baseline.result.id}, completed, {runs}")
+        return
+    needed = policy.rules.baseline_rules()
+    if needed and policy.baseline is None:
+        print(
+            f"{args.policy}: note: {', '.join(needed)} compare with a baseline: set "
+            "'baseline:' in the policy, or pass --baseline-file or --baseline-result-id "
+            "to check and run"
+        )
 
 
 def _validate_against(args: argparse.Namespace, policy: Policy) -> int:
@@ -730,6 +771,7 @@ def _validate_against(args: argparse.Namespace, policy: Policy) -> int:
         result = normalise(_fetch_payload(args, args.result_id, findings=True))
     else:
         result = load_result(args.against, args.runs_file)
+        require_finished(result)  # an unfinished result lacks most names
     issues = lint(policy, result)
     for issue in issues:
         where = f"{issue.path}: " if issue.path else ""

@@ -564,13 +564,15 @@ def _check_new_categories(
     first_text = {item[3]: short(item[2]) for item in reversed(new)}
     categories = sorted(first_text.values(), key=str.lower)
     reason = (
-        f"{plural(len(categories), cap + ' category')} the baseline did not have: "
+        f"{_categories(len(categories), cap)} the baseline did not have: "
         + "; ".join(categories[:5])
         + (f" and {len(categories) - 5} more" if len(categories) > 5 else "")
     )
     problem = blind or (
         f"the baseline's findings are unknown: {base_blind}" if base_blind else None
     )
+    if problem is not None:
+        reason = f"{problem}; {reason}" if new else problem
     check = _check(
         f"critical_categories.no_new_categories.{cap}",
         f"New {cap} categories",
@@ -578,14 +580,20 @@ def _check_new_categories(
         "none new vs baseline",
         str(len(categories)) if problem is None else f"{len(categories)} + unknown",
         not new and problem is None,
-        reason if new or problem is None else problem,
+        reason,
         sorted({item[0] for item in new}),
     )
     if baseline is None:
         return check
     return dataclasses.replace(
-        check, baseline=plural(len(known_before), "category"), delta=f"+{len(categories)} new"
+        check, baseline=_categories(len(known_before)), delta=f"+{len(categories)} new"
     )
+
+
+def _categories(count: int, priority: str = "") -> str:
+    """``1 critical category``, ``2 categories``."""
+    word = "category" if count == 1 else "categories"
+    return f"{count} {priority + ' ' if priority else ''}{word}"
 
 
 # --------------------------------------------------------------------------- metrics
@@ -1020,7 +1028,8 @@ def scenario_rule_checks(
     index: int, rule: ScenarioRule, groups: Sequence[ScenarioRuns]
 ) -> list[Check]:
     matched = [group for group in groups if scenario_matches(rule, group.scenario_id, group.name)]
-    title = f"Scenario '{short(rule.label, 120)}'"
+    label = matched[0].name if isinstance(rule.match, int) and matched else rule.label
+    title = f"Scenario '{short(label, 120)}'"
     if not matched:
         return [
             _check(

@@ -207,4 +207,7 @@ def summary(issues: list[LintIssue], where: str) -> str:
     blocking = [issue for issue in issues if issue.blocking]
     if not blocking:
         return f"every metric, scenario and category the policy names is in {where}"
-    return f"{plural(len(blocking), 'name')} in the policy not found in {where}"
+    return (
+        f"{plural(len(blocking), 'problem')}: names {where} does not have, or metrics of "
+        "another kind than the rule needs"
+    )

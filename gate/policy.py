@@ -229,7 +229,11 @@ class Rules:
         ]
         if self.scenarios is not None:
             rules += [self.scenarios, *self.scenarios.each]
-        return [(rule.waiver, rule.level) for rule in rules if rule and rule.waiver]
+        found: dict[str, tuple[Waiver, Level]] = {}
+        for rule in rules:
+            if rule and rule.waiver:  # rules under scenarios.each may share the mapping's
+                found.setdefault(rule.waiver.path, (rule.waiver, rule.level))
+        return list(found.values())
 
     def baseline_rules(self) -> list[str]:
         """Paths of the rules that compare with a baseline and are not off."""
@@ -822,22 +826,34 @@ class _Validator:
             raise self.fail(
                 f"{path}.no_new_failures", f"expected true or false, got {_show(no_new)}"
             )
-        each = self.scenario_list(data["each"], f"{path}.each") if "each" in data else ()
+        level = self.level(data, path)
+        waiver = self.waiver(data, path, level)
+        # The mapping's level and waiver are the default of the rules under each.
+        each = (
+            self.scenario_list(data["each"], f"{path}.each", (level, waiver))
+            if "each" in data
+            else ()
+        )
         if not no_new and not each:
             raise self.fail(
                 path, "no bound given; set no_new_failures: true or list rules under each"
             )
-        level = self.level(data, path)
-        return ScenariosRule(each, no_new, level, self.waiver(data, path, level))
+        return ScenariosRule(each, no_new, level, waiver)
 
-    def scenario_list(self, raw: object, path: str) -> tuple[ScenarioRule, ...]:
+    def scenario_list(
+        self, raw: object, path: str, default: tuple[Level, Waiver | None] | None = None
+    ) -> tuple[ScenarioRule, ...]:
         if not isinstance(raw, list):
             raise self.fail(path, f"expected a list of scenario rules, got {_show(raw)}")
         if not raw:
             raise self.fail(path, "empty list; remove it or add a scenario rule")
-        return tuple(self.scenario(item, f"{path}[{index}]") for index, item in enumerate(raw))
+        return tuple(
+            self.scenario(item, f"{path}[{index}]", default) for index, item in enumerate(raw)
+        )
 
-    def scenario(self, raw: object, path: str) -> ScenarioRule:
+    def scenario(
+        self, raw: object, path: str, default: tuple[Level, Waiver | None] | None = None
+    ) -> ScenarioRule:
         data = self.mapping(raw, path)
         bounds = ("min_passes", "min_pass_percent", "frequency", "required")
         self.known_keys(data, path, ("match", *bounds, *WAIVER_KEYS))
@@ -879,6 +895,8 @@ class _Validator:
             raise self.fail(
                 path, "no bound given; set min_passes, min_pass_percent or required: true"
             )
+        if default is not None and not any(key in data for key in WAIVER_KEYS):
+            return dataclasses.replace(rule, level=default[0], waiver=default[1])
         return dataclasses.replace(rule, waiver=self.waiver(data, path, rule.level))
 
 

@@ -637,6 +637,28 @@ def _merge_one(
         return
     target = runs[key]
     for name, value in entry.items():
+        if name == "evaluation" and is_mapping(value) and is_mapping(target.get(name)):
+            target[name] = _merged_evaluation(target[name], value)
+            continue
         detail = name in _DETAIL_FIELDS and not _is_empty(value)
         if detail or _is_empty(target.get(name)):
             target[name] = value
+
+
+def _metric_key(metric: object) -> object:
+    if not is_mapping(metric):
+        return None
+    metric_id = as_int(metric.get("id"))
+    return ("id", metric_id) if metric_id is not None else ("name", as_text(metric.get("name")))
+
+
+def _merged_evaluation(mine: Mapping[str, Any], theirs: Mapping[str, Any]) -> dict[str, Any]:
+    """Both runs' metrics: the bulk entry's version of a metric wins, and metrics only one
+    side has are kept, so a partial bulk entry never drops scores the result carried."""
+    merged = {**mine, **theirs}
+    ours, bulk = _list(mine.get("metrics")), _list(theirs.get("metrics"))
+    if ours and bulk:
+        newer = {_metric_key(metric): metric for metric in bulk if _metric_key(metric)}
+        updated = [newer.pop(_metric_key(metric), metric) for metric in ours]
+        merged["metrics"] = [*updated, *(m for m in bulk if _metric_key(m) in newer)]
+    return merged

@@ -472,6 +472,20 @@ def test_readme_gitlab_section_documents_the_entrypoint_override():
     assert 'entrypoint: [""]' in match[1]
 
 
+def readme_section(title: str) -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(rf"^### {re.escape(title)}\n(.*?)(?=^##)", readme, re.M | re.S)
+    assert match, f"README has no {title} section"
+    return match[1]
+
+
+def test_readme_documents_every_action_and_component_input():
+    github, gitlab = readme_section("GitHub Actions"), readme_section("GitLab CI")
+    header, _ = component_documents()
+    assert [name for name in ACTION["inputs"] if f"`{name}`" not in github] == []
+    assert [name for name in header["spec"]["inputs"] if f"`{name}`" not in gitlab] == []
+
+
 # --------------------------------------------------------------------------- 3. the Action
 
 
@@ -883,6 +897,47 @@ def test_gate_step_offline_result_file(tmp_path, fake):
     assert "::group::" not in step.stdout
 
 
+BASELINE_ID = 4141
+# The baseline passed every run; now one run of three fails: a drop of 33 points.
+BASELINE_POLICY = f"version: 1\n{FAST_WAIT}rules:\n  success_rate: {{max_drop: 10}}\n"
+
+
+def baseline_input(tmp_path: Path, fake: FakeCekura, source: str) -> str:
+    """The value of the ``source`` input for a baseline whose runs all passed."""
+    baseline = make_result([make_run(1), make_run(2)], id=BASELINE_ID)
+    if source == "baseline-result-id":
+        fake.add_result(BASELINE_ID, [baseline])
+        return str(BASELINE_ID)
+    path = tmp_path / "baselines" / "main.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(baseline), encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize("source", ["baseline-file", "baseline-result-id"])
+def test_gate_step_passes_a_baseline_input_to_the_gate(tmp_path, fake, source):
+    serve(fake, three_runs())
+    step = run_gate_step(
+        tmp_path, fake, BASELINE_POLICY, **{source: baseline_input(tmp_path, fake, source)}
+    )
+    assert step.code == 1, step.stdout + step.stderr
+    assert_runner_contract(step, "fail")
+    report = json.loads((step.work / "cekura-gate" / "verdict.json").read_text())
+    assert report["baseline"]["id"] == BASELINE_ID
+    [check] = [check for check in report["checks"] if check["id"] == "success_rate.max_drop"]
+    assert (check["outcome"], check["baseline"]) == ("fail", "100%")
+
+
+def test_gate_step_without_a_baseline_input_uses_the_policy_and_fails_closed(tmp_path, fake):
+    """Empty baseline inputs pass no flag: a relative rule without any baseline is exit 3."""
+    serve(fake, three_runs())
+    step = run_gate_step(tmp_path, fake, BASELINE_POLICY)
+    assert step.code == 3, step.stdout + step.stderr
+    assert "no baseline given" in step.stderr
+    assert step.outputs["verdict"] == "error"
+    assert not fake.requests_to(RESULT_PATH)  # refused before waiting for the result
+
+
 def test_install_step_is_valid_bash(tmp_path):
     script = tmp_path / "install.sh"
     script.write_text(action_step("install")["run"], encoding="utf-8")
@@ -1022,6 +1077,26 @@ def test_component_job_script_runs_and_its_exit_code_is_allowed_only_for_warning
     assert values["GATE_VERDICT"] == verdict
     for path in job["artifacts"]["paths"]:
         assert (tmp_path / path).is_dir()
+
+
+@pytest.mark.parametrize("source", ["baseline-file", "baseline-result-id"])
+def test_component_job_passes_a_baseline_input_to_the_gate(tmp_path, fake, source):
+    serve(fake, three_runs())
+    inputs = {"result-id": str(RESULT_ID), "api-url": fake.url}
+    inputs[source] = baseline_input(tmp_path, fake, source)
+    [job] = render_component(inputs).values()
+    (tmp_path / "gate.yaml").write_text(BASELINE_POLICY, encoding="utf-8")
+    env = clean_env(
+        GITLAB_CI="true",
+        CEKURA_API_KEY=KEY,
+        PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
+    env.update({name: str(value) for name, value in job["variables"].items()})
+    proc = run(["sh", "-e", "-c", "\n".join(job["script"])], cwd=tmp_path, env=env)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    values = parse_dotenv((tmp_path / job["artifacts"]["reports"]["dotenv"]).read_text("utf-8"))
+    assert values["GATE_VERDICT"] == "fail"
+    assert values["CEKURA_BASELINE_RESULT_ID"] == str(BASELINE_ID)
 
 
 # --------------------------------------------------------------------------- 5. workflow.py

@@ -957,12 +957,13 @@ def policy_error(text: str) -> str:
         ),
         (
             'version: 1\nrules:\n  runs: {min_total: 1, "a\\nb": 2}\n',
-            "rules.runs.a\\nb: unknown key; expected one of min_total, max_failed, level",
+            "rules.runs.a\\nb: unknown key; expected one of min_total, max_failed, level, "
+            "until, reason",
         ),
         (
             'version: 1\nrules:\n  runs: {min_total: 1, "a\\u2028\\rb\\x1b": 2}\n',
             "rules.runs.a\\u2028\\rb\\x1b: unknown key; expected one of min_total, max_failed, "
-            "level",
+            "level, until, reason",
         ),
     ],
     ids=["top-level", "nested", "other-breaks-and-controls"],
@@ -1474,7 +1475,10 @@ TOO_DEEP = "invalid YAML: collections nest more than 100 levels deep"
     [
         ("- " * 100 + "x\n", "expected a mapping at the top level, got a list"),
         ("- " * 101 + "x\n", TOO_DEEP),
-        (_nested_mappings(100), "a: unknown key; expected one of version, wait, rules, run"),
+        (
+            _nested_mappings(100),
+            "a: unknown key; expected one of version, wait, rules, run, baseline",
+        ),
         (_nested_mappings(101), TOO_DEEP),
         (_nested_mappings(40, sequences=60), "expected a mapping at the top level, got a list"),
         (_nested_mappings(41, sequences=60), TOO_DEEP),

@@ -480,8 +480,26 @@ def test_bulk_findings_and_metrics_are_merged_by_id():
         ("non-critical", False),
         ("not_a_bug", True),
     ]
-    assert [m.name for m in runs[274].metrics] == ["Call Pickup", "Latency"]
+    # A bulk entry with fewer metrics updates those it has and drops none of the others.
+    assert [m.name for m in runs[274].metrics] == [
+        "Call Pickup",
+        "Latency",
+        "Pronunciation Analysis",
+        "Customer Sentiment",
+    ]
     assert runs[273].transcript.startswith("[00:01] Testing Agent: Hello.")
+
+
+def test_bulk_metric_versions_win_and_new_metrics_are_added():
+    metrics = [{"id": 1, "name": "Latency", "type": "numeric", "score": 900}]
+    payload = make_result([make_run(1, evaluation={"metrics": metrics})])
+    bulk_metrics = [
+        {"id": 1, "name": "Latency", "type": "numeric", "score": 2500},
+        {"name": "Tone", "type": "continuous_qualitative", "score": 80},
+    ]
+    bulk = [{"id": 1, "evaluation": {"metrics": bulk_metrics}}]
+    run = only_run(merge_run_details(payload, bulk))
+    assert [(m.name, m.score) for m in run.metrics] == [("Latency", 2500.0), ("Tone", 80.0)]
 
 
 def test_bulk_fills_gaps_but_does_not_overwrite_other_fields():
