@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from gate import __version__
 from gate.errors import ExitCode, GateError, UsageError
-from gate.units import TRANSPORT_MODES, parse_duration
+from gate.units import TRANSPORT_MODES, parse_date, parse_duration
 
 PROG = "cekura-gate"
 DEFAULT_POLICY = "gate.yaml"
@@ -196,12 +196,10 @@ def _add_gate_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _date(text: str) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a date such as 2026-12-31, got {text!r}"
-        ) from None
+    day = parse_date(text)
+    if day is None:
+        raise argparse.ArgumentTypeError(f"expected a date such as 2026-12-31, got {text!r}")
+    return day
 
 
 def _add_baseline_options(parser: argparse.ArgumentParser) -> None:

@@ -427,7 +427,7 @@ def load_baseline(
     """The baseline result the policy's relative rules compare with; errors are exit 3."""
     result_id, file = _baseline_source(context.args, policy)
     if result_id is None and file is None:
-        needed = policy.rules.baseline_rules()
+        needed = policy.rules.baseline_rules(_today(context.args))
         if needed:
             raise BaselineError(
                 f"no baseline given, and {', '.join(needed)} compare with one: set "
@@ -493,7 +493,7 @@ def _require_completed_baseline(baseline: Baseline) -> None:
     if result.status is not Status.COMPLETED:
         state = "is not finished" if not result.status.is_terminal else "ended"
         raise BaselineError(
-            f"baseline {baseline.label} {state} with status '{result.status_text}'; "
+            f"baseline {baseline.label} {state} (status '{result.status_text}'); "
             "a baseline must be a completed result"
         )
 
@@ -503,6 +503,7 @@ def _judge(context: CheckContext) -> Verdict:
     policy = load_policy(args.policy)
     if args.result_id is None:
         result = load_result(args.result_file, args.runs_file)
+        context.result_id = result.id  # for the reports, should the baseline fail
         baseline = load_baseline(context, policy, None)
         return _verdict(context, policy, result, baseline)
     context.result_id = args.result_id  # for the reports, should the baseline fail first

@@ -12,6 +12,7 @@ against every cap.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime
 import enum
@@ -33,6 +34,7 @@ from gate.policy import (
     ScenariosRule,
     SuccessRateRule,
     Waiver,
+    waiver_expired,
 )
 from gate.results import MetricKind, MetricValue, Result, Run, Status
 
@@ -292,6 +294,9 @@ def check_status(result: Result, counts: Counts) -> Check:
     )
 
 
+NO_BASELINE = "no baseline to compare with"
+
+
 def signed(value: float, unit: str = "") -> str:
     """A delta with its sign: ``+2.5 pp``, ``-4%``, ``±0``."""
     if value == 0:
@@ -332,6 +337,8 @@ def check_success_rate(
         drop = base_rate - rate if rate is not None and base_rate is not None else None
         if rate is None:
             reason = no_rate
+        elif base is None:
+            reason = NO_BASELINE
         elif base_rate is None:
             reason = "the baseline has no success rate to compare with"
         else:
@@ -463,12 +470,14 @@ KNOWN_PRIORITIES = frozenset({"critical", "non-critical", "high", "medium", "low
 NOT_A_FINDING = "not_a_bug"
 
 
-def _counted_findings(
-    rule: CriticalCategoriesRule, runs: Iterable[Run]
-) -> list[tuple[int, str, str, object]]:
+CategoryKey = tuple[str, object]  # ("id", 3295) or ("text", "rude tone")
+Counted = tuple[int, str, str, CategoryKey]  # run id, priority, category, category key
+
+
+def _counted_findings(rule: CriticalCategoriesRule, runs: Iterable[Run]) -> list[Counted]:
     """(run id, priority, category, category key) of every finding the rule counts."""
     ignored = {item.lower() for item in rule.ignore}
-    counted: list[tuple[int, str, str, object]] = []
+    counted: list[Counted] = []
     for run in runs:
         for finding in run.findings:
             if finding.wrongly_marked or finding.priority == NOT_A_FINDING:
@@ -488,17 +497,23 @@ def _counts_against(cap: str, priority: str) -> bool:
     return priority in PRIORITY_COUNTED_BY[cap] or priority not in KNOWN_PRIORITIES
 
 
-def _unknown_findings(result: Result, counts: Counts) -> str | None:
+RESULT_DETAILS_HINT = "give the runs-bulk details with --runs-file"
+BASELINE_DETAILS_HINT = (
+    "save the baseline with its run details: cekura-gate baseline save --result-file "
+    "RESULT --runs-file RUNS"
+)
+
+
+def _unknown_findings(
+    result: Result, counts: Counts, hint: str = RESULT_DETAILS_HINT
+) -> str | None:
     """Why some runs' findings cannot be counted, or ``None`` when every run's can."""
     blind = [run.id for run in result.runs if not run.findings_known]
     if blind:
         shown = ", ".join(str(run_id) for run_id in blind[:5])
         more = f" and {len(blind) - 5} more" if len(blind) > 5 else ""
         subject = f"run {shown} carries" if len(blind) == 1 else f"runs {shown}{more} carry"
-        return (
-            f"{subject} no critical_categories, so the findings are unknown (give the "
-            "runs-bulk details with --runs-file)"
-        )
+        return f"{subject} no critical_categories, so the findings are unknown ({hint})"
     if len(result.runs) < counts.total_runs:
         return (
             f"the result lists {len(result.runs)} of its {counts.total_runs} runs, so "
@@ -545,22 +560,21 @@ def _check_new_categories(
     rule: CriticalCategoriesRule,
     cap: str,
     result: Result,
-    findings: list[tuple[int, str, str, object]],
+    findings: list[Counted],
     blind: str | None,
     baseline: Result | None,
 ) -> Check:
     hits = [item for item in findings if _counts_against(cap, item[1])]
-    known_before: set[object] = set()
-    base_blind: str | None = "no baseline to compare with"
+    before: list[Counted] = []
+    base_problem: str | None = NO_BASELINE
     if baseline is not None:
-        base_blind = _unknown_findings(baseline, count_runs(baseline))
-        known_before = {
-            item[3]
-            for item in _counted_findings(rule, baseline.runs)
-            if _counts_against(cap, item[1])
-        }
-    # Categories compare by id where the API gives one: the text is written anew per run.
-    new = [item for item in hits if item[3] not in known_before]
+        base_blind = _unknown_findings(baseline, count_runs(baseline), BASELINE_DETAILS_HINT)
+        base_problem = f"the baseline's findings are unknown: {base_blind}" if base_blind else None
+        before = [
+            item for item in _counted_findings(rule, baseline.runs) if _counts_against(cap, item[1])
+        ]
+    seen = _CategoriesBefore.of(before)
+    new = [item for item in hits if not seen.has(item)]
     first_text = {item[3]: short(item[2]) for item in reversed(new)}
     categories = sorted(first_text.values(), key=str.lower)
     reason = (
@@ -568,9 +582,7 @@ def _check_new_categories(
         + "; ".join(categories[:5])
         + (f" and {len(categories) - 5} more" if len(categories) > 5 else "")
     )
-    problem = blind or (
-        f"the baseline's findings are unknown: {base_blind}" if base_blind else None
-    )
+    problem = blind or base_problem
     if problem is not None:
         reason = f"{problem}; {reason}" if new else problem
     check = _check(
@@ -586,8 +598,35 @@ def _check_new_categories(
     if baseline is None:
         return check
     return dataclasses.replace(
-        check, baseline=_categories(len(known_before)), delta=f"+{len(categories)} new"
+        check,
+        baseline=_categories(len({item[3] for item in before})),
+        delta=f"+{len(categories)} new",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _CategoriesBefore:
+    """The baseline's categories under one cap, for telling which are new.
+
+    Categories compare by id where both sides have one (the text is written anew per run),
+    and by text where either lacks it (legacy findings, older baselines)."""
+
+    ids: frozenset[CategoryKey]
+    texts: frozenset[str]
+    texts_without_id: frozenset[str]
+
+    @classmethod
+    def of(cls, findings: list[Counted]) -> _CategoriesBefore:
+        texts = {item[2].strip().lower() for item in findings}
+        no_id = {item[2].strip().lower() for item in findings if item[3][0] != "id"}
+        ids = {item[3] for item in findings if item[3][0] == "id"}
+        return cls(frozenset(ids), frozenset(texts), frozenset(no_id))
+
+    def has(self, finding: Counted) -> bool:
+        text = finding[2].strip().lower()
+        if finding[3][0] == "id":
+            return finding[3] in self.ids or text in self.texts_without_id
+        return text in self.texts
 
 
 def _categories(count: int, priority: str = "") -> str:
@@ -675,8 +714,16 @@ def _metric_kinds(rule: MetricRule, result: Result) -> set[MetricKind]:
     return kinds
 
 
-def _not_found(rule: MetricRule, result: Result, what: str) -> str:
-    kinds = _metric_kinds(rule, result) - {MetricKind.OTHER}
+_SCORED = frozenset({MetricKind.NUMERIC, MetricKind.QUALITATIVE, MetricKind.OTHER})
+
+
+def _not_found(
+    rule: MetricRule, result: Result, what: str, wanted: frozenset[MetricKind] = _SCORED
+) -> str:
+    kinds = _metric_kinds(rule, result)
+    if kinds & wanted:
+        return f"metric '{rule.label}' is in this result, but no run gives it a usable {what}"
+    kinds -= {MetricKind.OTHER}
     if kinds:
         shown = ", ".join(sorted(kind.value for kind in kinds))
         return f"metric '{rule.label}' is {shown} in this result, so it has no {what}"
@@ -724,6 +771,7 @@ def _stat_checks(
                     (value, base),
                     result,
                     stat,
+                    baseline is not None,
                 )
             )
     return checks
@@ -742,6 +790,7 @@ def _relative_check(
     values: tuple[float | None, float | None],
     result: Result,
     stat: str,
+    has_baseline: bool,
 ) -> Check:
     value, base = values
     rising = key == "max_increase_percent"
@@ -749,6 +798,8 @@ def _relative_check(
     expected = f"{word} <= {fmt(limit, '%')} vs baseline"
     if value is None:
         reason, ok = _not_found(rule, result, stat), False
+    elif not has_baseline:
+        reason, ok = NO_BASELINE, False
     elif base is None:
         reason, ok = f"metric '{rule.label}' has no {stat} in the baseline to compare with", False
     else:
@@ -805,7 +856,7 @@ def _pass_percent_checks(
     actual = (
         f"{fmt(value, '%')} ({passed} of {plural(evaluated, 'run')})" if evaluated else "not found"
     )
-    missing = _not_found(rule, result, "binary pass/fail")
+    missing = _not_found(rule, result, "binary pass/fail", frozenset({MetricKind.BINARY}))
     checks = []
     if bounds.min is not None:
         check = _check(
@@ -826,6 +877,8 @@ def _pass_percent_checks(
         drop = base - value if value is not None and base is not None else None
         if value is None:
             reason = missing
+        elif baseline is None:
+            reason = NO_BASELINE
         elif base is None:
             reason = f"metric '{rule.label}' has no binary results in the baseline to compare with"
         else:
@@ -880,7 +933,7 @@ def _enum_check(index: int, rule: MetricRule, result: Result, baseline: Result |
         f"{fmt(value, '%')} of runs ({hits} of {evaluated}) have {rule.label} = "
         f"'{short(share.value, 60)}', outside {expected}"
         if value is not None
-        else _not_found(rule, result, "enum value")
+        else _not_found(rule, result, "enum value", frozenset({MetricKind.ENUM}))
     )
     check = _check(
         f"metrics[{index}].enum",
@@ -954,9 +1007,18 @@ def group_by_scenario(runs: Iterable[Run]) -> list[ScenarioRuns]:
 
 
 def scenario_matches(rule: ScenarioRule, scenario_id: int | None, name: str) -> bool:
+    """By id, by name (case-insensitive), or by a glob with ``*`` or ``?``. A name is first
+    compared as written, so brackets in 'Booking [EN]' are not read as a character class."""
     if isinstance(rule.match, int):
         return scenario_id == rule.match
-    return fnmatch.fnmatchcase(name.strip().lower(), rule.match.lower())
+    written, pattern = name.strip().lower(), rule.match.lower()
+    if written == pattern:
+        return True
+    return is_glob(pattern) and fnmatch.fnmatchcase(written, pattern)
+
+
+def is_glob(pattern: str) -> bool:
+    return "*" in pattern or "?" in pattern
 
 
 def _needed(rule: ScenarioRule, group: ScenarioRuns) -> int:
@@ -977,8 +1039,9 @@ def scenario_passed(rule: ScenarioRule | None, group: ScenarioRuns) -> bool:
     return ok
 
 
-def _scenario_bound_checks(index: int, rule: ScenarioRule, group: ScenarioRuns) -> list[Check]:
-    name = short(group.name, 120)
+def _scenario_bound_checks(
+    index: int, rule: ScenarioRule, group: ScenarioRuns, name: str
+) -> list[Check]:
     needed = _needed(rule, group)
     short_of = (
         f" ({len(group.runs)} of the {rule.frequency} runs expected are in the result)"
@@ -1057,8 +1120,12 @@ def scenario_rule_checks(
                 "",
             )
         )
+    names = collections.Counter(short(group.name, 120) for group in matched)
     for group in matched:
-        checks += _scenario_bound_checks(index, rule, group)
+        name = short(group.name, 120)
+        if names[name] > 1 and group.scenario_id is not None:
+            name = f"{name} (id {group.scenario_id})"  # keeps check ids unique
+        checks += _scenario_bound_checks(index, rule, group, name)
     return checks
 
 
@@ -1074,13 +1141,7 @@ def check_no_new_failures(rule: ScenariosRule, result: Result, baseline: Result 
     title = "New scenario failures"
     if baseline is None:
         return _check(
-            "scenarios.no_new_failures",
-            title,
-            rule.level,
-            expected,
-            "n/a",
-            False,
-            "no baseline to compare with",
+            "scenarios.no_new_failures", title, rule.level, expected, "n/a", False, NO_BASELINE
         )
     current = group_by_scenario(result.runs)
     before = {group.key: group for group in group_by_scenario(baseline.runs)}
@@ -1194,7 +1255,7 @@ def waiver_state(waiver: Waiver, level: Level, today: datetime.date | None) -> W
     """A waiver as of ``today``; without a date every dated waiver counts as expired."""
     if waiver.until is None:
         return WaiverState(waiver.path, None, waiver.reason, level, False, None)
-    expired = today is None or today > waiver.until
+    expired = waiver_expired(waiver, today)
     days_left = (waiver.until - today).days if today is not None else None
     return WaiverState(waiver.path, waiver.until, waiver.reason, level, expired, days_left)
 

@@ -12,7 +12,7 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gate.evaluate import KNOWN_PRIORITIES, plural, scenario_matches, short
+from gate.evaluate import KNOWN_PRIORITIES, is_glob, plural, scenario_matches, short
 from gate.policy import MetricRule, Policy, ScenarioRule
 from gate.results import MetricKind, Result
 
@@ -72,11 +72,12 @@ def _metric_key(rule: MetricRule, seen: _MetricsSeen) -> str | None:
     return None
 
 
+_SCORED = {MetricKind.NUMERIC, MetricKind.QUALITATIVE, MetricKind.OTHER}
 _KIND_NEEDED = {
-    "pass_percent": ({MetricKind.BINARY}, "binary"),
-    "enum": ({MetricKind.ENUM}, "enum"),
-    "mean": ({MetricKind.NUMERIC, MetricKind.QUALITATIVE, MetricKind.OTHER}, "numeric or rating"),
-    "p50": ({MetricKind.NUMERIC, MetricKind.QUALITATIVE, MetricKind.OTHER}, "numeric or rating"),
+    "pass_percent": ({MetricKind.BINARY}, "a binary"),
+    "enum": ({MetricKind.ENUM}, "an enum"),
+    "mean": (_SCORED, "a numeric or rating"),
+    "p50": (_SCORED, "a numeric or rating"),
 }
 
 
@@ -102,7 +103,7 @@ def _lint_metric(index: int, rule: MetricRule, seen: _MetricsSeen, where: str) -
             issues.append(
                 LintIssue(
                     f"{path}.{stat}",
-                    f"metric '{rule.label}' is {shown} in {where}; {stat} needs a {label} metric",
+                    f"metric '{rule.label}' is {shown} in {where}; {stat} needs {label} metric",
                 )
             )
     if rule.enum is not None and MetricKind.ENUM in kinds:
@@ -144,7 +145,7 @@ def _lint_scenario(
         return [LintIssue(path, f"no scenario with id {rule.match} in {where} (ids: {shown})")]
     literal = rule.match.replace("*", "").replace("?", "").strip()
     hint = _did_you_mean(literal, names) if literal else ""
-    kind = "matching" if any(char in rule.match for char in "*?[") else "named"
+    kind = "matching" if is_glob(rule.match) else "named"
     if not names:
         hint = "; the result lists no scenarios"
     return [LintIssue(path, f"no scenario {kind} '{rule.match}' in {where}{hint}")]

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import yaml
 
 from gate.errors import PolicyError
-from gate.units import TRANSPORT_MODES, parse_duration
+from gate.units import TRANSPORT_MODES, parse_date, parse_duration
 from gate.yamlload import describe_yaml_error, load_yaml
 
 _T = TypeVar("_T")
@@ -235,13 +235,18 @@ class Rules:
                 found.setdefault(rule.waiver.path, (rule.waiver, rule.level))
         return list(found.values())
 
-    def baseline_rules(self) -> list[str]:
-        """Paths of the rules that compare with a baseline and are not off."""
+    def baseline_rules(self, today: datetime.date | None = None) -> list[str]:
+        """Paths of the rules that compare with a baseline and are not off on ``today``
+        (a rule that is off until a date that has passed is on)."""
+
+        def off(rule: Any) -> bool:
+            return rule is not None and effective_level(rule.level, rule.waiver, today) is Level.OFF
+
         found: list[str] = []
         if self.success_rate and self.success_rate.max_drop is not None:
             found.append("rules.success_rate.max_drop")
         for index, metric in enumerate(self.metrics):
-            if metric.level is Level.OFF:
+            if off(metric):
                 continue
             for key in ("p50", "mean"):
                 bounds = getattr(metric, key)
@@ -253,7 +258,7 @@ class Rules:
             found.append("rules.scenarios.no_new_failures")
         if self.critical_categories and self.critical_categories.no_new_categories:
             found.append("rules.critical_categories.no_new_categories")
-        off = {
+        owners = {
             "rules.success_rate": self.success_rate,
             "rules.scenarios": self.scenarios,
             "rules.critical_categories": self.critical_categories,
@@ -261,11 +266,20 @@ class Rules:
         return [
             path
             for path in found
-            if not any(
-                path.startswith(prefix) and rule is not None and rule.level is Level.OFF
-                for prefix, rule in off.items()
-            )
+            if not any(path.startswith(prefix) and off(rule) for prefix, rule in owners.items())
         ]
+
+
+def waiver_expired(waiver: Waiver, today: datetime.date | None) -> bool:
+    """Past its ``until`` (inclusive, UTC); without a date, a dated waiver counts as expired."""
+    return waiver.until is not None and (today is None or today > waiver.until)
+
+
+def effective_level(level: Level, waiver: Waiver | None, today: datetime.date | None) -> Level:
+    """A rule's level on ``today``: a warn or off rule whose waiver expired is an error."""
+    if waiver is not None and level is not Level.ERROR and waiver_expired(waiver, today):
+        return Level.ERROR
+    return level
 
 
 @dataclass(frozen=True, slots=True)
@@ -466,12 +480,10 @@ class _Validator:
     def date(self, value: object, path: str) -> datetime.date:
         if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
             return value
-        try:
-            if isinstance(value, str) and len(value.strip()) == 10:
-                return datetime.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-        raise self.fail(path, f"expected a date such as 2026-12-31, got {_show(value)}")
+        day = parse_date(value)
+        if day is None:
+            raise self.fail(path, f"expected a date such as 2026-12-31, got {_show(value)}")
+        return day
 
     def level(self, data: Mapping[str, Any], path: str) -> Level:
         raw = data.get("level", "error")

@@ -5,6 +5,7 @@ Kept apart from ``gate.policy`` so that parsing the command line loads no YAML.
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 
@@ -40,3 +41,16 @@ def parse_duration(value: object) -> float | None:
 def _sane(seconds: float) -> float | None:
     """Positive and at most a year: a longer wait is a typo, not a plan."""
     return seconds if math.isfinite(seconds) and 0 < seconds <= MAX_SECONDS else None
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_date(text: object) -> datetime.date | None:
+    """A ``YYYY-MM-DD`` date (only that form, on every Python); ``None`` otherwise."""
+    if not isinstance(text, str) or not _ISO_DAY.fullmatch(text.strip()):
+        return None
+    try:
+        return datetime.date.fromisoformat(text.strip())
+    except ValueError:  # 2026-02-30
+        return None

@@ -899,9 +899,10 @@ def check_policy(text: str) -> Policy | None:
     assert policy.wait.timeout_s > 0 and policy.wait.poll_interval_s > 0
     assert policy.wait.max_poll_interval_s >= policy.wait.poll_interval_s
     rules = policy.rules
-    if rules.success_rate is not None:
+    if rules.success_rate is not None and rules.success_rate.min is not None:
         assert 0 <= rules.success_rate.min <= 100
     for metric in rules.metrics:
+        assert metric.p50 is not None  # the generated policies bound p50 only
         low, high = metric.p50.min, metric.p50.max
         assert low is not None or high is not None
         assert all(math.isfinite(bound) for bound in (low, high) if bound is not None)
@@ -1058,7 +1059,9 @@ def test_any_pair_of_metric_bounds_is_validated_and_judged(low, high):
     document = {"version": 1, "rules": {"metrics": [{"name": "Latency", "p50": bounds}]}}
     policy = check_policy(dump(document))
     if policy is not None:
-        assert (policy.rules.metrics[0].p50.min, policy.rules.metrics[0].p50.max) == (
+        p50 = policy.rules.metrics[0].p50
+        assert p50 is not None
+        assert (p50.min, p50.max) == (
             None if low is None else float(low),
             None if high is None else float(high),
         )

@@ -72,12 +72,10 @@ def _baseline_line(verdict: Verdict) -> list[str]:
     info = verdict.baseline
     if info is None:
         return []
-    return [
-        f"Baseline: `{cell(info.source, 200)}` (result {info.result_id}"
-        + (f", {cell(info.name, 120)}" if info.name else "")
-        + f", {plural(info.total_runs, 'run')}, success rate {fmt(info.success_rate, '%')})",
-        "",
-    ]
+    parts = [] if info.source == f"result {info.result_id}" else [f"result {info.result_id}"]
+    parts += [cell(info.name, 120)] if info.name else []
+    parts += [plural(info.total_runs, "run"), f"success rate {fmt(info.success_rate, '%')}"]
+    return [f"Baseline: `{cell(info.source, 200)}` ({', '.join(parts)})", ""]
 
 
 def _waivers_section(verdict: Verdict) -> list[str]:

@@ -91,8 +91,9 @@ def _baseline_line(verdict: Verdict) -> list[str]:
     info = verdict.baseline
     if info is None or verdict.status is VerdictStatus.ERROR:
         return []
+    which = "" if info.source == f"result {info.result_id}" else f"result {info.result_id}, "
     return [
-        f"  compared with the baseline {one_line(info.source, 200)} (result {info.result_id}, "
+        f"  compared with the baseline {one_line(info.source, 200)} ({which}"
         f"{plural(info.total_runs, 'run')}, success rate {fmt(info.success_rate, '%')})"
     ]
 
