@@ -12,9 +12,11 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gate.evaluate import KNOWN_PRIORITIES, is_glob, plural, scenario_matches, short
+from gate.category_rules import KNOWN_PRIORITIES
+from gate.checks import plural, short
 from gate.policy import MetricRule, Policy, ScenarioRule
 from gate.results import MetricKind, Result
+from gate.scenario_rules import is_glob, scenario_matches
 
 
 @dataclass(frozen=True, slots=True)

@@ -161,6 +161,11 @@ class Result:
     scenarios: tuple[tuple[int | None, str], ...] = ()
     category_names: tuple[str, ...] = ()
 
+    @property
+    def run_total(self) -> int:
+        """Runs in the result: as listed, or as counted when the payload lists fewer."""
+        return max(self.total_runs or 0, len(self.runs))
+
 
 # --------------------------------------------------------------------------- scalars
 

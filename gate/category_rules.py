@@ -1,0 +1,195 @@
+"""Critical-category rules: caps on findings per priority, and no category new since the
+baseline. Both priority vocabularies count each other's findings (critical = high;
+non-critical = medium or low); a finding with a missing or unknown priority counts against
+every cap, and runs whose findings are unknown fail the rule. Pure: no I/O."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from gate.checks import (
+    NO_BASELINE,
+    Check,
+    make_check,
+    plural,
+    short,
+)
+from gate.policy import CriticalCategoriesRule
+from gate.results import Result, Run
+
+# Which reported priorities each policy key counts. The two vocabularies map onto
+# each other (critical = high; non-critical = medium or low), so a policy in either
+# vocabulary counts findings reported in the other.
+PRIORITY_COUNTED_BY = {
+    "critical": frozenset({"critical", "high"}),
+    "high": frozenset({"high", "critical"}),
+    "non-critical": frozenset({"non-critical", "medium", "low"}),
+    "medium": frozenset({"medium", "non-critical"}),
+    "low": frozenset({"low"}),
+}
+KNOWN_PRIORITIES = frozenset({"critical", "non-critical", "high", "medium", "low", "not_a_bug"})
+NOT_A_FINDING = "not_a_bug"
+
+
+CategoryKey = tuple[str, object]  # ("id", 3295) or ("text", "rude tone")
+Counted = tuple[int, str, str, CategoryKey]  # run id, priority, category, category key
+
+
+def _counted_findings(rule: CriticalCategoriesRule, runs: Iterable[Run]) -> list[Counted]:
+    """(run id, priority, category, category key) of every finding the rule counts."""
+    ignored = {item.lower() for item in rule.ignore}
+    counted: list[Counted] = []
+    for run in runs:
+        for finding in run.findings:
+            if finding.wrongly_marked or finding.priority == NOT_A_FINDING:
+                continue
+            if finding.priority in ignored or finding.category.lower() in ignored:
+                continue
+            key = (
+                ("id", finding.category_id)
+                if finding.category_id is not None
+                else ("text", finding.category.strip().lower())
+            )
+            counted.append((run.id, finding.priority, finding.category, key))
+    return counted
+
+
+def _counts_against(cap: str, priority: str) -> bool:
+    return priority in PRIORITY_COUNTED_BY[cap] or priority not in KNOWN_PRIORITIES
+
+
+RESULT_DETAILS_HINT = "give the runs-bulk details with --runs-file"
+BASELINE_DETAILS_HINT = (
+    "save the baseline with its run details: cekura-gate baseline save --result-file "
+    "RESULT --runs-file RUNS"
+)
+
+
+def _unknown_findings(result: Result, hint: str = RESULT_DETAILS_HINT) -> str | None:
+    """Why some runs' findings cannot be counted, or ``None`` when every run's can."""
+    blind = [run.id for run in result.runs if not run.findings_known]
+    if blind:
+        shown = ", ".join(str(run_id) for run_id in blind[:5])
+        more = f" and {len(blind) - 5} more" if len(blind) > 5 else ""
+        subject = f"run {shown} carries" if len(blind) == 1 else f"runs {shown}{more} carry"
+        return f"{subject} no critical_categories, so the findings are unknown ({hint})"
+    if len(result.runs) < result.run_total:
+        return (
+            f"the result lists {len(result.runs)} of its {result.run_total} runs, so "
+            "the findings of the others are unknown"
+        )
+    return None
+
+
+def check_critical_categories(
+    rule: CriticalCategoriesRule,
+    result: Result,
+    baseline: Result | None = None,
+) -> list[Check]:
+    findings = _counted_findings(rule, result.runs)
+    blind = _unknown_findings(result)
+    checks = []
+    for cap, limit in rule.max:
+        hits = [item for item in findings if _counts_against(cap, item[1])]
+        unknown = sorted({item[1] or "(none)" for item in hits if item[1] not in KNOWN_PRIORITIES})
+        note = f" (includes findings with unknown priority {', '.join(unknown)})" if unknown else ""
+        worst = sorted({short(item[2]) for item in hits})[:3]
+        reason = f"{plural(len(hits), cap + ' finding')}, more than {limit}{note}: " + "; ".join(
+            worst
+        )
+        checks.append(
+            make_check(
+                f"critical_categories.max.{cap}",
+                f"Critical categories: {cap}",
+                rule.level,
+                f"<= {limit}",
+                str(len(hits)) if blind is None else f"{len(hits)} + unknown",
+                len(hits) <= limit and blind is None,
+                reason if len(hits) > limit or blind is None else blind,
+                sorted({item[0] for item in hits}),
+            )
+        )
+    for cap in rule.no_new_categories:
+        checks.append(_check_new_categories(rule, cap, result, findings, blind, baseline))
+    return checks
+
+
+def _check_new_categories(
+    rule: CriticalCategoriesRule,
+    cap: str,
+    result: Result,
+    findings: list[Counted],
+    blind: str | None,
+    baseline: Result | None,
+) -> Check:
+    hits = [item for item in findings if _counts_against(cap, item[1])]
+    before: list[Counted] = []
+    base_problem: str | None = NO_BASELINE
+    if baseline is not None:
+        base_blind = _unknown_findings(baseline, BASELINE_DETAILS_HINT)
+        base_problem = f"the baseline's findings are unknown: {base_blind}" if base_blind else None
+        before = [
+            item for item in _counted_findings(rule, baseline.runs) if _counts_against(cap, item[1])
+        ]
+    seen = _CategoriesBefore.of(before)
+    new = [item for item in hits if not seen.has(item)]
+    first_text = {item[3]: short(item[2]) for item in reversed(new)}
+    categories = sorted(first_text.values(), key=str.lower)
+    reason = (
+        f"{_categories(len(categories), cap)} the baseline did not have: "
+        + "; ".join(categories[:5])
+        + (f" and {len(categories) - 5} more" if len(categories) > 5 else "")
+    )
+    problem = blind or base_problem
+    if problem is not None:
+        reason = f"{problem}; {reason}" if new else problem
+    check = make_check(
+        f"critical_categories.no_new_categories.{cap}",
+        f"New {cap} categories",
+        rule.level,
+        "none new vs baseline",
+        str(len(categories)) if problem is None else f"{len(categories)} + unknown",
+        not new and problem is None,
+        reason,
+        sorted({item[0] for item in new}),
+    )
+    if baseline is None:
+        return check
+    return dataclasses.replace(
+        check,
+        baseline=_categories(len({item[3] for item in before})),
+        delta=f"+{len(categories)} new",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _CategoriesBefore:
+    """The baseline's categories under one cap, for telling which are new.
+
+    Categories compare by id where both sides have one (the text is written anew per run),
+    and by text where either lacks it (legacy findings, older baselines)."""
+
+    ids: frozenset[CategoryKey]
+    texts: frozenset[str]
+    texts_without_id: frozenset[str]
+
+    @classmethod
+    def of(cls, findings: list[Counted]) -> _CategoriesBefore:
+        texts = {item[2].strip().lower() for item in findings}
+        no_id = {item[2].strip().lower() for item in findings if item[3][0] != "id"}
+        ids = {item[3] for item in findings if item[3][0] == "id"}
+        return cls(frozenset(ids), frozenset(texts), frozenset(no_id))
+
+    def has(self, finding: Counted) -> bool:
+        text = finding[2].strip().lower()
+        if finding[3][0] == "id":
+            return finding[3] in self.ids or text in self.texts_without_id
+        return text in self.texts
+
+
+def _categories(count: int, priority: str = "") -> str:
+    """``1 critical category``, ``2 categories``."""
+    word = "category" if count == 1 else "categories"
+    return f"{count} {priority + ' ' if priority else ''}{word}"

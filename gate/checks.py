@@ -1,0 +1,167 @@
+"""What every rule produces: a ``Check`` (expected, actual, outcome, one-line reason),
+the formatting its texts share, and how a waiver changes a rule's level and reason.
+Pure: no I/O, no clock."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from gate.policy import Level, Waiver, waiver_expired
+
+
+class Outcome(enum.Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    WARN = "warn"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """The judgement of one bound of one rule."""
+
+    id: str
+    title: str
+    expected: str
+    actual: str
+    outcome: Outcome
+    reason: str
+    run_ids: tuple[int, ...] = ()
+    baseline: str = ""  # the baseline's value, when the check compares with one
+    delta: str = ""  # current minus baseline
+    waiver: str = ""  # the rule's waiver, active or expired
+
+
+@dataclass(frozen=True, slots=True)
+class WaiverState:
+    """A rule's waiver as of the verdict's date."""
+
+    path: str
+    until: datetime.date | None
+    reason: str | None
+    level: Level
+    expired: bool
+    days_left: int | None
+
+    @property
+    def text(self) -> str:
+        why = f": {self.reason}" if self.reason else ""
+        if self.until is None:
+            return f"{self.level.value} by policy{why}"
+        if self.expired:
+            return f"waiver expired on {self.until.isoformat()}, so this is an error again{why}"
+        left = "last day" if self.days_left == 0 else plural(self.days_left or 0, "day") + " left"
+        return f"waived until {self.until.isoformat()} ({left}){why}"
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def fmt(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "n/a"
+    text = str(int(value)) if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
+    return text + unit
+
+
+def short(text: str, limit: int = 200) -> str:
+    """One line of at most ``limit`` characters: payload text can be huge."""
+    flat = " ".join(text[: limit * 4].split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"
+
+
+def plural(count: int, word: str) -> str:
+    """``1 run``, ``2 runs``."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def percent(part: int, whole: int) -> float:
+    return 100.0 * (part / whole)  # divide first: 100 * a huge count would overflow
+
+
+def judge(ok: bool, level: Level) -> Outcome:
+    if ok:
+        return Outcome.PASS
+    return Outcome.FAIL if level is Level.ERROR else Outcome.WARN
+
+
+def make_check(
+    check_id: str,
+    title: str,
+    level: Level,
+    expected: str,
+    actual: str,
+    ok: bool,
+    reason: str,
+    run_ids: Iterable[int] = (),
+) -> Check:
+    if level is Level.OFF:
+        return Check(
+            check_id, title, expected, actual, Outcome.SKIP, "rule is off in the policy", ()
+        )
+    outcome = judge(ok, level)
+    text = reason if not ok else f"{title}: {actual} meets {expected}"
+    return Check(check_id, title, expected, actual, outcome, text, tuple(run_ids))
+
+
+NO_BASELINE = "no baseline to compare with"
+
+
+def signed(value: float, unit: str = "") -> str:
+    """A delta with its sign: ``+2.5 pp``, ``-4%``, ``±0``."""
+    if value == 0:
+        return "\u00b10" + unit
+    return ("+" if value > 0 else "-") + fmt(abs(value), unit)
+
+
+def compared(check: Check, current: float | None, base: float | None, unit: str) -> Check:
+    """The check with the baseline's value and the delta filled in, when both are known."""
+    if base is None:
+        return check
+    delta = signed(current - base, unit) if current is not None else ""
+    shown_unit = "%" if unit == " pp" else unit
+    return dataclasses.replace(check, baseline=fmt(base, shown_unit), delta=delta)
+
+
+# --------------------------------------------------------------------------- waivers
+
+
+_R = TypeVar("_R")
+
+
+def waiver_state(waiver: Waiver, level: Level, today: datetime.date | None) -> WaiverState:
+    """A waiver as of ``today``; without a date every dated waiver counts as expired."""
+    if waiver.until is None:
+        return WaiverState(waiver.path, None, waiver.reason, level, False, None)
+    expired = waiver_expired(waiver, today)
+    days_left = (waiver.until - today).days if today is not None else None
+    return WaiverState(waiver.path, waiver.until, waiver.reason, level, expired, days_left)
+
+
+def effective_rule(rule: _R, today: datetime.date | None) -> tuple[_R, str, bool]:
+    """The rule with its level as of ``today``, the waiver's note, and whether it expired."""
+    waiver: Waiver | None = getattr(rule, "waiver", None)
+    level: Level = rule.level  # type: ignore[attr-defined]
+    if waiver is None or level is Level.ERROR:
+        return rule, "", False
+    state = waiver_state(waiver, level, today)
+    if state.expired:
+        return dataclasses.replace(rule, level=Level.ERROR), state.text, True  # type: ignore[type-var]
+    return rule, state.text, False
+
+
+def annotated(checks: list[Check], note: str, expired: bool) -> list[Check]:
+    if not note:
+        return checks
+    annotated = []
+    for check in checks:
+        reason = check.reason
+        if check.outcome is Outcome.WARN or (expired and check.outcome is Outcome.FAIL):
+            reason = f"{reason} ({note})"
+        annotated.append(dataclasses.replace(check, reason=reason, waiver=note))
+    return annotated

@@ -1,0 +1,355 @@
+"""Metric rules: a metric's p50 (from the result's summary, else the median over runs), its
+mean score over the runs, the pass percent of a binary metric (all three encodings), the
+share of an enum value, and their moves against the baseline. A metric that cannot be found
+fails its rule. Pure: no I/O."""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+from collections.abc import Iterable
+
+from gate.checks import (
+    NO_BASELINE,
+    Check,
+    compared,
+    fmt,
+    make_check,
+    percent,
+    plural,
+    short,
+    signed,
+)
+from gate.policy import Bounds, MetricRule
+from gate.results import MetricKind, MetricValue, Result, Run
+
+
+def _matches(rule: MetricRule, metric_id: int | None, name: str) -> bool:
+    if rule.id is not None and metric_id == rule.id:
+        return True
+    return rule.name is not None and name.strip().lower() == rule.name.lower()
+
+
+def _first_match(rule: MetricRule, run: Run) -> MetricValue | None:
+    for metric in run.metrics:
+        if _matches(rule, metric.id, metric.name):
+            return metric
+    return None
+
+
+def _run_scores(rule: MetricRule, runs: Iterable[Run]) -> list[float]:
+    scores = []
+    for run in runs:
+        for metric in run.metrics:
+            if (
+                _matches(rule, metric.id, metric.name)
+                and metric.score is not None
+                and metric.kind not in (MetricKind.BINARY, MetricKind.ENUM)
+            ):
+                scores.append(metric.score)
+    return scores
+
+
+def find_p50(rule: MetricRule, result: Result) -> tuple[float | None, str]:
+    """The metric's p50 and where it came from; ``(None, '')`` when nowhere."""
+    for summary in result.summary_metrics:
+        if summary.p50 is not None and _matches(rule, summary.id, summary.name):
+            return summary.p50, summary.source
+    scores = _run_scores(rule, result.runs)
+    if scores:
+        return statistics.median(scores), f"median of {plural(len(scores), 'run')}"
+    return None, ""
+
+
+def find_mean(rule: MetricRule, result: Result) -> tuple[float | None, str]:
+    """The mean of the metric's scores over the runs (numeric and rating metrics)."""
+    scores = _run_scores(rule, result.runs)
+    if scores:
+        return statistics.fmean(scores), f"mean of {plural(len(scores), 'run')}"
+    return None, ""
+
+
+def known_metric_names(result: Result) -> list[str]:
+    names = {summary.name for summary in result.summary_metrics if summary.name}
+    names.update(metric.name for run in result.runs for metric in run.metrics)
+    return sorted(names, key=str.lower)
+
+
+def _within(bounds: Bounds, value: float) -> bool:
+    return (bounds.min is None or value >= bounds.min) and (
+        bounds.max is None or value <= bounds.max
+    )
+
+
+def _describe_bounds(bounds: Bounds, unit: str = "") -> str:
+    if bounds.min is not None and bounds.max is not None:
+        return f"{fmt(bounds.min, unit)} to {fmt(bounds.max, unit)}"
+    if bounds.min is not None:
+        return f">= {fmt(bounds.min, unit)}"
+    return f"<= {fmt(bounds.max, unit)}"
+
+
+def _metric_kinds(rule: MetricRule, result: Result) -> set[MetricKind]:
+    kinds = {
+        metric.kind
+        for run in result.runs
+        for metric in run.metrics
+        if _matches(rule, metric.id, metric.name)
+    }
+    kinds.update(s.kind for s in result.summary_metrics if _matches(rule, s.id, s.name))
+    return kinds
+
+
+_SCORED = frozenset({MetricKind.NUMERIC, MetricKind.QUALITATIVE, MetricKind.OTHER})
+
+
+def _not_found(
+    rule: MetricRule, result: Result, what: str, wanted: frozenset[MetricKind] = _SCORED
+) -> str:
+    kinds = _metric_kinds(rule, result)
+    if kinds & wanted:
+        return f"metric '{rule.label}' is in this result, but no run gives it a usable {what}"
+    kinds -= {MetricKind.OTHER}
+    if kinds:
+        shown = ", ".join(sorted(kind.value for kind in kinds))
+        return f"metric '{rule.label}' is {shown} in this result, so it has no {what}"
+    names = ", ".join(known_metric_names(result)) or "none"
+    return f"metric '{rule.label}' has no {what} in this result; metrics present: {names}"
+
+
+_STATS = {"p50": find_p50, "mean": find_mean}
+
+
+def _stat_checks(
+    index: int, rule: MetricRule, stat: str, result: Result, baseline: Result | None
+) -> list[Check]:
+    bounds: Bounds = getattr(rule, stat)
+    value, source = _STATS[stat](rule, result)
+    base = _STATS[stat](rule, baseline)[0] if baseline is not None else None
+    title = f"{rule.label} {stat}"
+    checks = []
+    if bounds.absolute:
+        expected = _describe_bounds(bounds)
+        check = make_check(
+            f"metrics[{index}].{stat}",
+            title,
+            rule.level,
+            expected,
+            fmt(value) if value is not None else "not found",
+            value is not None and _within(bounds, value),
+            f"{title} is {fmt(value)} ({source}), outside {expected}"
+            if value is not None
+            else _not_found(rule, result, stat),
+        )
+        checks.append(compared(check, value, base, ""))
+    for key, limit in (
+        ("max_increase_percent", bounds.max_increase_percent),
+        ("max_decrease_percent", bounds.max_decrease_percent),
+    ):
+        if limit is not None:
+            checks.append(
+                _relative_check(
+                    f"metrics[{index}].{stat}.{key}",
+                    title,
+                    rule,
+                    key,
+                    limit,
+                    (value, base),
+                    result,
+                    stat,
+                    baseline is not None,
+                )
+            )
+    return checks
+
+
+def _change_percent(value: float, base: float) -> float | None:
+    return None if base == 0 else 100.0 * (value - base) / abs(base)
+
+
+def _relative_check(
+    check_id: str,
+    title: str,
+    rule: MetricRule,
+    key: str,
+    limit: float,
+    values: tuple[float | None, float | None],
+    result: Result,
+    stat: str,
+    has_baseline: bool,
+) -> Check:
+    value, base = values
+    rising = key == "max_increase_percent"
+    word = "increase" if rising else "decrease"
+    expected = f"{word} <= {fmt(limit, '%')} vs baseline"
+    if value is None:
+        reason, ok = _not_found(rule, result, stat), False
+    elif not has_baseline:
+        reason, ok = NO_BASELINE, False
+    elif base is None:
+        reason, ok = f"metric '{rule.label}' has no {stat} in the baseline to compare with", False
+    else:
+        change = _change_percent(value, base)
+        moved = value - base if rising else base - value
+        # From a zero baseline any move the wrong way is an unbounded change.
+        ok = moved <= 0 if change is None else (change if rising else -change) <= limit + 1e-9
+        shown = f"{signed(change, '%')}" if change is not None else f"{signed(value - base)} from 0"
+        reason = (
+            f"{title} is {fmt(value)}, {shown} against the baseline's {fmt(base)}; "
+            f"the policy allows at most {fmt(limit, '%')} {word}"
+        )
+    actual = fmt(value) if value is not None else "not found"
+    check = make_check(check_id, f"{title} vs baseline", rule.level, expected, actual, ok, reason)
+    if value is not None and base is not None:
+        change = _change_percent(value, base)
+        delta = signed(value - base) + (f" ({signed(change, '%')})" if change is not None else "")
+        return dataclasses.replace(check, baseline=fmt(base), delta=delta)
+    return dataclasses.replace(check, baseline=fmt(base) if base is not None else "")
+
+
+def binary_tally(rule: MetricRule, runs: Iterable[Run]) -> tuple[int, int, tuple[int, ...]]:
+    """(passed, evaluated, ids of failed runs) of a binary metric over the runs."""
+    passed = evaluated = 0
+    failed: list[int] = []
+    for run in runs:
+        metric = _first_match(rule, run)
+        if metric is None or metric.kind is not MetricKind.BINARY or metric.passed is None:
+            continue
+        evaluated += 1
+        if metric.passed:
+            passed += 1
+        else:
+            failed.append(run.id)
+    return passed, evaluated, tuple(failed)
+
+
+def _pass_percent(rule: MetricRule, result: Result | None) -> float | None:
+    if result is None:
+        return None
+    passed, evaluated, _ = binary_tally(rule, result.runs)
+    return percent(passed, evaluated) if evaluated else None
+
+
+def _pass_percent_checks(
+    index: int, rule: MetricRule, result: Result, baseline: Result | None
+) -> list[Check]:
+    assert rule.pass_percent is not None
+    bounds = rule.pass_percent
+    passed, evaluated, failed = binary_tally(rule, result.runs)
+    value = percent(passed, evaluated) if evaluated else None
+    base = _pass_percent(rule, baseline)
+    title = f"{rule.label} pass rate"
+    actual = (
+        f"{fmt(value, '%')} ({passed} of {plural(evaluated, 'run')})" if evaluated else "not found"
+    )
+    missing = _not_found(rule, result, "binary pass/fail", frozenset({MetricKind.BINARY}))
+    checks = []
+    if bounds.min is not None:
+        check = make_check(
+            f"metrics[{index}].pass_percent",
+            title,
+            rule.level,
+            f">= {fmt(bounds.min, '%')}",
+            actual,
+            value is not None and value >= bounds.min,
+            f"{title} is {fmt(value, '%')} ({passed} of {plural(evaluated, 'run')} passed), "
+            f"below {fmt(bounds.min, '%')}"
+            if value is not None
+            else missing,
+            failed,
+        )
+        checks.append(compared(check, value, base, " pp"))
+    if bounds.max_drop is not None:
+        drop = base - value if value is not None and base is not None else None
+        if value is None:
+            reason = missing
+        elif baseline is None:
+            reason = NO_BASELINE
+        elif base is None:
+            reason = f"metric '{rule.label}' has no binary results in the baseline to compare with"
+        else:
+            reason = (
+                f"{title} is {fmt(value, '%')}, {fmt(drop, ' pp')} below the baseline's "
+                f"{fmt(base, '%')}, more than {fmt(bounds.max_drop, ' pp')}"
+            )
+        check = make_check(
+            f"metrics[{index}].pass_percent.max_drop",
+            f"{title} vs baseline",
+            rule.level,
+            f"drop <= {fmt(bounds.max_drop, ' pp')}",
+            actual,
+            drop is not None and drop <= bounds.max_drop + 1e-9,
+            reason,
+            failed,
+        )
+        checks.append(compared(check, value, base, " pp"))
+    return checks
+
+
+def enum_tally(
+    rule: MetricRule, runs: Iterable[Run], value: str
+) -> tuple[int, int, tuple[int, ...]]:
+    """(runs with ``value``, runs with any enum value, ids of the former)."""
+    wanted = value.strip().lower()
+    hits: list[int] = []
+    evaluated = 0
+    for run in runs:
+        metric = _first_match(rule, run)
+        if metric is None or metric.enum_value is None:
+            continue
+        evaluated += 1
+        if metric.enum_value.strip().lower() == wanted:
+            hits.append(run.id)
+    return len(hits), evaluated, tuple(hits)
+
+
+def _enum_check(index: int, rule: MetricRule, result: Result, baseline: Result | None) -> Check:
+    assert rule.enum is not None
+    share = rule.enum
+    hits, evaluated, hit_ids = enum_tally(rule, result.runs, share.value)
+    value = percent(hits, evaluated) if evaluated else None
+    base = None
+    if baseline is not None:
+        base_hits, base_total, _ = enum_tally(rule, baseline.runs, share.value)
+        base = percent(base_hits, base_total) if base_total else None
+    title = f"{rule.label} = '{short(share.value, 60)}'"
+    expected = _describe_bounds(Bounds(share.min_percent, share.max_percent), "%")
+    ok = value is not None and _within(Bounds(share.min_percent, share.max_percent), value)
+    reason = (
+        f"{fmt(value, '%')} of runs ({hits} of {evaluated}) have {rule.label} = "
+        f"'{short(share.value, 60)}', outside {expected}"
+        if value is not None
+        else _not_found(rule, result, "enum value", frozenset({MetricKind.ENUM}))
+    )
+    check = make_check(
+        f"metrics[{index}].enum",
+        f"{title} share",
+        rule.level,
+        expected,
+        f"{fmt(value, '%')} ({hits} of {plural(evaluated, 'run')})"
+        if value is not None
+        else "not found",
+        ok,
+        reason,
+        hit_ids if share.max_percent is not None else (),
+    )
+    return compared(check, value, base, " pp")
+
+
+def check_metric(index: int, rule: MetricRule, result: Result) -> Check:
+    """The p50 check of one metric rule (kept for callers that judge one bound)."""
+    return metric_checks(index, rule, result, None)[0]
+
+
+def metric_checks(
+    index: int, rule: MetricRule, result: Result, baseline: Result | None
+) -> list[Check]:
+    checks: list[Check] = []
+    for stat in ("p50", "mean"):
+        if getattr(rule, stat) is not None:
+            checks += _stat_checks(index, rule, stat, result, baseline)
+    if rule.pass_percent is not None:
+        checks += _pass_percent_checks(index, rule, result, baseline)
+    if rule.enum is not None:
+        checks.append(_enum_check(index, rule, result, baseline))
+    return checks

@@ -1,0 +1,244 @@
+"""Scenario rules: k-of-n per scenario (``min_passes``, ``min_pass_percent`` over its
+repeats, ``frequency`` for runs that never happened), ``required`` scenarios, and no
+scenario failing now that passed on the baseline. Pure: no I/O."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime
+import fnmatch
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from gate.checks import (
+    NO_BASELINE,
+    Check,
+    annotated,
+    effective_rule,
+    fmt,
+    make_check,
+    percent,
+    plural,
+    short,
+    signed,
+)
+from gate.policy import ScenarioRule, ScenariosRule
+from gate.results import Result, Run
+
+ScenarioKey = tuple[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioRuns:
+    """The runs of one scenario in a result."""
+
+    key: ScenarioKey
+    scenario_id: int | None
+    name: str
+    runs: tuple[Run, ...]
+
+    @property
+    def passes(self) -> int:
+        return sum(1 for run in self.runs if run.success is True)
+
+    @property
+    def failed_run_ids(self) -> tuple[int, ...]:
+        return tuple(run.id for run in self.runs if run.success is not True)
+
+
+def scenario_key(scenario_id: int | None, name: str) -> ScenarioKey:
+    return ("id", scenario_id) if scenario_id is not None else ("name", name.strip().lower())
+
+
+def group_by_scenario(runs: Iterable[Run]) -> list[ScenarioRuns]:
+    groups: dict[ScenarioKey, list[Run]] = {}
+    for run in runs:
+        groups.setdefault(scenario_key(run.scenario_id, run.scenario_name), []).append(run)
+    return [
+        ScenarioRuns(key, members[0].scenario_id, members[0].scenario_name, tuple(members))
+        for key, members in groups.items()
+    ]
+
+
+def scenario_matches(rule: ScenarioRule, scenario_id: int | None, name: str) -> bool:
+    """By id, by name (case-insensitive), or by a glob with ``*`` or ``?``. A name is first
+    compared as written, so brackets in 'Booking [EN]' are not read as a character class."""
+    if isinstance(rule.match, int):
+        return scenario_id == rule.match
+    written, pattern = name.strip().lower(), rule.match.lower()
+    if written == pattern:
+        return True
+    return is_glob(pattern) and fnmatch.fnmatchcase(written, pattern)
+
+
+def is_glob(pattern: str) -> bool:
+    return "*" in pattern or "?" in pattern
+
+
+def _needed(rule: ScenarioRule, group: ScenarioRuns) -> int:
+    """The runs the scenario should have had: its runs, or ``frequency`` if more."""
+    return max(len(group.runs), rule.frequency or 0)
+
+
+def scenario_passed(rule: ScenarioRule | None, group: ScenarioRuns) -> bool:
+    """Whether a scenario passed: by its k-of-n rule if it has one, else every run passed."""
+    if rule is None or not rule.has_bound:
+        return bool(group.runs) and group.passes == len(group.runs)
+    needed = _needed(rule, group)
+    ok = True
+    if rule.min_passes is not None:
+        ok = group.passes >= rule.min_passes
+    if rule.min_pass_percent is not None:
+        ok = ok and needed > 0 and percent(group.passes, needed) >= rule.min_pass_percent
+    return ok
+
+
+def _scenario_bound_checks(
+    index: int, rule: ScenarioRule, group: ScenarioRuns, name: str
+) -> list[Check]:
+    needed = _needed(rule, group)
+    short_of = (
+        f" ({len(group.runs)} of the {rule.frequency} runs expected are in the result)"
+        if rule.frequency and len(group.runs) < rule.frequency
+        else ""
+    )
+    checks = []
+    if rule.min_passes is not None:
+        checks.append(
+            make_check(
+                f"scenarios[{index}].min_passes[{name}]",
+                f"Scenario '{name}' passes",
+                rule.level,
+                f">= {rule.min_passes} of {needed}",
+                f"{group.passes} of {needed}",
+                group.passes >= rule.min_passes,
+                f"scenario '{name}' passed {group.passes} of {needed} runs, "
+                f"fewer than {rule.min_passes}{short_of}",
+                group.failed_run_ids,
+            )
+        )
+    if rule.min_pass_percent is not None:
+        share = percent(group.passes, needed) if needed else 0.0
+        checks.append(
+            make_check(
+                f"scenarios[{index}].min_pass_percent[{name}]",
+                f"Scenario '{name}' pass rate",
+                rule.level,
+                f">= {fmt(rule.min_pass_percent, '%')}",
+                f"{fmt(share, '%')} ({group.passes} of {needed})",
+                share >= rule.min_pass_percent,
+                f"scenario '{name}' passed {fmt(share, '%')} of its runs ({group.passes} of "
+                f"{needed}), below {fmt(rule.min_pass_percent, '%')}{short_of}",
+                group.failed_run_ids,
+            )
+        )
+    return checks
+
+
+def _scenario_names(groups: Sequence[ScenarioRuns]) -> str:
+    names = sorted({short(group.name, 60) for group in groups}, key=str.lower)
+    shown = ", ".join(names[:10])
+    return (shown + (f" and {len(names) - 10} more" if len(names) > 10 else "")) or "none"
+
+
+def scenario_rule_checks(
+    index: int, rule: ScenarioRule, groups: Sequence[ScenarioRuns]
+) -> list[Check]:
+    matched = [group for group in groups if scenario_matches(rule, group.scenario_id, group.name)]
+    label = matched[0].name if isinstance(rule.match, int) and matched else rule.label
+    title = f"Scenario '{short(label, 120)}'"
+    if not matched:
+        return [
+            make_check(
+                f"scenarios[{index}].required" if rule.required else f"scenarios[{index}]",
+                f"{title} present" if rule.required else title,
+                rule.level,
+                "present" if rule.required else "judged when present",
+                "not in this result",
+                not rule.required,
+                f"no run of a scenario matching '{short(rule.label, 120)}' is in this result; "
+                f"scenarios present: {_scenario_names(groups)}",
+            )
+        ]
+    checks = []
+    if rule.required:
+        runs = sum(len(group.runs) for group in matched)
+        checks.append(
+            make_check(
+                f"scenarios[{index}].required",
+                f"{title} present",
+                rule.level,
+                "present",
+                f"{plural(len(matched), 'scenario')}, {plural(runs, 'run')}",
+                True,
+                "",
+            )
+        )
+    names = collections.Counter(short(group.name, 120) for group in matched)
+    for group in matched:
+        name = short(group.name, 120)
+        if names[name] > 1 and group.scenario_id is not None:
+            name = f"{name} (id {group.scenario_id})"  # keeps check ids unique
+        checks += _scenario_bound_checks(index, rule, group, name)
+    return checks
+
+
+def _rule_for(rules: Sequence[ScenarioRule], group: ScenarioRuns) -> ScenarioRule | None:
+    for rule in rules:
+        if rule.has_bound and scenario_matches(rule, group.scenario_id, group.name):
+            return rule
+    return None
+
+
+def check_no_new_failures(rule: ScenariosRule, result: Result, baseline: Result | None) -> Check:
+    expected = "none (scenarios that passed on the baseline)"
+    title = "New scenario failures"
+    if baseline is None:
+        return make_check(
+            "scenarios.no_new_failures", title, rule.level, expected, "n/a", False, NO_BASELINE
+        )
+    current = group_by_scenario(result.runs)
+    before = {group.key: group for group in group_by_scenario(baseline.runs)}
+    by_name = {("name", group.name.strip().lower()): group for group in before.values()}
+    base_failing = sum(
+        1 for group in before.values() if not scenario_passed(_rule_for(rule.each, group), group)
+    )
+    now_failing = [
+        group for group in current if not scenario_passed(_rule_for(rule.each, group), group)
+    ]
+    new = []
+    for group in now_failing:
+        old = before.get(group.key) or by_name.get(("name", group.name.strip().lower()))
+        if old is not None and scenario_passed(_rule_for(rule.each, old), old):
+            new.append(group)
+    check = make_check(
+        "scenarios.no_new_failures",
+        title,
+        rule.level,
+        expected,
+        f"{len(new)} new ({len(now_failing)} failing)",
+        not new,
+        f"{plural(len(new), 'scenario')} passed on the baseline and failed now: "
+        + _scenario_names(new),
+        [run_id for group in new for run_id in group.failed_run_ids],
+    )
+    return dataclasses.replace(
+        check,
+        baseline=f"{base_failing} failing",
+        delta=f"{signed(len(now_failing) - base_failing)} failing",
+    )
+
+
+def check_scenarios(
+    rule: ScenariosRule, result: Result, baseline: Result | None, today: datetime.date | None
+) -> list[Check]:
+    groups = group_by_scenario(result.runs)
+    checks: list[Check] = []
+    for index, each in enumerate(rule.each):
+        effective, note, expired = effective_rule(each, today)
+        checks += annotated(scenario_rule_checks(index, effective, groups), note, expired)
+    if rule.no_new_failures:
+        enforced, note, expired = effective_rule(rule, today)
+        checks += annotated([check_no_new_failures(enforced, result, baseline)], note, expired)
+    return checks
