@@ -6,6 +6,7 @@ cases live in ``tests/data/policies/invalid-loader-only`` (see ``test_policy.py`
 """
 
 import json
+import re
 from typing import Any
 
 import jsonschema
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from gate.commands import schema_text
 from gate.errors import PolicyError
-from gate.policy import LEGACY_PRIORITIES, MODERN_PRIORITIES, RULE_NAMES, Level
+from gate.policy import LEGACY_PRIORITIES, MODERN_PRIORITIES, RULE_NAMES, WAIVER_KEYS, Level
 from gate.yamlload import load_yaml
 from tests.conftest import EXAMPLES, policy_from, run_cli
 from tests.test_policy import INVALID, LOADER_ONLY, VALID, cases, documents
@@ -95,6 +96,27 @@ def test_schema_names_the_loaders_priorities():
     assert keys == [MODERN_PRIORITIES, LEGACY_PRIORITIES]
 
 
+def test_schema_names_the_loaders_priorities_for_new_categories():
+    forms = RULE_SCHEMAS["critical_categories"]["properties"]["no_new_categories"]["oneOf"]
+    assert [form.get("items", form) for form in forms] == [{"$ref": "#/$defs/priority"}] * 2
+    assert SCHEMA["$defs"]["priority"]["enum"] == [*MODERN_PRIORITIES, *LEGACY_PRIORITIES]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        *(RULE_SCHEMAS[name] for name in RULE_NAMES if name not in ("metrics", "scenarios")),
+        RULE_SCHEMAS["metrics"]["items"],
+        SCHEMA["$defs"]["scenario_rule"],
+        SCHEMA["$defs"]["scenario_group"],
+    ],
+    ids=[*RULE_NAMES[:4], "metrics[]", "scenario_rule", "scenario_group"],
+)
+def test_every_rule_body_takes_the_waiver_keys(body):
+    assert set(WAIVER_KEYS) <= set(body["properties"])
+    assert body["dependentSchemas"] == {"until": {"$ref": "#/$defs/waived"}}
+
+
 # --------------------------------------------------------------------------- agreement on data
 
 NOT_NULL = st.one_of(
@@ -145,3 +167,122 @@ def test_schema_accepts_every_duration_the_loader_accepts(duration):
     )
     if loader_accepts(text):
         assert schema_errors(text) == []
+
+
+# Baselines, waivers, relative bounds, metric kinds and scenario rules: arbitrary values for the
+# right keys. Whatever the loader accepts the schema must accept, and whatever the schema accepts
+# the loader may only reject for a reason a schema cannot state.
+LOADER_ONLY_REASONS = re.compile(
+    r"gate\.yaml: ("
+    r".*: min(_percent)? \(.*\) is greater than max(_percent)? \(.*\)"
+    r"|.*\.min_passes: \d+ passes cannot happen in \d+ runs \(frequency\)"
+    r"|rules: every rule is off; .*"
+    r"|.*: expected a finite number, got .*"
+    r"|.*\.until: expected a date such as 2026-12-31, got '\s*\d{4}-\d\d-\d\d\s*'"
+    r"|.*\.match: expected a non-empty string, got \d+\.0"  # JSON cannot tell 7.0 from 7
+    r")"
+)
+
+
+def maybe(*good: Any) -> st.SearchStrategy[Any]:
+    """Mostly one of ``good``, now and then anything (a document is valid only if all of it is)."""
+    return st.integers(0, 7).flatmap(lambda n: NOT_NULL if n == 7 else st.sampled_from(good))
+
+
+PERCENT = maybe(0, 5, 50.5, 100)
+COUNT = maybe(1, 2, 3.0)
+WAIVER = {
+    "level": maybe("warn", "off", "error"),
+    "until": maybe("2026-12-31", " 2027-01-01 ", "2026-12-31", "2026-02-30"),
+    "reason": maybe("flaky provider"),
+}
+
+
+def rule_body(needs: tuple[str, ...], **keys: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """``keys`` and the waiver keys, any of them; usually including one of ``needs``."""
+    every = {**keys, **WAIVER}
+
+    def with_key(key: str) -> st.SearchStrategy[dict[str, Any]]:
+        rest = {name: value for name, value in every.items() if name != key}
+        return st.fixed_dictionaries({key: every[key]}, optional=rest)
+
+    anything = st.fixed_dictionaries({}, optional=every)
+    needed = st.sampled_from(needs).flatmap(with_key)
+    return st.integers(0, 3).flatmap(lambda n: anything if n == 3 else needed)
+
+
+def new_feature_documents() -> st.SearchStrategy[Any]:
+    number = maybe(0, 1.5, -2, 1800)
+    relative = maybe(0, 10, 250.5)
+    bounds = rule_body(
+        ("min", "max", "max_increase_percent", "max_decrease_percent"),
+        min=number,
+        max=number,
+        max_increase_percent=relative,
+        max_decrease_percent=relative,
+    ).map(lambda body: {key: body[key] for key in body if key not in WAIVER})
+    metric = rule_body(
+        ("p50", "mean", "pass_percent", "enum"),
+        p50=bounds,
+        mean=bounds | NOT_NULL,
+        pass_percent=st.fixed_dictionaries({}, optional={"min": PERCENT, "max_drop": PERCENT}),
+        enum=st.fixed_dictionaries(
+            {"value": maybe("frustrated")},
+            optional={"max_percent": PERCENT, "min_percent": PERCENT},
+        ),
+    ).map(lambda body: {"name": "Latency", **body})
+    scenario = rule_body(
+        ("min_passes", "min_pass_percent", "required"),
+        min_passes=COUNT,
+        min_pass_percent=PERCENT,
+        frequency=COUNT,
+        required=maybe(True, False),
+    )
+    scenario = st.builds(
+        lambda match, body: {**match, **body},
+        st.fixed_dictionaries({"match": maybe("Book *", 7, 7.0, 0, " ")}) | st.just({}),
+        scenario,
+    )
+    scenarios = st.lists(scenario, max_size=2)
+    priorities = st.sampled_from(["critical", "non-critical", "high", "low", "hgh"])
+    rules = st.fixed_dictionaries(
+        {},
+        optional={
+            "success_rate": rule_body(("min", "max_drop"), min=PERCENT, max_drop=PERCENT),
+            "critical_categories": rule_body(
+                ("max", "no_new_categories"),
+                max=st.dictionaries(priorities, st.integers(0, 3), min_size=1, max_size=2)
+                | st.just({}),
+                no_new_categories=st.lists(priorities, max_size=2) | priorities | NOT_NULL,
+                ignore=st.just(["not_a_bug"]),
+            ),
+            "metrics": st.lists(metric, min_size=1, max_size=2),
+            "scenarios": scenarios
+            | scenario
+            | rule_body(
+                ("no_new_failures", "each"),
+                no_new_failures=maybe(True, False),
+                each=scenarios,
+            ),
+        },
+    )
+    baseline = st.dictionaries(
+        st.sampled_from(["result_id", "file", "id"]), maybe(1234, "main.json"), max_size=2
+    )
+    return st.fixed_dictionaries(
+        {"version": st.just(1), "rules": rules}, optional={"baseline": baseline}
+    )
+
+
+@HYPOTHESIS
+@given(new_feature_documents())
+def test_schema_and_loader_agree_on_baselines_waivers_and_scenarios(document):
+    text = yaml.safe_dump(document)
+    errors = schema_errors(text)
+    try:
+        policy_from(text)
+    except PolicyError as exc:
+        if not errors:
+            assert LOADER_ONLY_REASONS.fullmatch(str(exc)), str(exc)
+    else:
+        assert errors == []
