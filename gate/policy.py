@@ -397,7 +397,7 @@ def _show(value: object) -> str:
     if isinstance(value, Mapping):
         return "a mapping"
     if isinstance(value, list):
-        return "a list"
+        return "a list" if value else "an empty list"
     if isinstance(value, int) and abs(value) >= 10**18:
         return "a very large number"  # repr() of a huge int can itself raise
     return repr(value)
@@ -445,9 +445,13 @@ class _Validator:
         if not math.isfinite(number):
             raise self.fail(path, f"expected a finite number, got {_show(number)}")
         if (low is not None and number < low) or (high is not None and number > high):
-            raise self.fail(
-                path, f"expected a number from {_num(low)} to {_num(high)}, got {_num(number)}"
-            )
+            if high is None:
+                wanted = f"a number of at least {_num(low)}"
+            elif low is None:
+                wanted = f"a number of at most {_num(high)}"
+            else:
+                wanted = f"a number from {_num(low)} to {_num(high)}"
+            raise self.fail(path, f"expected {wanted}, got {_num(number)}")
         return number
 
     def count(self, value: object, path: str, *, minimum: int = 0) -> int:
@@ -790,7 +794,9 @@ class _Validator:
         relative = ("max_increase_percent", "max_decrease_percent")
         self.known_keys(data, path, ("min", "max", *relative))
         if not data:
-            raise self.fail(path, "no bound given; set min or max")
+            raise self.fail(
+                path, "no bound given; set min, max, max_increase_percent or max_decrease_percent"
+            )
         low = self.number(data["min"], f"{path}.min") if "min" in data else None
         high = self.number(data["max"], f"{path}.max") if "max" in data else None
         if low is not None and high is not None and low > high:
@@ -829,8 +835,18 @@ class _Validator:
     def scenarios(self, raw: object, path: str) -> ScenariosRule:
         if isinstance(raw, list):
             return ScenariosRule(each=self.scenario_list(raw, path))
+        if not isinstance(raw, Mapping):
+            raise self.fail(
+                path, f"expected a list of scenario rules or a mapping, got {_show(raw)}"
+            )
         data = self.mapping(raw, path)
         if "match" in data:  # one per-scenario rule written as a mapping
+            if "each" in data or "no_new_failures" in data:
+                extra = "each" if "each" in data else "no_new_failures"
+                raise self.fail(
+                    f"{path}.{extra}",
+                    "cannot be mixed with a rule's 'match'; put that rule under each",
+                )
             return ScenariosRule(each=(self.scenario(data, path),))
         self.known_keys(data, path, ("no_new_failures", "each", *WAIVER_KEYS))
         no_new = data.get("no_new_failures", False)
@@ -840,12 +856,9 @@ class _Validator:
             )
         level = self.level(data, path)
         waiver = self.waiver(data, path, level)
-        # The mapping's level and waiver are the default of the rules under each.
-        each = (
-            self.scenario_list(data["each"], f"{path}.each", (level, waiver))
-            if "each" in data
-            else ()
-        )
+        # The mapping's level, until and reason are the defaults of the rules under each.
+        defaults = {key: data[key] for key in WAIVER_KEYS if key in data}
+        each = self.scenario_list(data["each"], f"{path}.each", defaults) if "each" in data else ()
         if not no_new and not each:
             raise self.fail(
                 path, "no bound given; set no_new_failures: true or list rules under each"
@@ -853,18 +866,18 @@ class _Validator:
         return ScenariosRule(each, no_new, level, waiver)
 
     def scenario_list(
-        self, raw: object, path: str, default: tuple[Level, Waiver | None] | None = None
+        self, raw: object, path: str, defaults: Mapping[str, Any] | None = None
     ) -> tuple[ScenarioRule, ...]:
         if not isinstance(raw, list):
             raise self.fail(path, f"expected a list of scenario rules, got {_show(raw)}")
         if not raw:
             raise self.fail(path, "empty list; remove it or add a scenario rule")
         return tuple(
-            self.scenario(item, f"{path}[{index}]", default) for index, item in enumerate(raw)
+            self.scenario(item, f"{path}[{index}]", defaults) for index, item in enumerate(raw)
         )
 
     def scenario(
-        self, raw: object, path: str, default: tuple[Level, Waiver | None] | None = None
+        self, raw: object, path: str, defaults: Mapping[str, Any] | None = None
     ) -> ScenarioRule:
         data = self.mapping(raw, path)
         bounds = ("min_passes", "min_pass_percent", "frequency", "required")
@@ -872,10 +885,14 @@ class _Validator:
         if "match" not in data:
             raise self.fail(path, "needs 'match': a scenario name (glob) or id")
         match = data["match"]
-        if isinstance(match, int) and not isinstance(match, bool):
+        if isinstance(match, int | float) and not isinstance(match, bool):
             match = self.count(match, f"{path}.match", minimum=1)
+        elif isinstance(match, str) and match.strip():
+            match = match.strip()
         else:
-            match = self.text(match, f"{path}.match")
+            raise self.fail(
+                f"{path}.match", f"expected a scenario name (or glob) or id, got {_show(match)}"
+            )
         required = data.get("required", False)
         if not isinstance(required, bool):
             raise self.fail(f"{path}.required", f"expected true or false, got {_show(required)}")
@@ -890,9 +907,9 @@ class _Validator:
             else None
         )
         if passes is not None and frequency is not None and passes > frequency:
+            runs = "1 run" if frequency == 1 else f"{frequency} runs"
             raise self.fail(
-                f"{path}.min_passes",
-                f"{passes} passes cannot happen in {frequency} runs (frequency)",
+                f"{path}.min_passes", f"{passes} passes cannot happen in {runs} (frequency)"
             )
         rule = ScenarioRule(
             match=match,
@@ -900,16 +917,39 @@ class _Validator:
             min_pass_percent=self.percent(data, "min_pass_percent", path),
             frequency=frequency,
             required=required,
-            level=self.level(data, path),
             path=path,
         )
         if not rule.has_bound and not required:
             raise self.fail(
                 path, "no bound given; set min_passes, min_pass_percent or required: true"
             )
-        if default is not None and not any(key in data for key in WAIVER_KEYS):
-            return dataclasses.replace(rule, level=default[0], waiver=default[1])
-        return dataclasses.replace(rule, waiver=self.waiver(data, path, rule.level))
+        return self.with_level(rule, data, path, defaults or {})
+
+    def with_level(
+        self, rule: ScenarioRule, data: Mapping[str, Any], path: str, defaults: Mapping[str, Any]
+    ) -> ScenarioRule:
+        """The rule's level and waiver: its own, else those of the ``scenarios`` mapping.
+
+        ``until`` needs the rule's own ``level`` (as the schema says); a rule that sets
+        ``level: error`` does not inherit the mapping's ``until``."""
+        own = {key: data[key] for key in WAIVER_KEYS if key in data}
+        parent = path.rsplit(".each", 1)[0]
+        if not own and defaults:  # shares the mapping's waiver, listed once
+            level = self.level(defaults, parent)
+            return dataclasses.replace(
+                rule, level=level, waiver=self.waiver(defaults, parent, level)
+            )
+        if "until" in own and "level" not in own:
+            self.waiver(own, path, Level.ERROR)  # raises: until needs the rule's own level
+        level = self.level(own, path) if "level" in own else self.level(defaults, parent)
+        inherited = {
+            key: defaults[key]
+            for key in ("until", "reason")
+            if key in defaults and key not in own and level is not Level.ERROR
+        }
+        return dataclasses.replace(
+            rule, level=level, waiver=self.waiver({**inherited, **own}, path, level)
+        )
 
 
 def _key_text(key: str) -> str:

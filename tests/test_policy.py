@@ -11,6 +11,7 @@ An invalid case starts with ``# error: <the exact message>`` (parsed as ``gate.y
 add ``# loader-xfail: <reason>`` or ``# schema-xfail: <reason>`` for a known defect.
 """
 
+import datetime
 import re
 from pathlib import Path
 from typing import Any
@@ -483,4 +484,16 @@ def test_a_misspelt_level_gets_a_did_you_mean():
     assert str(caught.value) == (
         "gate.yaml: rules.success_rate.level: expected one of error, warn, off, "
         "got 'warning'; did you mean 'warn'?"
+    )
+
+
+def test_scenario_rules_inherit_the_mappings_level_and_waiver_key_by_key():
+    policy = parse_file(VALID / "scenarios-reason-keeps-inherited-level.yaml")
+    assert policy.rules.scenarios is not None
+    (rule,) = policy.rules.scenarios.each
+    assert rule.level is Level.WARN
+    assert rule.waiver is not None
+    assert (rule.waiver.until, rule.waiver.reason) == (
+        datetime.date(2026, 12, 31),
+        "flaky on the new telephony provider",
     )
