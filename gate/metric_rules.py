@@ -117,6 +117,8 @@ def _not_found(
     return f"metric '{rule.label}' has no {what} in this result; metrics present: {names}"
 
 
+_BINARY = frozenset({MetricKind.BINARY})
+_ENUM = frozenset({MetricKind.ENUM})
 _STATS = {"p50": find_p50, "mean": find_mean}
 
 
@@ -242,7 +244,7 @@ def _pass_percent_checks(
     actual = (
         f"{fmt(value, '%')} ({passed} of {plural(evaluated, 'run')})" if evaluated else "not found"
     )
-    missing = _not_found(rule, result, "binary pass/fail", frozenset({MetricKind.BINARY}))
+    missing = "" if evaluated else _not_found(rule, result, "binary pass/fail", _BINARY)
     checks = []
     if bounds.min is not None:
         check = make_check(
@@ -319,7 +321,7 @@ def _enum_check(index: int, rule: MetricRule, result: Result, baseline: Result |
         f"{fmt(value, '%')} of runs ({hits} of {evaluated}) have {rule.label} = "
         f"'{short(share.value, 60)}', outside {expected}"
         if value is not None
-        else _not_found(rule, result, "enum value", frozenset({MetricKind.ENUM}))
+        else _not_found(rule, result, "enum value", _ENUM)
     )
     check = make_check(
         f"metrics[{index}].enum",
