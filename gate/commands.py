@@ -726,6 +726,13 @@ def _redacted(exc: GateError, secret: str) -> GateError:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    if args.runs_file is not None and args.against is None:
+        with_id = args.result_id is not None
+        raise UsageError(
+            "--runs-file goes with --against, not --result-id"
+            if with_id
+            else "--runs-file needs --against"
+        )
     policy = load_policy(args.policy)
     rules = policy.rules
     named = [
@@ -740,8 +747,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(f"{args.policy}: valid policy (rules: {', '.join(named)})")
     _validate_baseline(args, policy)
     if args.against is None and args.result_id is None:
-        if args.runs_file is not None:
-            raise UsageError("--runs-file needs --against (see 'cekura-gate validate --help')")
         return ExitCode.PASSED
     return _validate_against(args, policy)
 
@@ -767,8 +772,6 @@ def _validate_against(args: argparse.Namespace, policy: Policy) -> int:
     from gate.lint import lint, summary
 
     if args.result_id is not None:
-        if args.runs_file is not None:
-            raise UsageError("--runs-file goes with --against, not --result-id")
         result = normalise(_fetch_payload(args, args.result_id, findings=True))
     else:
         result = load_result(args.against, args.runs_file)
@@ -789,6 +792,7 @@ def _validate_against(args: argparse.Namespace, policy: Policy) -> int:
 def cmd_baseline(args: argparse.Namespace) -> int:
     from gate.baseline import baseline_payload
 
+    prepare_output(args.output, "baseline")  # a bad path fails before anything is fetched
     if args.result_id is not None:
         if args.runs_file is not None:
             raise UsageError("--runs-file goes with --result-file, not --result-id")
@@ -805,7 +809,6 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     document = baseline_payload(payload, saved_at=saved_at)
     text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     try:
-        prepare_output(args.output)
         write_atomic(args.output, text)
     except OSError as exc:
         raise UsageError(

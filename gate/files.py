@@ -62,19 +62,19 @@ def read_json(path: str, *, what: str) -> Any:
         raise ResultError(f"{path}: the {what} is not usable JSON: {exc}") from None
 
 
-def prepare_output(path: str) -> None:
-    """Create the report's directory now, so a bad path fails before any work is done."""
+def prepare_output(path: str, what: str = "report") -> None:
+    """Create the output's directory now, so a bad path fails before any work is done."""
     target = Path(path)
     if target.is_dir():
-        raise UsageError(f"{path}: is a directory; give a file path for the report")
+        raise UsageError(f"{path}: is a directory; give a file path for the {what}")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(
-            f"{path}: cannot create the report directory: {exc.strerror or exc}"
+            f"{path}: cannot create the {what} directory: {exc.strerror or exc}"
         ) from None
     if not os.access(target.parent, os.W_OK):
-        raise UsageError(f"{path}: the report directory is not writable")
+        raise UsageError(f"{path}: the {what} directory is not writable")
 
 
 def write_atomic(path: str, text: str) -> None:
