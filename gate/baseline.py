@@ -97,9 +97,34 @@ def _runs(raw: object) -> dict[str, Any]:
     return runs
 
 
+_SUMMARY_KEYS = ("id", "name", "type", "eval_type", "value", "score", "p50", "percentiles")
+
+
+def _summary(value: object) -> object:
+    """The summary metrics the p50 rules read, without explanations and LLM texts."""
+    if not is_mapping(value):
+        return value
+    kept: dict[str, Any] = {}
+    for section in ("numeric_metrics", "extra_metrics"):
+        if isinstance(value.get(section), list):
+            kept[section] = [
+                _pick(item, _SUMMARY_KEYS) if is_mapping(item) else item for item in value[section]
+            ]
+    if is_mapping(value.get("metric_summary")):
+        kept["metric_summary"] = {
+            key: _pick(item, _SUMMARY_KEYS) if is_mapping(item) else item
+            for key, item in value["metric_summary"].items()
+        }
+    if "success_rate" in value:
+        kept["success_rate"] = value["success_rate"]
+    return kept
+
+
 def baseline_payload(payload: Mapping[str, Any], *, saved_at: str) -> dict[str, Any]:
     """The baseline file's content for a finished result's payload (details merged in)."""
     document = _pick(payload, _RESULT_KEYS)
+    if "overall_evaluation" in document:
+        document["overall_evaluation"] = _summary(document["overall_evaluation"])
     document["runs"] = _runs(payload.get("runs"))
     document["cekura_gate_baseline"] = {
         "format": FORMAT_VERSION,

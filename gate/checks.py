@@ -165,3 +165,16 @@ def annotated(checks: list[Check], note: str, expired: bool) -> list[Check]:
             reason = f"{reason} ({note})"
         annotated.append(dataclasses.replace(check, reason=reason, waiver=note))
     return annotated
+
+
+def unknown(check: Check, level: Level, reason: str) -> Check:
+    """The check failed at the rule's level, because the data it needs is incomplete."""
+    if check.outcome is Outcome.SKIP:
+        return check
+    return dataclasses.replace(
+        check, outcome=judge(False, level), reason=reason, actual=f"{check.actual} (partial)"
+    )
+
+
+def unknown_all(checks: list[Check], level: Level, reason: str | None) -> list[Check]:
+    return checks if reason is None else [unknown(check, level, reason) for check in checks]

@@ -86,11 +86,13 @@ def load_policy(path: str) -> Policy:
 
 
 def load_result(result_path: str, runs_path: str | None, *, what: str = "result") -> Result:
-    return normalise(load_payload(result_path, runs_path, what=what))
+    return load_payload(result_path, runs_path, what=what)[1]
 
 
-def load_payload(result_path: str, runs_path: str | None, *, what: str = "result") -> Any:
-    """A result file's JSON, with a runs-bulk file merged in; checked to be a result."""
+def load_payload(
+    result_path: str, runs_path: str | None, *, what: str = "result"
+) -> tuple[Any, Result]:
+    """A result file's JSON (with a runs-bulk file merged in) and the result it holds."""
     payload = read_json(result_path, what=what)
     try:
         if runs_path is not None and isinstance(payload, dict):
@@ -99,8 +101,7 @@ def load_payload(result_path: str, runs_path: str | None, *, what: str = "result
                 payload = merge_run_details(payload, bulk)
             except ResultError as exc:
                 raise ResultError(f"{runs_path}: {exc}") from None
-        normalise(payload)
-        return payload
+        return payload, normalise(payload)
     except ResultError as exc:
         if str(exc).startswith((f"{result_path}:", f"{runs_path}:")):
             raise
@@ -370,6 +371,12 @@ def _verdict(
         verdict = dataclasses.replace(
             verdict, baseline=dataclasses.replace(verdict.baseline, source=baseline.label)
         )
+        if baseline.result.id == result.id:
+            note = (
+                f"the baseline is result {result.id} itself, so the relative rules compare "
+                "it with itself"
+            )
+            verdict = dataclasses.replace(verdict, notes=(*verdict.notes, note))
     return dataclasses.replace(verdict, result_url=context.result_url)
 
 
@@ -407,9 +414,14 @@ def policy_baseline_file(policy: Policy) -> str | None:
 
 def _baseline_from_file(file: str) -> Baseline:
     try:
-        baseline = Baseline(load_result(file, None, what="baseline"), file)
+        baseline = Baseline(load_result(file, None, what="file"), file)
     except ResultError as exc:
         message = exc.message if exc.message.startswith(file) else f"{file}: {exc.message}"
+        message = message.replace(
+            "pass it with --runs-file",
+            "make a baseline from it with: cekura-gate baseline save --result-file RESULT "
+            "--runs-file RUNS",
+        )
         raise BaselineError(f"baseline {message}") from None
     _require_completed_baseline(baseline)
     return baseline
@@ -483,6 +495,7 @@ def fetch_result_once(
         client,
         payload,
         findings=findings,
+        every_run=True,  # a baseline or a lint needs all of them
         deadline=max(deadline, time.monotonic() + 60.0),
         emit=emit,
     )
@@ -781,12 +794,8 @@ def _validate_against(args: argparse.Namespace, policy: Policy) -> int:
         where = f"{issue.path}: " if issue.path else ""
         prefix = "" if issue.blocking else "note: "
         print(f"{args.policy}: {prefix}{where}{log_text(issue.message)}")
-    where = f"result {result.id}"
-    if any(issue.blocking for issue in issues):
-        print(f"{args.policy}: {summary(issues, where)}")
-        return ExitCode.GATE_FAILED
-    print(f"{args.policy}: {summary(issues, where)}")
-    return ExitCode.PASSED
+    print(f"{args.policy}: {summary(issues, f'result {result.id}')}")
+    return ExitCode.GATE_FAILED if any(issue.blocking for issue in issues) else ExitCode.PASSED
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
@@ -797,13 +806,18 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         if args.runs_file is not None:
             raise UsageError("--runs-file goes with --result-file, not --result-id")
         payload = _fetch_payload(args, args.result_id, findings=True)
+        result = normalise(payload)
     else:
-        payload = load_payload(args.result_file, args.runs_file)
-    result = normalise(payload)
+        payload, result = load_payload(args.result_file, args.runs_file)
     if result.status is not Status.COMPLETED:
         raise ResultError(
             f"result {result.id} has status '{result.status_text}'; only a completed result "
             "can be a baseline"
+        )
+    if result.runs_gap is not None:  # a baseline without every run would compare vacuously
+        raise ResultError(
+            f"{result.runs_gap}; save the baseline from --result-id, or give the runs-bulk "
+            "details with --runs-file"
         )
     saved_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     document = baseline_payload(payload, saved_at=saved_at)

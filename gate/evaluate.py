@@ -37,7 +37,7 @@ from gate.checks import (
     short,
     waiver_state,
 )
-from gate.metric_rules import check_metric, metric_checks
+from gate.metric_rules import metric_checks
 from gate.policy import (
     ExpectedOutcomesRule,
     Level,
@@ -58,7 +58,6 @@ __all__ = [
     "Verdict",
     "VerdictStatus",
     "WaiverState",
-    "check_metric",
     "count_runs",
     "evaluate",
     "fmt",
@@ -126,6 +125,7 @@ class Verdict:
     notes: tuple[str, ...] = field(default=())
     baseline: BaselineInfo | None = None
     waivers: tuple[WaiverState, ...] = ()
+    as_of: datetime.date | None = None  # the day the waivers were judged on
 
     @property
     def failed_checks(self) -> tuple[Check, ...]:
@@ -153,9 +153,6 @@ def no_verdict(
         result_url=result_url,
         error=message,
     )
-
-
-# --------------------------------------------------------------------------- formatting
 
 
 # --------------------------------------------------------------------------- counts
@@ -513,4 +510,5 @@ def evaluate(
         waivers=tuple(
             waiver_state(waiver, level, today) for waiver, level in policy.rules.waivers()
         ),
+        as_of=today,
     )

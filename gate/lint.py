@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from gate.category_rules import KNOWN_PRIORITIES
 from gate.checks import plural, short
+from gate.metric_rules import SCORED_KINDS as _SCORED
 from gate.policy import MetricRule, Policy, ScenarioRule
 from gate.results import MetricKind, Result
 from gate.scenario_rules import is_glob, scenario_matches
@@ -74,7 +75,6 @@ def _metric_key(rule: MetricRule, seen: _MetricsSeen) -> str | None:
     return None
 
 
-_SCORED = {MetricKind.NUMERIC, MetricKind.QUALITATIVE, MetricKind.OTHER}
 _KIND_NEEDED = {
     "pass_percent": ({MetricKind.BINARY}, "a binary"),
     "enum": ({MetricKind.ENUM}, "an enum"),

@@ -30,13 +30,27 @@ def needs_findings(policy: Policy) -> bool:
     return rule is not None and rule.level is not Level.OFF
 
 
+def needs_every_run(policy: Policy) -> bool:
+    """Whether a rule reads values of every run (findings, scenarios, metrics over runs)."""
+    rules = policy.rules
+    over_runs = any(
+        metric.level is not Level.OFF and (metric.mean or metric.pass_percent or metric.enum)
+        for metric in rules.metrics
+    )
+    return needs_findings(policy) or rules.scenarios is not None or over_runs
+
+
 def runs_missing_details(payload: Mapping[str, Any], *, findings: bool) -> list[int]:
     """Ids of runs whose entry lacks metrics, or findings when the policy counts them."""
     runs = payload.get("runs")
-    if not is_mapping(runs):
+    if is_mapping(runs):
+        entries: Any = runs.items()
+    elif isinstance(runs, list):
+        entries = enumerate(runs)
+    else:
         return []
     missing = []
-    for key, run in runs.items():
+    for key, run in entries:
         if not is_mapping(run):
             continue
         lacks_metrics = not is_mapping(run.get("evaluation"))
@@ -101,7 +115,7 @@ def _require_every_run(payload: Mapping[str, Any]) -> None:
     total = as_count(payload.get("total_runs_count")) or 0
     if listed < total:
         raise ResultError(
-            f"the result lists {listed} of its {total} runs, so their critical categories "
+            f"the result lists {listed} of its {total} runs, so the values of the others "
             "are unknown"
         )
 
@@ -126,7 +140,12 @@ def fetch_finished_result(
     # The details fetch gets at least a minute, even when the wait used its budget.
     until = max(deadline, clock() + 60.0)
     return with_run_details(
-        source, payload, findings=needs_findings(policy), deadline=until, emit=emit
+        source,
+        payload,
+        findings=needs_findings(policy),
+        every_run=needs_every_run(policy),
+        deadline=until,
+        emit=emit,
     )
 
 
@@ -135,6 +154,7 @@ def with_run_details(
     payload: object,
     *,
     findings: bool,
+    every_run: bool,
     deadline: float,
     emit: Callable[[str], None],
 ) -> dict[str, Any]:
@@ -142,7 +162,7 @@ def with_run_details(
     if not is_mapping(payload):
         raise ResultError("the API returned something that is not a Cekura result")
     payload = {**payload}
-    if findings:
+    if findings or every_run:
         _require_every_run(payload)
     missing = runs_missing_details(payload, findings=findings)
     if missing:

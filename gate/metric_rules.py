@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import statistics
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from gate.checks import (
     NO_BASELINE,
@@ -19,6 +20,7 @@ from gate.checks import (
     plural,
     short,
     signed,
+    unknown_all,
 )
 from gate.policy import Bounds, MetricRule
 from gate.results import MetricKind, MetricValue, Result, Run
@@ -100,11 +102,11 @@ def _metric_kinds(rule: MetricRule, result: Result) -> set[MetricKind]:
     return kinds
 
 
-_SCORED = frozenset({MetricKind.NUMERIC, MetricKind.QUALITATIVE, MetricKind.OTHER})
+SCORED_KINDS = frozenset({MetricKind.NUMERIC, MetricKind.QUALITATIVE, MetricKind.OTHER})
 
 
 def _not_found(
-    rule: MetricRule, result: Result, what: str, wanted: frozenset[MetricKind] = _SCORED
+    rule: MetricRule, result: Result, what: str, wanted: frozenset[MetricKind] = SCORED_KINDS
 ) -> str:
     kinds = _metric_kinds(rule, result)
     if kinds & wanted:
@@ -127,7 +129,9 @@ def _stat_checks(
 ) -> list[Check]:
     bounds: Bounds = getattr(rule, stat)
     value, source = _STATS[stat](rule, result)
-    base = _STATS[stat](rule, baseline)[0] if baseline is not None else None
+    base, base_source = _STATS[stat](rule, baseline) if baseline is not None else (None, "")
+    gap = result.runs_gap if _from_runs(source) else None
+    base_gap = baseline.runs_gap if baseline is not None and _from_runs(base_source) else None
     title = f"{rule.label} {stat}"
     checks = []
     if bounds.absolute:
@@ -143,26 +147,30 @@ def _stat_checks(
             if value is not None
             else _not_found(rule, result, stat),
         )
-        checks.append(compared(check, value, base, ""))
+        checks += unknown_all([compared(check, value, base, "")], rule.level, gap)
     for key, limit in (
         ("max_increase_percent", bounds.max_increase_percent),
         ("max_decrease_percent", bounds.max_decrease_percent),
     ):
         if limit is not None:
-            checks.append(
-                _relative_check(
-                    f"metrics[{index}].{stat}.{key}",
-                    title,
-                    rule,
-                    key,
-                    limit,
-                    (value, base),
-                    result,
-                    stat,
-                    baseline is not None,
-                )
+            check = _relative_check(
+                f"metrics[{index}].{stat}.{key}",
+                title,
+                rule,
+                key,
+                limit,
+                (value, base),
+                result,
+                stat,
+                baseline is not None,
             )
+            checks += unknown_all([check], rule.level, gap or base_gap)
     return checks
+
+
+def _from_runs(source: str) -> bool:
+    """Whether a value was computed from the runs (not read from the result's summary)."""
+    return source.startswith(("median of", "mean of"))
 
 
 def _change_percent(value: float, base: float) -> float | None:
@@ -209,27 +217,47 @@ def _relative_check(
     return dataclasses.replace(check, baseline=fmt(base) if base is not None else "")
 
 
-def binary_tally(rule: MetricRule, runs: Iterable[Run]) -> tuple[int, int, tuple[int, ...]]:
-    """(passed, evaluated, ids of failed runs) of a binary metric over the runs."""
-    passed = evaluated = 0
+@dataclass(frozen=True, slots=True)
+class BinaryTally:
+    """A binary metric over the runs that carry it; an unreadable value counts as failed."""
+
+    passed: int
+    evaluated: int
+    failed_run_ids: tuple[int, ...]
+    unreadable: int
+
+    @property
+    def percent(self) -> float | None:
+        return percent(self.passed, self.evaluated) if self.evaluated else None
+
+
+def _binary_value(metric: MetricValue) -> bool | None:
+    """Pass/fail of a metric a ``pass_percent`` rule names; an untyped metric scored
+    0/5/100 is read as binary (the legacy encodings)."""
+    if metric.kind is MetricKind.BINARY:
+        return metric.passed
+    if metric.kind is MetricKind.OTHER and metric.score in (0.0, 5.0, 100.0):
+        return metric.score != 0.0
+    return None
+
+
+def binary_tally(rule: MetricRule, runs: Iterable[Run]) -> BinaryTally:
+    passed = evaluated = unreadable = 0
     failed: list[int] = []
     for run in runs:
         metric = _first_match(rule, run)
-        if metric is None or metric.kind is not MetricKind.BINARY or metric.passed is None:
+        if metric is None or metric.kind not in (MetricKind.BINARY, MetricKind.OTHER):
             continue
+        value = _binary_value(metric)
+        if value is None and metric.kind is MetricKind.OTHER:
+            continue  # an untyped metric with a score that is no binary encoding
         evaluated += 1
-        if metric.passed:
+        if value:
             passed += 1
         else:
+            unreadable += value is None
             failed.append(run.id)
-    return passed, evaluated, tuple(failed)
-
-
-def _pass_percent(rule: MetricRule, result: Result | None) -> float | None:
-    if result is None:
-        return None
-    passed, evaluated, _ = binary_tally(rule, result.runs)
-    return percent(passed, evaluated) if evaluated else None
+    return BinaryTally(passed, evaluated, tuple(failed), unreadable)
 
 
 def _pass_percent_checks(
@@ -237,14 +265,18 @@ def _pass_percent_checks(
 ) -> list[Check]:
     assert rule.pass_percent is not None
     bounds = rule.pass_percent
-    passed, evaluated, failed = binary_tally(rule, result.runs)
-    value = percent(passed, evaluated) if evaluated else None
-    base = _pass_percent(rule, baseline)
+    tally = binary_tally(rule, result.runs)
+    value = tally.percent
+    base = binary_tally(rule, baseline.runs).percent if baseline is not None else None
     title = f"{rule.label} pass rate"
-    actual = (
-        f"{fmt(value, '%')} ({passed} of {plural(evaluated, 'run')})" if evaluated else "not found"
+    counted = f"{tally.passed} of {plural(tally.evaluated, 'run')}"
+    actual = f"{fmt(value, '%')} ({counted})" if value is not None else "not found"
+    unreadable = (
+        f"; {tally.unreadable} with an unreadable value, counted as failed"
+        if tally.unreadable
+        else ""
     )
-    missing = "" if evaluated else _not_found(rule, result, "binary pass/fail", _BINARY)
+    missing = "" if value is not None else _not_found(rule, result, "binary pass/fail", _BINARY)
     checks = []
     if bounds.min is not None:
         check = make_check(
@@ -254,13 +286,13 @@ def _pass_percent_checks(
             f">= {fmt(bounds.min, '%')}",
             actual,
             value is not None and value >= bounds.min,
-            f"{title} is {fmt(value, '%')} ({passed} of {plural(evaluated, 'run')} passed), "
+            f"{title} is {fmt(value, '%')} ({counted} passed{unreadable}), "
             f"below {fmt(bounds.min, '%')}"
             if value is not None
             else missing,
-            failed,
+            tally.failed_run_ids,
         )
-        checks.append(compared(check, value, base, " pp"))
+        checks += unknown_all([compared(check, value, base, " pp")], rule.level, result.runs_gap)
     if bounds.max_drop is not None:
         drop = base - value if value is not None and base is not None else None
         if value is None:
@@ -271,8 +303,9 @@ def _pass_percent_checks(
             reason = f"metric '{rule.label}' has no binary results in the baseline to compare with"
         else:
             reason = (
-                f"{title} is {fmt(value, '%')}, {fmt(drop, ' pp')} below the baseline's "
-                f"{fmt(base, '%')}, more than {fmt(bounds.max_drop, ' pp')}"
+                f"{title} is {fmt(value, '%')} ({counted} passed{unreadable}), "
+                f"{fmt(drop, ' pp')} below the baseline's {fmt(base, '%')}, "
+                f"more than {fmt(bounds.max_drop, ' pp')}"
             )
         check = make_check(
             f"metrics[{index}].pass_percent.max_drop",
@@ -282,9 +315,10 @@ def _pass_percent_checks(
             actual,
             drop is not None and drop <= bounds.max_drop + 1e-9,
             reason,
-            failed,
+            tally.failed_run_ids,
         )
-        checks.append(compared(check, value, base, " pp"))
+        gap = result.runs_gap or (baseline.runs_gap if baseline is not None else None)
+        checks += unknown_all([compared(check, value, base, " pp")], rule.level, gap)
     return checks
 
 
@@ -335,12 +369,7 @@ def _enum_check(index: int, rule: MetricRule, result: Result, baseline: Result |
         reason,
         hit_ids if share.max_percent is not None else (),
     )
-    return compared(check, value, base, " pp")
-
-
-def check_metric(index: int, rule: MetricRule, result: Result) -> Check:
-    """The p50 check of one metric rule (kept for callers that judge one bound)."""
-    return metric_checks(index, rule, result, None)[0]
+    return unknown_all([compared(check, value, base, " pp")], rule.level, result.runs_gap)[0]
 
 
 def metric_checks(

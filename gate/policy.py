@@ -228,7 +228,10 @@ class Rules:
             *self.metrics,
         ]
         if self.scenarios is not None:
-            rules += [self.scenarios, *self.scenarios.each]
+            # The mapping's own waiver covers no_new_failures; rules under each that
+            # inherit it share its path, so it is listed once either way.
+            rules += [self.scenarios] if self.scenarios.no_new_failures else []
+            rules += self.scenarios.each
         found: dict[str, tuple[Waiver, Level]] = {}
         for rule in rules:
             if rule and rule.waiver:  # rules under scenarios.each may share the mapping's

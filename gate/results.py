@@ -166,6 +166,16 @@ class Result:
         """Runs in the result: as listed, or as counted when the payload lists fewer."""
         return max(self.total_runs or 0, len(self.runs))
 
+    @property
+    def runs_gap(self) -> str | None:
+        """Why values computed from the runs would be partial; ``None`` when every run is listed."""
+        if len(self.runs) >= self.run_total:
+            return None
+        return (
+            f"result {self.id} lists {len(self.runs)} of its {self.run_total} runs, so values "
+            "computed from its runs are unknown"
+        )
+
 
 # --------------------------------------------------------------------------- scalars
 
@@ -327,7 +337,7 @@ def _metric(raw: object) -> MetricValue | None:
     if kind is MetricKind.OTHER and as_bool(get("passed")) is not None:
         kind = MetricKind.BINARY  # an untyped metric that says passed: true/false
     enum_value = get("value")
-    if not isinstance(enum_value, str):
+    if not isinstance(enum_value, str) or not enum_value.strip():
         enum_value = get("enum")
     return MetricValue(
         as_int(get("id")),
@@ -335,7 +345,7 @@ def _metric(raw: object) -> MetricValue | None:
         kind,
         as_float(get("score")),
         binary_passed(raw) if kind is MetricKind.BINARY else None,
-        enum_value if isinstance(enum_value, str) else None,
+        enum_value if isinstance(enum_value, str) and enum_value.strip() else None,
         get("explanation"),
     )
 
@@ -426,10 +436,19 @@ def _run_items(raw: object) -> Iterable[tuple[object, object]]:
     raise ResultError(f"'runs' must be an object keyed by run id, got {_json_type(raw)}")
 
 
-def _runs(raw: object) -> tuple[Run, ...]:
-    runs = [normalise_run(item, key) for key, item in _run_items(raw)]
-    runs.sort(key=lambda run: run.id)
-    return tuple(runs)
+def _runs(raw: object, notes: list[str]) -> tuple[Run, ...]:
+    """The runs by id; a run listed twice under one id is one run (the first entry)."""
+    runs: dict[int, Run] = {}
+    for key, item in _run_items(raw):
+        run = normalise_run(item, key)
+        runs.setdefault(run.id, run)
+    listed = sum(1 for _ in _run_items(raw))
+    if listed > len(runs):
+        notes.append(
+            f"{listed - len(runs)} run entries repeat the id of another run; each run is "
+            "counted once"
+        )
+    return tuple(sorted(runs.values(), key=lambda run: run.id))
 
 
 # --------------------------------------------------------------------------- overall evaluation
@@ -541,7 +560,7 @@ def normalise(payload: object) -> Result:
         total_runs=as_count(payload.get("total_runs_count")),
         success_runs=as_count(payload.get("success_runs_count")),
         completed_runs=as_count(payload.get("completed_runs_count")),
-        runs=_runs(payload.get("runs")),
+        runs=_runs(payload.get("runs"), notes),
         summary_metrics=_summary_metrics(payload.get("overall_evaluation")),
         failed_reasons=_failed_reasons(payload.get("failed_reasons")),
         notes=tuple(notes),

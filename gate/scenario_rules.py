@@ -22,6 +22,7 @@ from gate.checks import (
     plural,
     short,
     signed,
+    unknown_all,
 )
 from gate.policy import ScenarioRule, ScenariosRule
 from gate.results import Result, Run
@@ -237,8 +238,15 @@ def check_scenarios(
     checks: list[Check] = []
     for index, each in enumerate(rule.each):
         effective, note, expired = effective_rule(each, today)
-        checks += annotated(scenario_rule_checks(index, effective, groups), note, expired)
+        judged = unknown_all(
+            scenario_rule_checks(index, effective, groups), effective.level, result.runs_gap
+        )
+        checks += annotated(judged, note, expired)
     if rule.no_new_failures:
         enforced, note, expired = effective_rule(rule, today)
-        checks += annotated([check_no_new_failures(enforced, result, baseline)], note, expired)
+        gap = result.runs_gap or (baseline.runs_gap if baseline is not None else None)
+        judged = unknown_all(
+            [check_no_new_failures(enforced, result, baseline)], enforced.level, gap
+        )
+        checks += annotated(judged, note, expired)
     return checks

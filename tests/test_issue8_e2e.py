@@ -531,8 +531,8 @@ def _running(tmp_path: Path) -> Path:
 
 
 BAD_BASELINE_FILES = [
-    pytest.param(lambda tmp: tmp / "missing.json", "cannot read the baseline", id="missing"),
-    pytest.param(_directory, "cannot read the baseline", id="unreadable"),
+    pytest.param(lambda tmp: tmp / "missing.json", "cannot read the file", id="missing"),
+    pytest.param(_directory, "cannot read the file", id="unreadable"),
     pytest.param(
         lambda tmp: write_text(tmp / "b.json", '{"id": 1, "status": "comp'),
         "not valid JSON",
@@ -1093,7 +1093,7 @@ def test_waiver_as_of_before_on_and_after_its_date(
     assert outcome.check("expected_outcomes.max_unmet")["outcome"] == "warn"
 
     markdown = outcome.markdown()
-    assert "### Waivers: 2" in markdown
+    assert f"### Waivers (as of {as_of}): 2" in markdown
     assert f"| rules.success_rate | warn | 2026-06-30 | {md_state} | {reason} |" in markdown
     assert "| rules.expected_outcomes | warn | – | no end date |" in markdown
     kind, _, junit_text = outcome.junit()["success_rate.min"]
@@ -1335,3 +1335,46 @@ def test_baseline_category_count_is_spelled_right(tmp_path):
     assert outcome.code == 0
     check = outcome.check("critical_categories.no_new_categories.critical")
     assert check["baseline"] == "2 categories"
+
+
+def test_baseline_save_refuses_a_result_that_lists_fewer_runs_than_it_counts(tmp_path):
+    partial = example()
+    partial["runs"] = {}  # e.g. a summary fetched with ql={-runs}
+    source = write_json(tmp_path / "partial.json", partial)
+    saved = run_cli(
+        *("baseline", "save", "--result-file", str(source)),
+        *("--output", str(tmp_path / "b.json")),
+    )
+    assert saved.code == 3
+    [line] = saved.stderr.splitlines()
+    assert "lists 0 of its 2 runs" in line and "--runs-file" in line
+    assert not (tmp_path / "b.json").exists()
+
+
+def test_a_baseline_that_is_the_result_itself_is_noted(tmp_path):
+    policy = policy_file(tmp_path, "  success_rate: {max_drop: 5}\n")
+    outcome = gate(
+        tmp_path / "out",
+        *("check", "--policy", str(policy), "--result-file", str(RESULT_FILE)),
+        *("--baseline-file", str(RESULT_FILE)),
+    )
+    assert outcome.code == 0
+    note = "the baseline is result 167 itself"
+    assert any(note in item for item in outcome.doc()["notes"])
+    assert note in outcome.stdout
+
+
+def test_reports_say_which_day_the_waivers_were_judged_on(tmp_path):
+    policy = policy_file(
+        tmp_path, "  success_rate: {min: 90, level: warn, until: 2026-12-31, reason: later}\n"
+    )
+    outcome = gate(
+        tmp_path / "out",
+        *("check", "--policy", str(policy), "--result-file", str(RESULT_FILE)),
+        *("--as-of", "2026-12-01"),
+    )
+    assert outcome.code == 0
+    assert outcome.doc()["waivers_as_of"] == "2026-12-01"
+    assert outcome.junit_properties()["waivers_as_of"] == "2026-12-01"
+    assert "### Waivers (as of 2026-12-01): 1" in outcome.markdown()
+    assert "Waivers (as of 2026-12-01):" in outcome.stdout

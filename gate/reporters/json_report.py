@@ -100,6 +100,7 @@ def render(verdict: Verdict) -> str:
         "counts": _counts(verdict.counts),
         "checks": [_check(check) for check in verdict.checks],
         "waivers": [_waiver(waiver) for waiver in verdict.waivers],
+        "waivers_as_of": verdict.as_of.isoformat() if verdict.as_of and verdict.waivers else None,
         "failed_runs": [_run(report) for report in verdict.runs if report.failed],
         "notes": list(verdict.notes),
     }

@@ -114,6 +114,8 @@ def _properties(verdict: Verdict) -> dict[str, str]:
     if verdict.baseline is not None:
         props["baseline_result_id"] = str(verdict.baseline.result_id)
         props["baseline_source"] = verdict.baseline.source
+    if verdict.waivers and verdict.as_of is not None:
+        props["waivers_as_of"] = verdict.as_of.isoformat()
     for waiver in verdict.waivers:
         props[f"waiver {waiver.path}"] = waiver.text
     return {key: xml_safe(one_line(value, 500)) for key, value in props.items()}

@@ -81,8 +81,9 @@ def _baseline_line(verdict: Verdict) -> list[str]:
 def _waivers_section(verdict: Verdict) -> list[str]:
     if not verdict.waivers:
         return []
+    as_of = f" (as of {verdict.as_of.isoformat()})" if verdict.as_of else ""
     lines = [
-        f"### Waivers: {len(verdict.waivers)}",
+        f"### Waivers{as_of}: {len(verdict.waivers)}",
         "",
         "| Rule | Level | Until | State | Reason |",
         "| --- | --- | --- | --- | --- |",

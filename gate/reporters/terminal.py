@@ -101,7 +101,8 @@ def _baseline_line(verdict: Verdict) -> list[str]:
 def _waiver_lines(verdict: Verdict, paint: _Painter) -> list[str]:
     if not verdict.waivers or verdict.status is VerdictStatus.ERROR:
         return []
-    lines = ["Waivers:"]
+    as_of = f" (as of {verdict.as_of.isoformat()})" if verdict.as_of else ""
+    lines = [f"Waivers{as_of}:"]
     for waiver in verdict.waivers:
         colour = "red" if waiver.expired else "yellow"
         mark = "EXPIRED" if waiver.expired else waiver.level.value
