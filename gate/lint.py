@@ -9,6 +9,8 @@ that the result does not have, with a did-you-mean. Pure: no I/O.
 from __future__ import annotations
 
 import difflib
+import fnmatch
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -145,12 +147,36 @@ def _lint_scenario(
         ids = sorted({str(scenario_id) for scenario_id, _ in seen if scenario_id is not None})
         shown = ", ".join(ids[:10]) or "none"
         return [LintIssue(path, f"no scenario with id {rule.match} in {where} (ids: {shown})")]
-    literal = rule.match.replace("*", "").replace("?", "").strip()
-    hint = _did_you_mean(literal, names) if literal else ""
-    kind = "matching" if is_glob(rule.match) else "named"
+    glob = is_glob(rule.match)
+    hint = _glob_hint(rule.match, names) if glob else _did_you_mean(rule.match, names)
+    if glob and not hint:  # '*apointment*': the literal text against whole names
+        literal = rule.match.replace("*", "").replace("?", "").strip()
+        hint = _did_you_mean(literal, names) if len(literal) >= 3 else ""
+    kind = "matching" if glob else "named"
     if not names:
         hint = "; the result lists no scenarios"
     return [LintIssue(path, f"no scenario {kind} '{rule.match}' in {where}{hint}")]
+
+
+def _glob_hint(pattern: str, names: list[str]) -> str:
+    """A did-you-mean for a glob: its words before the first wildcard, against as many
+    words of each name ('Greting *' -> 'Greeting *', which matches 'Greeting and triage')."""
+    head = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
+    words = head.split()
+    if len(head.strip()) < 3:
+        return ""
+    scored = []
+    for name in names:
+        prefix = " ".join(name.split()[: len(words)])
+        ratio = difflib.SequenceMatcher(None, head.strip().lower(), prefix.lower()).ratio()
+        scored.append((ratio, prefix, name))
+    ratio, prefix, best = max(scored, default=(0.0, "", ""))
+    if ratio < 0.75:
+        return ""
+    suggestion = prefix + head[len(head.rstrip()) :] + pattern[len(head) :]
+    if not fnmatch.fnmatchcase(best.lower(), suggestion.lower()):
+        return ""
+    return f"; did you mean '{suggestion}' (it matches '{best}')?"
 
 
 # --------------------------------------------------------------------------- categories

@@ -1378,3 +1378,24 @@ def test_reports_say_which_day_the_waivers_were_judged_on(tmp_path):
     assert outcome.junit_properties()["waivers_as_of"] == "2026-12-01"
     assert "### Waivers (as of 2026-12-01): 1" in outcome.markdown()
     assert "Waivers (as of 2026-12-01):" in outcome.stdout
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        pytest.param("  scenarios: [{match: '*', min_passes: 1}]\n", id="scenario-rule"),
+        pytest.param("  metrics: [{name: Latency, mean: {max: 5000}}]\n", id="metric-mean"),
+    ],
+)
+def test_live_rules_over_runs_need_every_run_listed(tmp_path, fake, rules):
+    partial = example()
+    partial["runs"] = {"274": partial["runs"]["274"]}  # lists 1 of its 2 runs
+    fake.add_result(RESULT_ID, [partial])
+    policy = policy_file(tmp_path, rules, head=FAST_WAIT)
+    outcome = gate(
+        tmp_path / "out",
+        *("check", "--policy", str(policy), "--result-id", str(RESULT_ID)),
+        *("--api-url", fake.url),
+        key=KEY,
+    )
+    assert_no_verdict(outcome, "lists 1 of its 2 runs")

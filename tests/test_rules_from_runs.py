@@ -1515,3 +1515,18 @@ def test_an_empty_enum_value_falls_back_to_the_enum_field():
         "metrics[0].enum",
     )
     assert (check.outcome, check.actual) == (Outcome.FAIL, "66.67% (2 of 3 runs)")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "hint"),
+    [
+        ("Greting *", "did you mean 'Greeting *' (it matches 'Greeting and triage')?"),
+        ("greeting and triaje", "did you mean 'Greeting and triage'?"),
+        ("Zz*", None),
+    ],
+)
+def test_lint_suggests_a_scenario_pattern(pattern, hint):
+    current = scenarios((1, 1, "Greeting and triage", True), (2, 2, "Refund", True))
+    [issue] = lint(rules_policy(f"scenarios: [{{match: '{pattern}', required: true}}]"), current)
+    assert issue.path == "rules.scenarios[0].match"
+    assert (hint in issue.message) if hint else ("did you mean" not in issue.message)
