@@ -124,48 +124,63 @@ _ENUM = frozenset({MetricKind.ENUM})
 _STATS = {"p50": find_p50, "mean": find_mean}
 
 
+@dataclass(frozen=True, slots=True)
+class _Stat:
+    """One statistic (p50 or mean) of one metric rule, now and on the baseline."""
+
+    rule: MetricRule
+    name: str
+    value: float | None
+    source: str
+    base: float | None
+    result: Result
+    has_baseline: bool
+
+    @property
+    def title(self) -> str:
+        return f"{self.rule.label} {self.name}"
+
+    def not_found(self) -> str:
+        return _not_found(self.rule, self.result, self.name)
+
+
 def _stat_checks(
-    index: int, rule: MetricRule, stat: str, result: Result, baseline: Result | None
+    index: int, rule: MetricRule, name: str, result: Result, baseline: Result | None
 ) -> list[Check]:
-    bounds: Bounds = getattr(rule, stat)
-    value, source = _STATS[stat](rule, result)
-    base, base_source = _STATS[stat](rule, baseline) if baseline is not None else (None, "")
+    bounds: Bounds = getattr(rule, name)
+    value, source = _STATS[name](rule, result)
+    base, base_source = _STATS[name](rule, baseline) if baseline is not None else (None, "")
+    stat = _Stat(rule, name, value, source, base, result, baseline is not None)
     gap = result.runs_gap if _from_runs(source) else None
     base_gap = baseline.runs_gap if baseline is not None and _from_runs(base_source) else None
-    title = f"{rule.label} {stat}"
     checks = []
     if bounds.absolute:
-        expected = _describe_bounds(bounds)
-        check = make_check(
-            f"metrics[{index}].{stat}",
-            title,
-            rule.level,
-            expected,
-            fmt(value) if value is not None else "not found",
-            value is not None and _within(bounds, value),
-            f"{title} is {fmt(value)} ({source}), outside {expected}"
-            if value is not None
-            else _not_found(rule, result, stat),
-        )
+        check = _absolute_check(f"metrics[{index}].{name}", stat, bounds)
         checks += unknown_all([compared(check, value, base, "")], rule.level, gap)
     for key, limit in (
         ("max_increase_percent", bounds.max_increase_percent),
         ("max_decrease_percent", bounds.max_decrease_percent),
     ):
         if limit is not None:
-            check = _relative_check(
-                f"metrics[{index}].{stat}.{key}",
-                title,
-                rule,
-                key,
-                limit,
-                (value, base),
-                result,
-                stat,
-                baseline is not None,
-            )
+            check = _relative_check(f"metrics[{index}].{name}.{key}", stat, key, limit)
             checks += unknown_all([check], rule.level, gap or base_gap)
     return checks
+
+
+def _absolute_check(check_id: str, stat: _Stat, bounds: Bounds) -> Check:
+    expected = _describe_bounds(bounds)
+    value = stat.value
+    return make_check(
+        check_id,
+        stat.title,
+        stat.rule.level,
+        expected,
+        fmt(value) if value is not None else "not found",
+        value is not None and _within(bounds, value),
+        f"{stat.title} is {fmt(value)} ({stat.source}), outside {expected}"
+        if value is not None
+        else stat.not_found(),
+    )
 
 
 def _from_runs(source: str) -> bool:
@@ -177,27 +192,18 @@ def _change_percent(value: float, base: float) -> float | None:
     return None if base == 0 else 100.0 * (value - base) / abs(base)
 
 
-def _relative_check(
-    check_id: str,
-    title: str,
-    rule: MetricRule,
-    key: str,
-    limit: float,
-    values: tuple[float | None, float | None],
-    result: Result,
-    stat: str,
-    has_baseline: bool,
-) -> Check:
-    value, base = values
+def _relative_check(check_id: str, stat: _Stat, key: str, limit: float) -> Check:
+    value, base = stat.value, stat.base
     rising = key == "max_increase_percent"
     word = "increase" if rising else "decrease"
     expected = f"{word} <= {fmt(limit, '%')} vs baseline"
     if value is None:
-        reason, ok = _not_found(rule, result, stat), False
-    elif not has_baseline:
+        reason, ok = stat.not_found(), False
+    elif not stat.has_baseline:
         reason, ok = NO_BASELINE, False
     elif base is None:
-        reason, ok = f"metric '{rule.label}' has no {stat} in the baseline to compare with", False
+        reason = f"metric '{stat.rule.label}' has no {stat.name} in the baseline to compare with"
+        ok = False
     else:
         change = _change_percent(value, base)
         moved = value - base if rising else base - value
@@ -205,11 +211,12 @@ def _relative_check(
         ok = moved <= 0 if change is None else (change if rising else -change) <= limit + 1e-9
         shown = f"{signed(change, '%')}" if change is not None else f"{signed(value - base)} from 0"
         reason = (
-            f"{title} is {fmt(value)}, {shown} against the baseline's {fmt(base)}; "
+            f"{stat.title} is {fmt(value)}, {shown} against the baseline's {fmt(base)}; "
             f"the policy allows at most {fmt(limit, '%')} {word}"
         )
     actual = fmt(value) if value is not None else "not found"
-    check = make_check(check_id, f"{title} vs baseline", rule.level, expected, actual, ok, reason)
+    title = f"{stat.title} vs baseline"
+    check = make_check(check_id, title, stat.rule.level, expected, actual, ok, reason)
     if value is not None and base is not None:
         change = _change_percent(value, base)
         delta = signed(value - base) + (f" ({signed(change, '%')})" if change is not None else "")
