@@ -369,6 +369,7 @@ def _add_baseline_command(commands: Any) -> None:
         "--runs-file", metavar="PATH", help="runs-bulk JSON merged into the --result-file result"
     )
     save.add_argument(
+        "-o",
         "--output",
         default="baseline.json",
         metavar="PATH",

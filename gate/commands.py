@@ -405,10 +405,14 @@ def _baseline_source(args: argparse.Namespace, policy: Policy) -> tuple[int | No
 
 
 def policy_baseline_file(policy: Policy) -> str | None:
-    """The policy's ``baseline.file``, which is relative to the policy file."""
+    """The policy's ``baseline.file``: relative to the policy file, or, when nothing is
+    there, to the working directory (where a CI job's paths usually start)."""
     file = policy.baseline.file if policy.baseline is not None else None
-    if file is not None and not os.path.isabs(file):
-        file = os.path.join(os.path.dirname(policy.source), file)
+    if file is None or os.path.isabs(file):
+        return file
+    beside_policy = os.path.join(os.path.dirname(policy.source), file)
+    if os.path.exists(beside_policy) or not os.path.exists(file):
+        return beside_policy
     return file
 
 

@@ -883,7 +883,7 @@ class _Validator:
         self, raw: object, path: str, defaults: Mapping[str, Any] | None = None
     ) -> ScenarioRule:
         data = self.mapping(raw, path)
-        bounds = ("min_passes", "min_pass_percent", "frequency", "required")
+        bounds = ("min_passes", "min_pass_percent", "pass_percent", "frequency", "required")
         self.known_keys(data, path, ("match", *bounds, *WAIVER_KEYS))
         if "match" not in data:
             raise self.fail(path, "needs 'match': a scenario name (glob) or id")
@@ -917,7 +917,7 @@ class _Validator:
         rule = ScenarioRule(
             match=match,
             min_passes=passes,
-            min_pass_percent=self.percent(data, "min_pass_percent", path),
+            min_pass_percent=self.scenario_pass_percent(data, path),
             frequency=frequency,
             required=required,
             path=path,
@@ -927,6 +927,20 @@ class _Validator:
                 path, "no bound given; set min_passes, min_pass_percent or required: true"
             )
         return self.with_level(rule, data, path, defaults or {})
+
+    def scenario_pass_percent(self, data: Mapping[str, Any], path: str) -> float | None:
+        """``min_pass_percent: 66``, or ``pass_percent: {min: 66}`` as metric rules write it."""
+        if "pass_percent" not in data:
+            return self.percent(data, "min_pass_percent", path)
+        if "min_pass_percent" in data:
+            raise self.fail(
+                f"{path}.pass_percent", "set min_pass_percent or pass_percent, not both"
+            )
+        inner = self.mapping(data["pass_percent"], f"{path}.pass_percent")
+        self.known_keys(inner, f"{path}.pass_percent", ("min",))
+        if "min" not in inner:
+            raise self.fail(f"{path}.pass_percent", "no bound given; set min")
+        return self.percent(inner, "min", f"{path}.pass_percent")
 
     def with_level(
         self, rule: ScenarioRule, data: Mapping[str, Any], path: str, defaults: Mapping[str, Any]

@@ -488,6 +488,23 @@ def test_policy_baseline_file_is_relative_to_the_policy_not_the_working_director
     assert outcome.check("success_rate.max_drop")["baseline"] == "50%"
 
 
+def test_policy_baseline_file_falls_back_to_the_working_directory_when_not_beside_it(tmp_path):
+    policy_file(
+        tmp_path / "ci",
+        "  success_rate: {max_drop: 0}\n",
+        head="baseline: {file: baselines/nightly.json}\n",
+    )
+    write_json(tmp_path / "baselines" / "nightly.json", example())  # only here
+    current = write_json(tmp_path / "current.json", example())
+    outcome = gate(
+        tmp_path / "out",
+        *("check", "--policy", "ci/gate.yaml", "--result-file", str(current)),
+        cwd=tmp_path,
+    )
+    assert outcome.code == 0, outcome.stderr
+    assert outcome.doc()["baseline"]["source"] == os.path.join("baselines", "nightly.json")
+
+
 def test_baseline_file_flag_overrides_the_policy_and_is_relative_to_the_working_directory(
     tmp_path, fake
 ):

@@ -1530,3 +1530,10 @@ def test_lint_suggests_a_scenario_pattern(pattern, hint):
     [issue] = lint(rules_policy(f"scenarios: [{{match: '{pattern}', required: true}}]"), current)
     assert issue.path == "rules.scenarios[0].match"
     assert (hint in issue.message) if hint else ("did you mean" not in issue.message)
+
+
+def test_a_scenario_pass_percent_may_be_written_as_metric_rules_write_it():
+    current = scenarios((1, 1, "Book", True), (2, 1, "Book", False), (3, 1, "Book", False))
+    verdict = judge("scenarios: [{match: Book, pass_percent: {min: 50}}]", current)
+    check = the_check(verdict, "scenarios[0].min_pass_percent[Book]")
+    assert (check.outcome, check.actual) == (Outcome.FAIL, "33.33% (1 of 3)")

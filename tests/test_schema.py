@@ -52,7 +52,12 @@ def test_schema_command_prints_the_schema_the_tests_check():
 
 
 @pytest.mark.parametrize(
-    "path", [*cases(VALID), pytest.param(EXAMPLES / "gate.yaml", id="examples/gate")]
+    "path",
+    [
+        *cases(VALID),
+        pytest.param(EXAMPLES / "gate.yaml", id="examples/gate"),
+        pytest.param(EXAMPLES / "regression.yaml", id="examples/regression"),
+    ],
 )
 def test_valid_policy_matches_schema_and_loader(path):
     text = path.read_text(encoding="utf-8")
