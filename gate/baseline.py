@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gate.results import is_mapping
+from gate.results import as_bool, is_mapping
 
 FORMAT_VERSION = 1
 
@@ -92,8 +92,15 @@ def _runs(raw: object) -> dict[str, Any]:
     items = raw.items() if is_mapping(raw) else enumerate(raw) if isinstance(raw, list) else ()
     runs: dict[str, Any] = {}
     for key, run in items:
-        if is_mapping(run):
-            runs[str(run.get("id", key))] = _run(run)
+        if not is_mapping(run):
+            continue
+        run_id = str(run.get("id", key))
+        kept = runs.get(run_id)
+        # A run listed twice: the first entry, or the one that did not pass (as the gate reads it).
+        if kept is None or (
+            as_bool(kept.get("success")) is True and as_bool(run.get("success")) is not True
+        ):
+            runs[run_id] = _run(run)
     return runs
 
 

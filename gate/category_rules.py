@@ -6,7 +6,6 @@ every cap, and runs whose findings are unknown fail the rule. Pure: no I/O."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gate.checks import (
@@ -17,7 +16,7 @@ from gate.checks import (
     short,
 )
 from gate.policy import CriticalCategoriesRule
-from gate.results import Result, Run
+from gate.results import Result
 
 # Which reported priorities each policy key counts. The two vocabularies map onto
 # each other (critical = high; non-critical = medium or low), so a policy in either
@@ -37,15 +36,25 @@ CategoryKey = tuple[str, object]  # ("id", 3295) or ("text", "rude tone")
 Counted = tuple[int, str, str, CategoryKey]  # run id, priority, category, category key
 
 
-def _counted_findings(rule: CriticalCategoriesRule, runs: Iterable[Run]) -> list[Counted]:
-    """(run id, priority, category, category key) of every finding the rule counts."""
-    ignored = {item.lower() for item in rule.ignore}
+def _counted_findings(rule: CriticalCategoriesRule, result: Result) -> list[Counted]:
+    """(run id, priority, category, category key) of every finding the rule counts.
+
+    ``ignore`` names a priority, a finding's text, or a critical category the result defines
+    (its findings carry the definition's ``category_id`` and a text written per run)."""
+    ignored = {item.strip().lower() for item in rule.ignore}
+    ignored_ids = {
+        category_id
+        for category_id, name in result.categories
+        if category_id is not None and name.strip().lower() in ignored
+    }
     counted: list[Counted] = []
-    for run in runs:
+    for run in result.runs:
         for finding in run.findings:
             if finding.wrongly_marked or finding.priority == NOT_A_FINDING:
                 continue
-            if finding.priority in ignored or finding.category.lower() in ignored:
+            if finding.priority in ignored or finding.category.strip().lower() in ignored:
+                continue
+            if finding.category_id is not None and finding.category_id in ignored_ids:
                 continue
             key = (
                 ("id", finding.category_id)
@@ -88,7 +97,7 @@ def check_critical_categories(
     result: Result,
     baseline: Result | None = None,
 ) -> list[Check]:
-    findings = _counted_findings(rule, result.runs)
+    findings = _counted_findings(rule, result)
     blind = _unknown_findings(result)
     checks = []
     for cap, limit in rule.max:
@@ -131,7 +140,7 @@ def _check_new_categories(
         base_blind = _unknown_findings(baseline, BASELINE_DETAILS_HINT)
         base_problem = f"the baseline's findings are unknown: {base_blind}" if base_blind else None
         before = [
-            item for item in _counted_findings(rule, baseline.runs) if _counts_against(cap, item[1])
+            item for item in _counted_findings(rule, baseline) if _counts_against(cap, item[1])
         ]
     seen = _CategoriesBefore.of(before)
     new = [item for item in hits if not seen.has(item)]

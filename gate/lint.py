@@ -16,9 +16,8 @@ from dataclasses import dataclass
 
 from gate.category_rules import KNOWN_PRIORITIES
 from gate.checks import plural, short
-from gate.metric_rules import SCORED_KINDS as _SCORED
 from gate.policy import MetricRule, Policy, ScenarioRule
-from gate.results import MetricKind, Result
+from gate.results import MetricKind, MetricValue, Result
 from gate.scenario_rules import is_glob, scenario_matches
 
 
@@ -48,24 +47,48 @@ def _listing(names: Iterable[str], limit: int = 10) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _MetricsSeen:
+    """What the result can give each metric rule, by lower-cased name and by ``#<id>``."""
+
     names: dict[str, str]  # lower-cased name -> name as written
-    kinds: dict[str, set[MetricKind]]  # by lower-cased name and by "#<id>"
+    kinds: dict[str, set[MetricKind]]
+    usable: dict[str, set[str]]  # which of p50, mean, pass_percent, enum the checks can compute
     enum_values: dict[str, set[str]]
 
 
+def _uses(metric: MetricValue) -> set[str]:
+    """The statistics the metric rules can compute from one run's metric (as check does)."""
+    uses = set()
+    if metric.kind not in (MetricKind.BINARY, MetricKind.ENUM) and metric.score is not None:
+        uses |= {"p50", "mean"}
+    legacy_binary = metric.kind is MetricKind.OTHER and metric.score in (0.0, 5.0, 100.0)
+    if metric.kind is MetricKind.BINARY or legacy_binary:
+        uses.add("pass_percent")
+    if metric.enum_value is not None:
+        uses.add("enum")
+    return uses
+
+
 def _seen_metrics(result: Result) -> _MetricsSeen:
-    seen = _MetricsSeen({}, {}, {})
-    entries: list[tuple[int | None, str, MetricKind, str | None]]
-    entries = [(s.id, s.name, s.kind, None) for s in result.summary_metrics]
-    entries += [(m.id, m.name, m.kind, m.enum_value) for run in result.runs for m in run.metrics]
-    for metric_id, name, kind, enum_value in entries:
+    seen = _MetricsSeen({}, {}, {}, {})
+
+    def record(metric_id: int | None, name: str, kind: MetricKind, uses: set[str]) -> None:
         keys = [name.strip().lower()] + ([f"#{metric_id}"] if metric_id is not None else [])
         if name.strip():
             seen.names.setdefault(name.strip().lower(), name.strip())
         for key in keys:
             seen.kinds.setdefault(key, set()).add(kind)
-            if enum_value is not None:
-                seen.enum_values.setdefault(key, set()).add(enum_value.strip())
+            seen.usable.setdefault(key, set()).update(uses)
+
+    for summary in result.summary_metrics:
+        record(
+            summary.id, summary.name, summary.kind, {"p50"} if summary.p50 is not None else set()
+        )
+    for run in result.runs:
+        for metric in run.metrics:
+            record(metric.id, metric.name, metric.kind, _uses(metric))
+            if metric.enum_value is not None:
+                for key in (metric.name.strip().lower(), f"#{metric.id}"):
+                    seen.enum_values.setdefault(key, set()).add(metric.enum_value.strip())
     return seen
 
 
@@ -77,11 +100,11 @@ def _metric_key(rule: MetricRule, seen: _MetricsSeen) -> str | None:
     return None
 
 
-_KIND_NEEDED = {
-    "pass_percent": ({MetricKind.BINARY}, "a binary"),
-    "enum": ({MetricKind.ENUM}, "an enum"),
-    "mean": (_SCORED, "a numeric or rating"),
-    "p50": (_SCORED, "a numeric or rating"),
+_NEEDS = {
+    "p50": "a numeric or rating score (or a p50 in the summary)",
+    "mean": "numeric or rating scores on the runs",
+    "pass_percent": "binary pass/fail values on the runs",
+    "enum": "enum values on the runs",
 }
 
 
@@ -100,17 +123,12 @@ def _lint_metric(index: int, rule: MetricRule, seen: _MetricsSeen, where: str) -
             )
         ]
     issues = []
-    kinds = seen.kinds[key]
-    for stat, (wanted, label) in _KIND_NEEDED.items():
-        if getattr(rule, stat) is not None and not kinds & wanted:
-            shown = ", ".join(sorted(kind.value for kind in kinds))
-            issues.append(
-                LintIssue(
-                    f"{path}.{stat}",
-                    f"metric '{rule.label}' is {shown} in {where}; {stat} needs {label} metric",
-                )
-            )
-    if rule.enum is not None and MetricKind.ENUM in kinds:
+    shown = ", ".join(sorted(kind.value for kind in seen.kinds[key]))
+    for stat, needs in _NEEDS.items():
+        if getattr(rule, stat) is not None and stat not in seen.usable[key]:
+            message = f"metric '{rule.label}' is {shown} in {where}; {stat} needs {needs}"
+            issues.append(LintIssue(f"{path}.{stat}", message))
+    if rule.enum is not None and "enum" in seen.usable[key]:
         issues += _lint_enum_value(path, rule, seen.enum_values.get(key, set()), where)
     return issues
 
@@ -161,7 +179,7 @@ def _lint_scenario(
 def _glob_hint(pattern: str, names: list[str]) -> str:
     """A did-you-mean for a glob: its words before the first wildcard, against as many
     words of each name ('Greting *' -> 'Greeting *', which matches 'Greeting and triage')."""
-    head = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
+    head = re.split(r"[*?]", pattern, maxsplit=1)[0]
     words = head.split()
     if len(head.strip()) < 3:
         return ""
@@ -174,7 +192,7 @@ def _glob_hint(pattern: str, names: list[str]) -> str:
     if ratio < 0.75:
         return ""
     suggestion = prefix + head[len(head.rstrip()) :] + pattern[len(head) :]
-    if not fnmatch.fnmatchcase(best.lower(), suggestion.lower()):
+    if not fnmatch.fnmatchcase(best.lower(), suggestion.lower().replace("[", "[[]")):
         return ""
     return f"; did you mean '{suggestion}' (it matches '{best}')?"
 

@@ -25,16 +25,23 @@ class ResultSource(Protocol):
     def get_runs(self, run_ids: list[int], *, deadline: float | None = None) -> list[Any]: ...
 
 
+def _may_judge(rule: Any) -> bool:
+    """Not off, or off only until a date (after which the rule is on again)."""
+    return rule.level is not Level.OFF or (
+        rule.waiver is not None and rule.waiver.until is not None
+    )
+
+
 def needs_findings(policy: Policy) -> bool:
     rule = policy.rules.critical_categories
-    return rule is not None and rule.level is not Level.OFF
+    return rule is not None and _may_judge(rule)
 
 
 def needs_every_run(policy: Policy) -> bool:
     """Whether a rule reads values of every run (findings, scenarios, metrics over runs)."""
     rules = policy.rules
     over_runs = any(
-        metric.level is not Level.OFF and (metric.mean or metric.pass_percent or metric.enum)
+        _may_judge(metric) and (metric.mean or metric.pass_percent or metric.enum)
         for metric in rules.metrics
     )
     return needs_findings(policy) or rules.scenarios is not None or over_runs

@@ -27,8 +27,10 @@ from gate.results import MetricKind, MetricValue, Result, Run
 
 
 def _matches(rule: MetricRule, metric_id: int | None, name: str) -> bool:
-    if rule.id is not None and metric_id == rule.id:
-        return True
+    """By id, or by name (case-insensitive); a rule with both never takes a metric whose
+    id is another one, so two metrics are never pooled into one value."""
+    if rule.id is not None and metric_id is not None:
+        return metric_id == rule.id
     return rule.name is not None and name.strip().lower() == rule.name.lower()
 
 
@@ -102,11 +104,11 @@ def _metric_kinds(rule: MetricRule, result: Result) -> set[MetricKind]:
     return kinds
 
 
-SCORED_KINDS = frozenset({MetricKind.NUMERIC, MetricKind.QUALITATIVE, MetricKind.OTHER})
+_SCORED_KINDS = frozenset({MetricKind.NUMERIC, MetricKind.QUALITATIVE, MetricKind.OTHER})
 
 
 def _not_found(
-    rule: MetricRule, result: Result, what: str, wanted: frozenset[MetricKind] = SCORED_KINDS
+    rule: MetricRule, result: Result, what: str, wanted: frozenset[MetricKind] = _SCORED_KINDS
 ) -> str:
     kinds = _metric_kinds(rule, result)
     if kinds & wanted:

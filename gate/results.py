@@ -159,7 +159,11 @@ class Result:
     notes: tuple[str, ...]
     # What the result says it covered, even when no run of it is listed (for validate).
     scenarios: tuple[tuple[int | None, str], ...] = ()
-    category_names: tuple[str, ...] = ()
+    categories: tuple[tuple[int | None, str], ...] = ()  # critical-category definitions
+
+    @property
+    def category_names(self) -> tuple[str, ...]:
+        return tuple(name for _, name in self.categories)
 
     @property
     def run_total(self) -> int:
@@ -168,11 +172,15 @@ class Result:
 
     @property
     def runs_gap(self) -> str | None:
-        """Why values computed from the runs would be partial; ``None`` when every run is listed."""
-        if len(self.runs) >= self.run_total:
+        """Why values computed from the runs would be partial; ``None`` when every run is
+        listed. Completed and successful counts count too: the total may be missing."""
+        if not self.runs:
+            return f"result {self.id} lists no runs, so values computed from its runs are unknown"
+        counted = max(self.run_total, self.completed_runs or 0, self.success_runs or 0)
+        if len(self.runs) >= counted:
             return None
         return (
-            f"result {self.id} lists {len(self.runs)} of its {self.run_total} runs, so values "
+            f"result {self.id} lists {len(self.runs)} of its {counted} runs, so values "
             "computed from its runs are unknown"
         )
 
@@ -437,11 +445,15 @@ def _run_items(raw: object) -> Iterable[tuple[object, object]]:
 
 
 def _runs(raw: object, notes: list[str]) -> tuple[Run, ...]:
-    """The runs by id; a run listed twice under one id is one run (the first entry)."""
+    """The runs by id; a run listed twice under one id is one run (the first entry, or the
+    one that did not pass when they disagree)."""
     runs: dict[int, Run] = {}
     for key, item in _run_items(raw):
         run = normalise_run(item, key)
-        runs.setdefault(run.id, run)
+        kept = runs.get(run.id)
+        if kept is None or (kept.success is True and run.success is not True):
+            runs[run.id] = run  # entries that disagree: the one that did not pass
+
     listed = sum(1 for _ in _run_items(raw))
     if listed > len(runs):
         notes.append(
@@ -565,7 +577,7 @@ def normalise(payload: object) -> Result:
         failed_reasons=_failed_reasons(payload.get("failed_reasons")),
         notes=tuple(notes),
         scenarios=_named_items(payload.get("scenarios")),
-        category_names=tuple(name for _, name in _named_items(payload.get("critical_categories"))),
+        categories=_named_items(payload.get("critical_categories")),
     )
 
 

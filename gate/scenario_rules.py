@@ -68,9 +68,10 @@ def scenario_matches(rule: ScenarioRule, scenario_id: int | None, name: str) -> 
     if isinstance(rule.match, int):
         return scenario_id == rule.match
     written, pattern = name.strip().lower(), rule.match.lower()
-    if written == pattern:
-        return True
-    return is_glob(pattern) and fnmatch.fnmatchcase(written, pattern)
+    if written == pattern or (pattern.isdigit() and scenario_id == int(pattern)):
+        return True  # a quoted id ('12') is still the id
+    # Only * and ? are wildcards: brackets in names such as 'Booking [EN]' are literal.
+    return is_glob(pattern) and fnmatch.fnmatchcase(written, pattern.replace("[", "[[]"))
 
 
 def is_glob(pattern: str) -> bool:
@@ -200,19 +201,24 @@ def check_no_new_failures(rule: ScenariosRule, result: Result, baseline: Result 
             "scenarios.no_new_failures", title, rule.level, expected, "n/a", False, NO_BASELINE
         )
     current = group_by_scenario(result.runs)
-    before = {group.key: group for group in group_by_scenario(baseline.runs)}
-    by_name = {("name", group.name.strip().lower()): group for group in before.values()}
-    base_failing = sum(
-        1 for group in before.values() if not scenario_passed(_rule_for(rule.each, group), group)
-    )
+    before = group_by_scenario(baseline.runs)
+    passed_before = {
+        group.key: scenario_passed(_rule_for(rule.each, group), group) for group in before
+    }
+    # By name too, for a scenario whose id changed: passed if any namesake passed.
+    passed_by_name: dict[str, bool] = {}
+    for group in before:
+        name = group.name.strip().lower()
+        passed_by_name[name] = passed_by_name.get(name, False) or passed_before[group.key]
+    base_failing = sum(1 for passed in passed_before.values() if not passed)
     now_failing = [
         group for group in current if not scenario_passed(_rule_for(rule.each, group), group)
     ]
-    new = []
-    for group in now_failing:
-        old = before.get(group.key) or by_name.get(("name", group.name.strip().lower()))
-        if old is not None and scenario_passed(_rule_for(rule.each, old), old):
-            new.append(group)
+    new = [
+        group
+        for group in now_failing
+        if passed_before.get(group.key, passed_by_name.get(group.name.strip().lower(), False))
+    ]
     check = make_check(
         "scenarios.no_new_failures",
         title,

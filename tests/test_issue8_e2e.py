@@ -1185,7 +1185,7 @@ TYPOS = [
     ("rules.critical_categories.ignore[0]", "Agent provided incorrect information about service"),
     ("rules.metrics[0].name", "did you mean 'Latency'?"),
     ("rules.metrics[1].enum.value", "did you mean 'unsatisfied'?"),
-    ("rules.metrics[2].pass_percent", "pass_percent needs a binary metric"),
+    ("rules.metrics[2].pass_percent", "pass_percent needs binary pass/fail values on the runs"),
     ("rules.scenarios[0].match", "did you mean 'Greeting and triage'?"),
 ]
 
@@ -1364,7 +1364,7 @@ def test_baseline_save_refuses_a_result_that_lists_fewer_runs_than_it_counts(tmp
     )
     assert saved.code == 3
     [line] = saved.stderr.splitlines()
-    assert "lists 0 of its 2 runs" in line and "--runs-file" in line
+    assert "lists no runs" in line and "--runs-file" in line
     assert not (tmp_path / "b.json").exists()
 
 
@@ -1416,3 +1416,31 @@ def test_live_rules_over_runs_need_every_run_listed(tmp_path, fake, rules):
         key=KEY,
     )
     assert_no_verdict(outcome, "lists 1 of its 2 runs")
+
+
+def test_live_fetches_findings_for_a_rule_whose_off_waiver_has_expired(tmp_path, fake):
+    fake.add_result(RESULT_ID, [without_findings(example())])
+    fake.add_runs([dict(run, result_id=RESULT_ID) for run in bulk()])
+    rules = (
+        "  runs: {min_total: 1}\n"
+        "  critical_categories: {max: {critical: 5}, level: off, until: 2020-01-01}\n"
+    )
+    policy = policy_file(tmp_path, rules, head=FAST_WAIT)
+    outcome = gate(
+        tmp_path / "out",
+        *("check", "--policy", str(policy), "--result-id", str(RESULT_ID)),
+        *("--api-url", fake.url),
+        key=KEY,
+    )
+    assert outcome.code == 0, outcome.stderr  # enforced again, and the findings are known
+    assert outcome.check("critical_categories.max.critical")["actual"] == "1"
+
+
+def test_baseline_save_refuses_a_result_without_runs(tmp_path):
+    empty = {"id": 5, "status": "completed", "success_rate": 40}
+    source = write_json(tmp_path / "empty.json", empty)
+    saved = run_cli(
+        *("baseline", "save", "--result-file", str(source), "--output", str(tmp_path / "b.json"))
+    )
+    assert saved.code == 3 and "lists no runs" in saved.stderr
+    assert not (tmp_path / "b.json").exists()

@@ -752,13 +752,18 @@ BOOKINGS = scenarios(
         ),
         pytest.param(
             "scenarios: [{match: 'Book* [EN]', required: true}]", BRACKETS,
-            [("scenarios[0].required", Outcome.FAIL, "not in this result")],
-            id="in-a-glob-brackets-are-a-character-class",
+            [("scenarios[0].required", Outcome.PASS, "1 scenario, 1 run")],
+            id="in-a-glob-brackets-are-literal",
         ),
         pytest.param(
-            "scenarios: [{match: 'Book* [[]EN]', required: true}]", BRACKETS,
+            "scenarios: [{match: 'Book* [E]', required: true}]", BRACKETS,
+            [("scenarios[0].required", Outcome.FAIL, "not in this result")],
+            id="in-a-glob-brackets-are-no-character-class",
+        ),
+        pytest.param(
+            "scenarios: [{match: '1', required: true}]", BRACKETS,
             [("scenarios[0].required", Outcome.PASS, "1 scenario, 1 run")],
-            id="in-a-glob-an-escaped-bracket-matches-the-name",
+            id="a-quoted-id-is-the-id",
         ),
     ],
 )  # fmt: skip
@@ -1319,7 +1324,7 @@ Issue = tuple[str, str, bool]  # path, part of the message, blocking
         pytest.param(
             "metrics: [{name: Latency, pass_percent: {min: 1}}]", LINT_RESULT,
             [("rules.metrics[0].pass_percent", "metric 'Latency' is numeric in result 500; "
-              "pass_percent needs a binary metric", True)],
+              "pass_percent needs binary pass/fail values on the runs", True)],
             id="pass-percent-on-numeric",
         ),
         pytest.param(
@@ -1330,14 +1335,14 @@ Issue = tuple[str, str, bool]  # path, part of the message, blocking
         pytest.param(
             "metrics: [{id: 11, p50: {max: 1}, mean: {max: 1}}]", LINT_RESULT,
             [
-                ("rules.metrics[0].mean", "mean needs a numeric or rating metric", True),
-                ("rules.metrics[0].p50", "p50 needs a numeric or rating metric", True),
+                ("rules.metrics[0].p50", "p50 needs a numeric or rating score", True),
+                ("rules.metrics[0].mean", "mean needs numeric or rating scores on the runs", True),
             ],
             id="p50-and-mean-on-binary",
         ),
         pytest.param(
             "metrics: [{name: Greeting, enum: {value: yes, max_percent: 1}}]", LINT_RESULT,
-            [("rules.metrics[0].enum", "is binary in result 500; enum needs an enum metric",
+            [("rules.metrics[0].enum", "is binary in result 500; enum needs enum values",
               True)],
             id="enum-on-binary",
         ),
@@ -1459,7 +1464,7 @@ def test_no_new_failures_fails_when_the_baseline_lists_fewer_runs_than_it_counts
     current = scenarios((1, 1, "Book", False))
     check = the_check(judge(NO_NEW_FAILURES, current, baseline), "scenarios.no_new_failures")
     assert check.outcome is Outcome.FAIL
-    assert "lists 0 of its 3 runs" in check.reason
+    assert "lists no runs" in check.reason
 
 
 def test_a_run_listed_twice_under_one_id_is_counted_once():
@@ -1537,3 +1542,95 @@ def test_a_scenario_pass_percent_may_be_written_as_metric_rules_write_it():
     verdict = judge("scenarios: [{match: Book, pass_percent: {min: 50}}]", current)
     check = the_check(verdict, "scenarios[0].min_pass_percent[Book]")
     assert (check.outcome, check.actual) == (Outcome.FAIL, "33.33% (1 of 3)")
+
+
+# --------------------------------------------------------------------------- second review
+
+
+def test_a_rule_with_name_and_id_never_pools_two_metrics():
+    current = with_metrics(
+        [{"id": 1, "name": "Empathy", "type": "continuous_qualitative", "score": 70}],
+        [{"id": 33, "name": "Latency", "type": "numeric", "score": 2000}],
+    )
+    check = the_check(
+        judge("metrics: [{name: Empathy, id: 33, mean: {min: 80}}]", current), "metrics[0].mean"
+    )
+    assert check.actual == "2000"  # id 33 only, not the mean of both metrics
+
+
+def test_no_new_failures_pairs_a_renamed_scenario_with_a_namesake_that_passed():
+    baseline = scenarios((1, 1, "Refund", True), (2, 2, "refund", False))
+    current = scenarios((3, None, "Refund", False))
+    check = the_check(judge(NO_NEW_FAILURES, current, baseline), "scenarios.no_new_failures")
+    assert check.outcome is Outcome.FAIL
+
+
+def test_a_baseline_without_runs_cannot_pass_no_new_failures():
+    baseline = result([], success_rate=40)
+    current = scenarios((1, 1, "Book", False))
+    check = the_check(judge(NO_NEW_FAILURES, current, baseline), "scenarios.no_new_failures")
+    assert check.outcome is Outcome.FAIL and "lists no runs" in check.reason
+
+
+def test_runs_counted_as_completed_count_when_the_total_is_missing():
+    current = result([make_run(1)], total_runs_count=None, completed_runs_count=4)
+    check = the_check(
+        judge("scenarios: [{match: '*', min_pass_percent: 100}]", current),
+        "scenarios[0].min_pass_percent[Book an appointment]",
+    )
+    assert check.outcome is Outcome.FAIL and "lists 1 of its 4 runs" in check.reason
+
+
+def test_a_run_listed_twice_that_disagrees_counts_as_not_passed():
+    payload = make_result([])
+    payload["runs"] = [make_run(5), make_run(5, success=False)]
+    current = normalise(payload)
+    assert [run.success for run in current.runs] == [False]
+
+
+def test_ignore_names_a_critical_category_the_result_defines():
+    payload = make_result(
+        [make_run(1, critical_categories=[finding("Agent quoted the wrong price", category_id=7)])],
+        critical_categories=[{"id": 7, "name": "Pricing"}],
+    )
+    verdict = judge(
+        "critical_categories: {max: {critical: 0}, ignore: [pricing]}", normalise(payload)
+    )
+    assert the_check(verdict, "critical_categories.max.critical").outcome is Outcome.PASS
+
+
+@pytest.mark.parametrize(
+    ("metric", "rule", "blocking"),
+    [
+        pytest.param(
+            {"name": "Mood", "value": "calm"},
+            "enum: {value: calm, max_percent: 1}",
+            [],
+            id="untyped-enum",
+        ),
+        pytest.param(
+            {"name": "Mood", "score": 5}, "pass_percent: {min: 90}", [], id="untyped-binary"
+        ),
+        pytest.param(
+            {"name": "Mood", "type": "numeric", "score": 3},
+            "pass_percent: {min: 90}",
+            ["rules.metrics[0].pass_percent"],
+            id="numeric-is-not-binary",
+        ),
+    ],
+)
+def test_lint_agrees_with_check_on_untyped_metrics(metric, rule, blocking):
+    current = with_metrics([metric])
+    issues = lint(rules_policy(f"metrics: [{{name: Mood, {rule}}}]"), current)
+    assert [issue.path for issue in issues if issue.blocking] == blocking
+
+
+def test_lint_refuses_a_mean_of_a_metric_only_the_summary_has():
+    summary = {
+        "extra_metrics": [
+            {"name": "Expected Outcome", "type": "numeric", "percentiles": {"p50": 80}}
+        ]
+    }
+    current = with_metrics([numeric(900)], overall_evaluation=summary)
+    policy = rules_policy("metrics: [{name: Expected Outcome, mean: {min: 50}, p50: {min: 50}}]")
+    assert [issue.path for issue in lint(policy, current)] == ["rules.metrics[0].mean"]
