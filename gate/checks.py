@@ -128,6 +128,48 @@ def compared(check: Check, current: float | None, base: float | None, unit: str)
     return dataclasses.replace(check, baseline=fmt(base, shown_unit), delta=delta)
 
 
+def drop_check(
+    check_id: str,
+    title: str,
+    level: Level,
+    *,
+    limit: float,
+    values: tuple[float | None, float | None],
+    has_baseline: bool,
+    actual: str,
+    subject: str,
+    unknown_now: str,
+    unknown_before: str,
+    run_ids: Iterable[int] = (),
+) -> Check:
+    """A percentage that may fall at most ``limit`` points below the baseline's (success
+    rate, a metric's pass rate); ``values`` is (now, on the baseline)."""
+    value, base = values
+    drop = base - value if value is not None and base is not None else None
+    if value is None:
+        reason = unknown_now
+    elif not has_baseline:
+        reason = NO_BASELINE
+    elif base is None:
+        reason = unknown_before
+    else:
+        reason = (
+            f"{subject} is {fmt(drop, ' pp')} below the baseline's {fmt(base, '%')}, "
+            f"more than {fmt(limit, ' pp')}"
+        )
+    check = make_check(
+        check_id,
+        title,
+        level,
+        f"drop <= {fmt(limit, ' pp')}",
+        actual,
+        drop is not None and drop <= limit + 1e-9,  # a float drop of exactly the limit passes
+        reason,
+        run_ids,
+    )
+    return compared(check, value, base, " pp")
+
+
 # --------------------------------------------------------------------------- waivers
 
 

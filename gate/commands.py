@@ -43,7 +43,7 @@ from gate.gitlab import GitLab
 from gate.policy import MAX_POLICY_BYTES, Policy, WaitSettings, parse_policy, selector_problem
 from gate.reporters import REPORTERS, dotenv, terminal
 from gate.reporters.text import one_line
-from gate.results import Result, Status, merge_run_details, normalise
+from gate.results import RUNS_FILE_HINT, Result, Status, merge_run_details, normalise
 from gate.trigger import labelled, trigger_request, with_overrides
 
 if TYPE_CHECKING:
@@ -85,12 +85,22 @@ def load_policy(path: str) -> Policy:
     return parse_policy(text, source=path)
 
 
-def load_result(result_path: str, runs_path: str | None, *, what: str = "result") -> Result:
-    return load_payload(result_path, runs_path, what=what)[1]
+def load_result(
+    result_path: str,
+    runs_path: str | None,
+    *,
+    what: str = "result",
+    runs_bulk_hint: str = RUNS_FILE_HINT,
+) -> Result:
+    return load_payload(result_path, runs_path, what=what, runs_bulk_hint=runs_bulk_hint)[1]
 
 
 def load_payload(
-    result_path: str, runs_path: str | None, *, what: str = "result"
+    result_path: str,
+    runs_path: str | None,
+    *,
+    what: str = "result",
+    runs_bulk_hint: str = RUNS_FILE_HINT,
 ) -> tuple[Any, Result]:
     """A result file's JSON (with a runs-bulk file merged in) and the result it holds."""
     payload = read_json(result_path, what=what)
@@ -101,7 +111,7 @@ def load_payload(
                 payload = merge_run_details(payload, bulk)
             except ResultError as exc:
                 raise ResultError(f"{runs_path}: {exc}") from None
-        return payload, normalise(payload)
+        return payload, normalise(payload, runs_bulk_hint=runs_bulk_hint)
     except ResultError as exc:
         if str(exc).startswith((f"{result_path}:", f"{runs_path}:")):
             raise
@@ -213,8 +223,8 @@ class CheckContext:
             ),
             gitlab=gitlab.from_environment(force=args.gitlab),
         )
-        if args.command == "run" or args.result_id is not None or args.baseline_result_id:
-            context.read_secret()
+        if args.command == "run" or args.result_id is not None:
+            context.read_secret()  # a baseline fetched by id reads it in _api_client
         return context
 
     def read_secret(self) -> None:
@@ -418,14 +428,13 @@ def policy_baseline_file(policy: Policy) -> str | None:
 
 def _baseline_from_file(file: str) -> Baseline:
     try:
-        baseline = Baseline(load_result(file, None, what="file"), file)
+        hint = (
+            "make a baseline from it with: cekura-gate baseline save --result-file RESULT "
+            "--runs-file RUNS"
+        )
+        baseline = Baseline(load_result(file, None, what="file", runs_bulk_hint=hint), file)
     except ResultError as exc:
         message = exc.message if exc.message.startswith(file) else f"{file}: {exc.message}"
-        message = message.replace(
-            "pass it with --runs-file",
-            "make a baseline from it with: cekura-gate baseline save --result-file RESULT "
-            "--runs-file RUNS",
-        )
         raise BaselineError(f"baseline {message}") from None
     _require_completed_baseline(baseline)
     return baseline

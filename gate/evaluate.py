@@ -23,12 +23,12 @@ from typing import Any
 
 from gate.category_rules import KNOWN_PRIORITIES, NOT_A_FINDING, check_critical_categories
 from gate.checks import (
-    NO_BASELINE,
     Check,
     Outcome,
     WaiverState,
     annotated,
     compared,
+    drop_check,
     effective_rule,
     fmt,
     make_check,
@@ -252,29 +252,20 @@ def check_success_rate(
         )
         checks.append(compared(check, rate, base_rate, " pp"))
     if rule.max_drop is not None:
-        drop = base_rate - rate if rate is not None and base_rate is not None else None
-        if rate is None:
-            reason = no_rate
-        elif base is None:
-            reason = NO_BASELINE
-        elif base_rate is None:
-            reason = "the baseline has no success rate to compare with"
-        else:
-            reason = (
-                f"success rate {fmt(rate, '%')} is {fmt(drop, ' pp')} below the baseline's "
-                f"{fmt(base_rate, '%')}, more than {fmt(rule.max_drop, ' pp')}"
-            )
-        check = make_check(
+        check = drop_check(
             "success_rate.max_drop",
             "Success rate vs baseline",
             rule.level,
-            f"drop <= {fmt(rule.max_drop, ' pp')}",
-            fmt(rate, "%"),
-            drop is not None and drop <= rule.max_drop + 1e-9,
-            reason,
-            _failed_run_ids(result),
+            limit=rule.max_drop,
+            values=(rate, base_rate),
+            has_baseline=base is not None,
+            actual=fmt(rate, "%"),
+            subject=f"success rate {fmt(rate, '%')}",
+            unknown_now=no_rate,
+            unknown_before="the baseline has no success rate to compare with",
+            run_ids=_failed_run_ids(result),
         )
-        checks.append(compared(check, rate, base_rate, " pp"))
+        checks.append(check)
     return checks
 
 

@@ -14,6 +14,7 @@ from gate.checks import (
     NO_BASELINE,
     Check,
     compared,
+    drop_check,
     fmt,
     make_check,
     percent,
@@ -303,31 +304,22 @@ def _pass_percent_checks(
         )
         checks += unknown_all([compared(check, value, base, " pp")], rule.level, result.runs_gap)
     if bounds.max_drop is not None:
-        drop = base - value if value is not None and base is not None else None
-        if value is None:
-            reason = missing
-        elif baseline is None:
-            reason = NO_BASELINE
-        elif base is None:
-            reason = f"metric '{rule.label}' has no binary results in the baseline to compare with"
-        else:
-            reason = (
-                f"{title} is {fmt(value, '%')} ({counted} passed{unreadable}), "
-                f"{fmt(drop, ' pp')} below the baseline's {fmt(base, '%')}, "
-                f"more than {fmt(bounds.max_drop, ' pp')}"
-            )
-        check = make_check(
+        check = drop_check(
             f"metrics[{index}].pass_percent.max_drop",
             f"{title} vs baseline",
             rule.level,
-            f"drop <= {fmt(bounds.max_drop, ' pp')}",
-            actual,
-            drop is not None and drop <= bounds.max_drop + 1e-9,
-            reason,
-            tally.failed_run_ids,
+            limit=bounds.max_drop,
+            values=(value, base),
+            has_baseline=baseline is not None,
+            actual=actual,
+            subject=f"{title} ({fmt(value, '%')}, {counted} passed{unreadable})",
+            unknown_now=missing,
+            unknown_before=f"metric '{rule.label}' has no binary results in the baseline "
+            "to compare with",
+            run_ids=tally.failed_run_ids,
         )
         gap = result.runs_gap or (baseline.runs_gap if baseline is not None else None)
-        checks += unknown_all([compared(check, value, base, " pp")], rule.level, gap)
+        checks += unknown_all([check], rule.level, gap)
     return checks
 
 

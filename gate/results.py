@@ -448,13 +448,13 @@ def _runs(raw: object, notes: list[str]) -> tuple[Run, ...]:
     """The runs by id; a run listed twice under one id is one run (the first entry, or the
     one that did not pass when they disagree)."""
     runs: dict[int, Run] = {}
+    listed = 0
     for key, item in _run_items(raw):
+        listed += 1
         run = normalise_run(item, key)
         kept = runs.get(run.id)
         if kept is None or (kept.success is True and run.success is not True):
             runs[run.id] = run  # entries that disagree: the one that did not pass
-
-    listed = sum(1 for _ in _run_items(raw))
     if listed > len(runs):
         notes.append(
             f"{listed - len(runs)} run entries repeat the id of another run; each run is "
@@ -529,8 +529,13 @@ def _looks_like_error(payload: Mapping[str, Any]) -> str | None:
     return None
 
 
-def normalise(payload: object) -> Result:
-    """Turn a ``GET …/results/{id}/`` payload into a ``Result``; raises ``ResultError``."""
+RUNS_FILE_HINT = "pass it with --runs-file"
+
+
+def normalise(payload: object, *, runs_bulk_hint: str = RUNS_FILE_HINT) -> Result:
+    """Turn a ``GET …/results/{id}/`` payload into a ``Result``; raises ``ResultError``.
+
+    ``runs_bulk_hint`` says what to do with a runs-bulk response given as a result."""
     if not isinstance(payload, Mapping):
         looks_like_runs = (
             isinstance(payload, list)
@@ -539,9 +544,7 @@ def normalise(payload: object) -> Result:
             and "result_id" in payload[0]
         )
         hint = (
-            "; this looks like a runs-bulk response: pass it with --runs-file"
-            if (looks_like_runs)
-            else ""
+            f"; this looks like a runs-bulk response: {runs_bulk_hint}" if looks_like_runs else ""
         )
         raise ResultError(
             f"not a Cekura result: expected a JSON object, got {_json_type(payload)}{hint}"
