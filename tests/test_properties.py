@@ -1434,14 +1434,15 @@ def _policy_in_subprocess(expression: str, timeout: float) -> subprocess.Complet
 
 
 def test_a_merge_key_bomb_ends_quickly_in_a_policy_error():
-    # 9 levels of 9 merge aliases: PyYAML would copy every merged entry, 3 * 9**9 of them.
+    # 9 levels of 9 merge aliases: a PyYAML that copies every merged entry would build 3 * 9**9
+    # of them; one that drops duplicate merged keys (6.0.4) builds three. Either way the gate
+    # refuses the policy quickly with a one-line PolicyError (which of its own checks says so
+    # depends on the PyYAML version, so the wording is not asserted).
     proc = _policy_in_subprocess(repr(merge_laughs()), timeout=BOMB_SECONDS + 5)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith(
-        "PolicyError p.yaml: invalid YAML: line 4, column 5: "
-        "merge keys (<<) expand to more than 10000 entries\n"
-    ), proc.stdout
-    assert float(proc.stdout.split("seconds ")[-1]) < BOMB_SECONDS
+    first, seconds = proc.stdout.splitlines()
+    assert first.startswith("PolicyError p.yaml: "), proc.stdout
+    assert float(seconds.removeprefix("seconds ")) < BOMB_SECONDS
 
 
 def test_small_merge_keys_still_merge():
