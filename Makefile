@@ -1,15 +1,29 @@
 # The two README commands: `make demo` (gate the bundled example, offline) and `make test`.
+# Everything is installed from the lock: uv from requirements/uv.txt (pip, hash-checked), then
+# every other package from uv.lock (`uv sync --locked`). Nothing floats.
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
+UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench gate install clean
+# uv installs into $(VENV), never downloads an interpreter and reads no user or system
+# uv.toml, so that every machine installs the same thing.
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+export UV_NO_CONFIG := 1
 
-$(STAMP): pyproject.toml
+.PHONY: demo test bench gate install lock test-pythons test-latest test-lowest clean
+
+# uv first, from its hash-pinned requirement; then everything else from uv.lock.
+$(UV): requirements/uv.txt
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		--no-deps --only-binary :all: -r requirements/uv.txt
+
+$(STAMP): $(UV) uv.lock pyproject.toml
+	$(UV) sync --quiet --locked --python $(BIN)/python
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -25,14 +39,48 @@ demo: $(STAMP)
 	test $$code -le 1
 
 test: $(STAMP)
-	$(BIN)/ruff check gate tests bench
-	$(BIN)/ruff format --check gate tests bench
+	$(BIN)/ruff check gate tests bench scripts
+	$(BIN)/ruff format --check gate tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
-# Benchmarks (about a minute on 2 cores): evaluation at scale, waiting, runs fetch, start-up.
+# Benchmarks (about a minute on 2 cores): evaluation at scale, waiting, runs fetch, start-up,
+# and the GitHub Action's install step, cold and warm.
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Re-lock after a change to the dependencies in pyproject.toml; `make lock UPGRADE=1` also
+# moves every pin to the newest release the ranges allow. Rewrites uv.lock,
+# requirements/runtime.txt (what the Action and the image install) and requirements/uv.txt.
+lock: $(UV)
+	$(UV) lock $(if $(UPGRADE),--upgrade)
+	$(UV) sync --quiet --locked --python $(BIN)/python
+	touch $(STAMP)
+	$(BIN)/python scripts/locks.py --write
+
+# The suite on every supported Python, each in its own environment from the same lock.
+# An interpreter is pythonX.Y on PATH, else pyenv's newest X.Y (scripts/find-python).
+PYTHONS ?= 3.10 3.11 3.12 3.13
+test-pythons:
+	@for v in $(PYTHONS); do \
+		py=$$(sh scripts/find-python $$v) || exit 1; \
+		echo "== Python $$v: $$py"; \
+		$(MAKE) --no-print-directory test PYTHON="$$py" VENV=.venv-$$v || exit 1; \
+	done
+
+# The suite against the newest (test-latest) or the oldest (test-lowest) versions of the
+# runtime dependencies that pyproject.toml allows, with the test tools still from the lock:
+# a range that no longer holds is found here, not by a user.
+test-latest: RESOLUTION := highest
+test-lowest: RESOLUTION := lowest-direct
+test-latest test-lowest: $(STAMP)
+	rm -rf .venv-$(RESOLUTION)
+	$(MAKE) --no-print-directory install VENV=.venv-$(RESOLUTION)
+	$(UV) pip compile --quiet --no-header --resolution $(RESOLUTION) pyproject.toml \
+		-o .venv-$(RESOLUTION)/runtime.txt
+	$(UV) pip install --quiet --python .venv-$(RESOLUTION)/bin/python -r .venv-$(RESOLUTION)/runtime.txt
+	@echo "runtime dependencies ($(RESOLUTION)):"; sed -n 's/^\([a-z]\)/  \1/p' .venv-$(RESOLUTION)/runtime.txt
+	.venv-$(RESOLUTION)/bin/python -m pytest -q -p no:cacheprovider
 
 # Local pre-release check against the live API: make gate RESULT_ID=4242
 # (reads the key from CEKURA_API_KEY; POLICY defaults to gate.yaml).
@@ -44,4 +92,4 @@ gate:
 		--junit out/junit.xml --summary out/summary.md --json out/verdict.json
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-* out dist .pytest_cache .mypy_cache .ruff_cache
