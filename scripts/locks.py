@@ -3,7 +3,10 @@
 ``requirements/runtime.txt`` is what the GitHub Action and the Docker image install: the
 runtime dependencies exactly as locked, with the hash of every file. ``requirements/uv.txt``
 pins uv itself, the tool that installs everything else, at the version and hashes in the lock.
-Both are made from uv.lock alone, offline, so the test suite can check that they still agree:
+``requirements/uv-wheels.txt`` names the same uv by the URL of each runner platform's wheel,
+so that the Action's pip skips reading uv's index page (hundreds of releases; about 1 s of a
+cold install). All three are made from uv.lock alone, offline, so the test suite can check
+that they still agree:
 
     python scripts/locks.py --write    # what `make lock` runs
     python scripts/locks.py --check    # exit 1 and name the stale file when they disagree
@@ -12,6 +15,7 @@ Both are made from uv.lock alone, offline, so the test suite can check that they
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -21,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = ROOT / "requirements" / "runtime.txt"
 UV_PIN = ROOT / "requirements" / "uv.txt"
+UV_WHEELS = ROOT / "requirements" / "uv-wheels.txt"
+LOCK = ROOT / "uv.lock"
 
 RUNTIME_HEADER = """\
 # The runtime dependencies of cekura-gate exactly as uv.lock pins them, with the hash of every
@@ -34,6 +40,22 @@ UV_HEADER = """\
 #   python -m pip install --require-hashes --no-deps --only-binary :all: -r requirements/uv.txt
 # Made from uv.lock by `make lock`; do not edit by hand (a test checks that it agrees).
 """
+UV_WHEELS_HEADER = """\
+# uv at uv.lock's version, by the URL and hash of the wheel for each platform GitHub's runners
+# have: pip installs it without reading uv's index page. The Action falls back to uv.txt on a
+# platform not listed here. Made from uv.lock by `make lock`; do not edit by hand.
+"""
+# The runner platforms, as PEP 508 markers, and the wheel tag each one takes (the first match
+# in the lock's order, which puts the oldest glibc and macOS first).
+PLATFORMS = (
+    ("sys_platform == 'linux' and platform_machine == 'x86_64'", r"-manylinux_\d+_\d+_x86_64\."),
+    ("sys_platform == 'linux' and platform_machine == 'aarch64'", r"-manylinux_\d+_\d+_aarch64\."),
+    ("sys_platform == 'darwin' and platform_machine == 'x86_64'", r"-macosx_\d+_\d+_x86_64\."),
+    ("sys_platform == 'darwin' and platform_machine == 'arm64'", r"-macosx_\d+_\d+_arm64\."),
+    ("sys_platform == 'win32' and platform_machine == 'AMD64'", r"-win_amd64\."),
+    ("sys_platform == 'win32' and platform_machine == 'ARM64'", r"-win_arm64\."),
+)
+WHEEL = re.compile(r'\{ url = "(?P<url>[^"]+\.whl)", hash = "(?P<hash>sha256:[0-9a-f]{64})"')
 EXPORT = ("export", "--frozen", "--no-emit-project", "--no-header", "--no-annotate")
 
 
@@ -69,10 +91,28 @@ def uv_block(requirements: str) -> str:
     return "".join(lines[start:end])
 
 
+def uv_wheels(lock: str) -> str:
+    """One direct requirement per runner platform, from the uv package's wheels in the lock."""
+    block = re.search(
+        r'^\[\[package\]\]\nname = "uv"\n(?P<body>.*?)(?=^\[\[package\]\]|\Z)', lock, re.M | re.S
+    )
+    if block is None:
+        raise SystemExit("locks: uv.lock does not pin uv (it belongs in the test group)")
+    wheels = list(WHEEL.finditer(block["body"]))
+    lines = []
+    for marker, tag in PLATFORMS:
+        wheel = next((wheel for wheel in wheels if re.search(tag, wheel["url"])), None)
+        if wheel is None:
+            raise SystemExit(f"locks: uv.lock has no uv wheel for {marker}")
+        lines.append(f"uv @ {wheel['url']} ; {marker} \\\n    --hash={wheel['hash']}\n")
+    return "".join(lines)
+
+
 def expected() -> dict[Path, str]:
     return {
         RUNTIME: RUNTIME_HEADER + export("--no-default-groups"),
         UV_PIN: UV_HEADER + uv_block(export("--all-groups")),
+        UV_WHEELS: UV_WHEELS_HEADER + uv_wheels(LOCK.read_text(encoding="utf-8")),
     }
 
 

@@ -3,8 +3,8 @@ the dotenv report, the Dockerfile, the examples and ``make gate``.
 
 The Action's ``gate`` step is run the way the runner runs it: its ``run`` script and its
 ``env:`` mapping come from action.yml, ``${{ inputs.X }}`` is replaced by the input (default,
-or the test's value) and ``${{ steps.install.outputs.bin }}`` by this virtualenv's bin
-directory, and the script runs under ``bash --noprofile --norc -eo pipefail`` with
+or the test's value) and ``${{ steps.install.outputs.python }}`` by this virtualenv's Python,
+and the script runs under ``bash --noprofile --norc -eo pipefail`` with
 GITHUB_ACTIONS, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY and GITHUB_WORKSPACE set, against the fake
 Cekura server (tests/fake_cekura.py) on 127.0.0.1. Every such run gets the same checks
 (``assert_runner_contract``): the key is masked first and appears nowhere else, the wait's
@@ -505,8 +505,8 @@ def substitute(text: str, inputs: Mapping[str, str]) -> str:
         expression = match[1]
         if expression.startswith("inputs."):
             return inputs[expression.removeprefix("inputs.")]
-        if expression == "steps.install.outputs.bin":
-            return str(VENV_BIN)
+        if expression == "steps.install.outputs.python":
+            return sys.executable  # this virtualenv's Python, where the gate is installed
         raise AssertionError(f"the test runner does not know {expression!r}")
 
     return EXPRESSION.sub(value, text)
