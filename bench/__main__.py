@@ -1,7 +1,8 @@
 """``python -m bench [--quick]``: measure cekura-gate and print one Markdown report.
 
 Everything runs on this machine, side by side in one run, so compare the ratios rather
-than the absolute times. ``--quick`` uses small sizes (CI runs it to keep the bench working).
+than the absolute times. ``--quick`` uses small sizes (CI runs it to keep the bench working)
+and skips the cold install of the Action, the one section that downloads (from PyPI).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import fetch, generate, waiting
+from bench import action_install, fetch, generate, waiting
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = ROOT / "examples" / "gate.yaml"
@@ -179,6 +180,7 @@ def main() -> None:
             waiting_section(),
             fetch_section(fetch_runs),
             startup_section(repeats, folder),
+            action_install.section(folder, quick=args.quick),
         ]
     print(f"# cekura-gate benchmarks{' (quick)' if args.quick else ''}\n")
     for section in sections:

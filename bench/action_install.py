@@ -134,9 +134,21 @@ def run_step(
         check=False,
     )
     seconds = time.perf_counter() - started
-    lines = output.read_text(encoding="utf-8").splitlines()
-    outputs = dict(line.split("=", 1) for line in lines if "=" in line)
+    outputs = parse_outputs(output.read_text(encoding="utf-8"))
     return StepResult(proc.returncode, proc.stdout, proc.stderr, outputs, seconds)
+
+
+def parse_outputs(text: str) -> dict[str, str]:
+    """``$GITHUB_OUTPUT`` as the runner reads it: ``name=value`` or ``name<<DELIMITER`` lines."""
+    outputs: dict[str, str] = {}
+    lines = iter(text.splitlines())
+    for line in lines:
+        name, equals, value = line.partition("=")
+        if "<<" in line and (not equals or "<<" in name):
+            name, _, delimiter = line.partition("<<")
+            value = "\n".join(iter(lambda: next(lines), delimiter))
+        outputs[name] = value
+    return outputs
 
 
 def install(runner: Runner, action_dir: Path = ROOT, python: str | None = None) -> StepResult:

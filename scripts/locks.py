@@ -116,6 +116,10 @@ def expected() -> dict[Path, str]:
     }
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group(required=True)
@@ -128,9 +132,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         if args.write:
             path.write_text(text, encoding="utf-8")
-            print(f"locks: wrote {path.relative_to(ROOT)}")
+            print(f"locks: wrote {_shown(path)}")
         else:
-            stale.append(str(path.relative_to(ROOT)))
+            stale.append(_shown(path))
     if stale:
         print(f"locks: {', '.join(stale)} disagree with uv.lock; run `make lock`", file=sys.stderr)
         return 1

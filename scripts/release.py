@@ -1,7 +1,7 @@
 """What the release workflows need to know about a tag, from the repository's own files.
 
-    python scripts/release.py check v0.2.0   # the tag, pyproject.toml, gate.__version__ and
-                                             # CHANGELOG.md's newest release agree (else exit 1)
+    python scripts/release.py check v0.2.0   # the tag and every file that states the version
+                                             # (STATED, CHANGELOG.md) agree (else exit 1)
     python scripts/release.py notes 0.2.0    # that release's CHANGELOG.md section (Markdown)
     python scripts/release.py major v0.2.0   # the moving major tag to update ("v0"), or nothing
                                              # for a pre-release such as v1.0.0rc1
@@ -19,6 +19,16 @@ ROOT = Path(__file__).resolve().parent.parent
 TAG = re.compile(r"v(?P<version>(?P<major>0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?P<pre>\S*))")
 # Keep a Changelog: "## [0.2.0] - 2026-12-03"; "## [Unreleased]" is not a release.
 RELEASE_HEADING = re.compile(r"^## \[(?P<version>\d[^\]]*)\](?: - \d{4}-\d{2}-\d{2})?\s*$", re.M)
+
+
+# Where each file states the version (a release bumps every one; `check` refuses a tag that
+# disagrees with any of them).
+STATED = {
+    "pyproject.toml": r'^version = "([^"]+)"',
+    "gate/__init__.py": r'^__version__ = "([^"]+)"',
+    "Dockerfile": r"^ARG VERSION=(\S+)$",
+    "templates/gate.yml": r"default: ghcr\.io/cekura-gate/cekura-gate:(\S+)$",
+}
 
 
 class ReleaseError(Exception):
@@ -41,14 +51,8 @@ def versions() -> dict[str, str]:
     releases = RELEASE_HEADING.findall(_read("CHANGELOG.md"))
     if not releases:
         raise ReleaseError("CHANGELOG.md: no '## [X.Y.Z] - YYYY-MM-DD' release heading")
-    return {
-        "pyproject.toml": _found(
-            r'^version = "([^"]+)"', _read("pyproject.toml"), "pyproject.toml"
-        ),
-        "gate/__init__.py": _found(
-            r'^__version__ = "([^"]+)"', _read("gate/__init__.py"), "gate/__init__.py"
-        ),
-        "CHANGELOG.md": releases[0],
+    return {name: _found(pattern, _read(name), name) for name, pattern in STATED.items()} | {
+        "CHANGELOG.md": releases[0]
     }
 
 

@@ -18,7 +18,8 @@ def test_quick_bench_prints_every_section():
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    for heading in ("## Evaluation at scale", "## Waiting", "## Runs fetch", "## Start-up"):
+    headings = ("## Evaluation at scale", "## Waiting", "## Runs fetch", "## Start-up")
+    for heading in (*headings, "## GitHub Action install"):
         assert heading in proc.stdout
     assert "Offline paths import no HTTP stack (httpx, tenacity): yes." in proc.stdout
     assert "fewer requests than fixed 30 s in every shape: yes." in proc.stdout

@@ -292,13 +292,24 @@ def test_the_schema_check_is_not_vacuous(tmp_path):
     assert validate("vendor.gitlab-ci", tmp_path / "job.yml").returncode == 1
 
 
-def test_github_workflow_example_matches_the_workflow_schema():
-    proc = validate("vendor.github-workflows", ROOT / "examples" / "github-workflow.yml")
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+GITHUB_WORKFLOWS = [ROOT / "examples" / "github-workflow.yml", *WORKFLOWS]
+GITLAB_FILES = [ROOT / "examples" / "gitlab-ci.yml", ROOT / ".gitlab-ci.yml"]
+
+
+def test_the_release_workflows_exist():
+    assert {path.name for path in WORKFLOWS} >= {"ci.yml", "release.yml"}
+
+
+@pytest.mark.parametrize("path", GITHUB_WORKFLOWS, ids=lambda path: path.name)
+def test_github_workflow_matches_the_workflow_schema(path):
+    proc = validate("vendor.github-workflows", path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_gitlab_ci_example_matches_the_gitlab_ci_schema():
-    proc = validate("vendor.gitlab-ci", ROOT / "examples" / "gitlab-ci.yml")
+@pytest.mark.parametrize("path", GITLAB_FILES, ids=lambda path: str(path.relative_to(ROOT)))
+def test_gitlab_ci_file_matches_the_gitlab_ci_schema(path):
+    proc = validate("vendor.gitlab-ci", path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -453,10 +464,15 @@ def test_dockerfile_passes_hadolint():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_dockerfile_has_an_exec_form_absolute_entrypoint_and_no_user():
+def test_dockerfile_has_an_exec_form_absolute_entrypoint_and_runs_as_non_root():
     instructions = dockerfile_instructions()
-    keywords = [keyword for keyword, _ in instructions]
-    assert "USER" not in keywords, "GitHub's Docker actions must run as root"
+    final_stage = instructions[max(i for i, (kw, _) in enumerate(instructions) if kw == "FROM") :]
+    users = [args for keyword, args in final_stage if keyword == "USER"]
+    assert len(users) == 1, "the image runs as one unprivileged user"
+    uid = users[0].split(":")[0]
+    assert uid.isdigit() and int(uid) >= 1000, (
+        users
+    )  # numeric: Kubernetes' runAsNonRoot can check it
     entrypoints = [args for keyword, args in instructions if keyword == "ENTRYPOINT"]
     assert len(entrypoints) == 1
     command = json.loads(entrypoints[0])  # exec form is a JSON array
