@@ -4,7 +4,6 @@ vocabularies, metric p50 lookup, run reports, the reference payloads and a 10k-r
 from __future__ import annotations
 
 import textwrap
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -782,22 +781,14 @@ def synthetic_run(i: int) -> Payload:
     )
 
 
-def test_normalise_and_evaluate_10k_runs_under_one_second():
+def test_normalise_and_evaluate_10k_runs():
+    # How fast is the bench's business (`make bench`: at most 3x json.load at 10,000 runs);
+    # a timed assertion here would fail on a loaded machine, not on a slow gate.
     payload = make_result([synthetic_run(i) for i in range(1, 10_001)])
     policy = policy_from((EXAMPLES / "gate.yaml").read_text(encoding="utf-8"))
-    timings, cpu = [], []
-    for _ in range(3):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        verdict = evaluate(policy, normalise(payload))
-        timings.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
-    shown = ", ".join(
-        f"{wall:.3f} (cpu {used:.3f})" for wall, used in zip(timings, cpu, strict=True)
-    )
-    print(f"\n10k runs: normalise+evaluate {shown} s")
+    verdict = evaluate(policy, normalise(payload))
     assert len(verdict.runs) == 10_000
     assert verdict.counts is not None and verdict.counts.failed_runs == 1_000
-    assert min(timings) < 1.0
 
 
 # --------------------------------------------------------------------------- unknown findings

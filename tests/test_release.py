@@ -386,14 +386,13 @@ def installed(python: str) -> dict[str, str]:
     )
     proc = run(python, "-I", "-c", code)
     assert proc.returncode == 0, proc.stderr
-    found = {canonicalize_name(name): version for name, version in json.loads(proc.stdout).items()}
-    found.pop("pip", None)
-    return found
+    versions: dict[str, str] = json.loads(proc.stdout)
+    return {str(canonicalize_name(name)): v for name, v in versions.items() if name != "pip"}
 
 
 def expected_runtime() -> dict[str, str]:
     return {
-        canonicalize_name(requirement.name): str(requirement.specifier).removeprefix("==")
+        str(canonicalize_name(requirement.name)): str(requirement.specifier).removeprefix("==")
         for requirement, _ in requirements(locks.RUNTIME)
         if requirement.marker is None or requirement.marker.evaluate()
     }
