@@ -465,3 +465,14 @@ def test_a_cold_install_step_takes_uv_and_wheels_from_pypi(tmp_path):
     cached = list((runner.tool_cache / "cekura-gate-uv").glob("*/X64/bin/uv"))
     assert [path.parts[-4] for path in cached] == [importlib.metadata.version("uv")]
     assert installed(result.outputs["python"]) == expected_runtime()
+
+
+def test_an_unwritable_tool_cache_falls_back_to_runner_temp(tmp_path):
+    runner = action_install.Runner.fresh(tmp_path / "runner")
+    shutil.rmtree(runner.tool_cache)
+    runner.tool_cache.write_text("not a directory", encoding="utf-8")
+    result = action_install.install(runner)
+    assert result.code == 0, result.stderr
+    temp = Path(result.outputs["python"]).parents[2]  # <runner.temp>/cekura-gate-venv/bin/python
+    assert (temp / "cekura-gate-uv" / "bin" / "uv").is_file()
+    assert installed(result.outputs["python"]) == expected_runtime()
