@@ -476,3 +476,40 @@ def test_an_unwritable_tool_cache_falls_back_to_runner_temp(tmp_path):
     temp = Path(result.outputs["python"]).parents[2]  # <runner.temp>/cekura-gate-venv/bin/python
     assert (temp / "cekura-gate-uv" / "bin" / "uv").is_file()
     assert installed(result.outputs["python"]) == expected_runtime()
+
+
+# --------------------------------------------------------------------------- 6. the README
+
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+# The "before / after" migration block puts two workflows side by side: prose, not YAML.
+SIDE_BY_SIDE = "# before"
+
+
+def readme_blocks(language: str) -> list[str]:
+    return re.findall(rf"^```{language}\n(.*?)^```", README, re.M | re.S)
+
+
+@pytest.mark.parametrize(
+    "block",
+    [block for block in readme_blocks("yaml") if not block.startswith(SIDE_BY_SIDE)],
+    ids=lambda block: block.splitlines()[0][:40],
+)
+def test_readme_yaml_blocks_parse_and_pin_every_action(block):
+    document = yaml.safe_load(block)
+    assert document is not None
+    for uses in re.findall(r"uses:\s*(\S+(?: # \S+)?)", block):
+        assert uses.startswith("cekura-gate/") or SHA_PIN.match(uses), uses
+
+
+def test_readme_make_commands_are_make_targets():
+    commands = {
+        line.split()[1]
+        for block in readme_blocks("sh")
+        for line in block.splitlines()
+        if line.startswith("make ") and not line.split()[1].startswith("-")
+    }
+    assert {"demo", "test", "test-pythons", "test-latest", "test-lowest", "lock"} <= commands
+    for target in commands:
+        proc = run("make", "-n", target, "RESULT_ID=1", "PYTHONS=")
+        assert proc.returncode == 0, (target, proc.stderr)
