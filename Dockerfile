@@ -39,7 +39,9 @@ RUN python -m pip install --no-cache-dir --require-hashes --no-deps --only-binar
         -r /tmp/runtime.txt \
     && python -m pip install --no-cache-dir --no-deps /tmp/dist/*.whl \
     && rm -rf /tmp/runtime.txt /tmp/dist \
-    && useradd --no-log-init --system --uid 10001 --no-create-home --shell /usr/sbin/nologin gate
+    && groupadd --system --gid 10001 gate \
+    && useradd --no-log-init --system --uid 10001 --gid gate --no-create-home \
+        --shell /usr/sbin/nologin gate
 
 # Unprivileged: reports are written to the working directory, which GitLab's Docker executor
 # makes world-writable; see the README for runners that need root.

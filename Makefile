@@ -77,7 +77,7 @@ test-latest test-lowest: $(STAMP)
 	rm -rf .venv-$(RESOLUTION)
 	$(MAKE) --no-print-directory install VENV=.venv-$(RESOLUTION)
 	$(UV) pip compile --quiet --no-header --resolution $(RESOLUTION) pyproject.toml \
-		-o .venv-$(RESOLUTION)/runtime.txt
+		--python .venv-$(RESOLUTION)/bin/python -o .venv-$(RESOLUTION)/runtime.txt
 	$(UV) pip install --quiet --python .venv-$(RESOLUTION)/bin/python -r .venv-$(RESOLUTION)/runtime.txt
 	@echo "runtime dependencies ($(RESOLUTION)):"; sed -n 's/^\([a-z]\)/  \1/p' .venv-$(RESOLUTION)/runtime.txt
 	.venv-$(RESOLUTION)/bin/python -m pytest -q -p no:cacheprovider

@@ -163,7 +163,8 @@ def install(runner: Runner, action_dir: Path = ROOT, python: str | None = None) 
     workspace = temp / "workspace"
     workspace.mkdir()
     step = action_steps(action_dir)["install"]
-    return run_step(step, context, job_environment(runner, temp), cwd=workspace)
+    env = job_environment(runner, temp) | {"GITHUB_ACTION_PATH": str(action_dir)}
+    return run_step(step, context, env, cwd=workspace)
 
 
 def _checked(result: StepResult) -> float:

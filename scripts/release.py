@@ -3,8 +3,7 @@
     python scripts/release.py check v0.2.0   # the tag and every file that states the version
                                              # (STATED, CHANGELOG.md) agree (else exit 1)
     python scripts/release.py notes 0.2.0    # that release's CHANGELOG.md section (Markdown)
-    python scripts/release.py major v0.2.0   # the moving major tag to update ("v0"), or nothing
-                                             # for a pre-release such as v1.0.0rc1
+    python scripts/release.py major v0.2.0   # the moving major tag to update ("v0")
 
 Standard library only, so it runs on any Python the runner has, before anything is installed.
 """
@@ -16,7 +15,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TAG = re.compile(r"v(?P<version>(?P<major>0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?P<pre>\S*))")
+# Final releases only: vMAJOR.MINOR.PATCH (the image tags and the Catalog need semver, and
+# PyPI would read a pre-release suffix differently from the tag).
+TAG = re.compile(r"v(?P<version>(?P<major>0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*))")
 # Keep a Changelog: "## [0.2.0] - 2026-12-03"; "## [Unreleased]" is not a release.
 RELEASE_HEADING = re.compile(r"^## \[(?P<version>\d[^\]]*)\](?: - \d{4}-\d{2}-\d{2})?\s*$", re.M)
 
@@ -28,6 +29,7 @@ STATED = {
     "gate/__init__.py": r'^__version__ = "([^"]+)"',
     "Dockerfile": r"^ARG VERSION=(\S+)$",
     "templates/gate.yml": r"default: ghcr\.io/cekura-gate/cekura-gate:(\S+)$",
+    "uv.lock": r'^name = "cekura-gate"\nversion = "([^"]+)"',  # `make lock` after a bump
 }
 
 
@@ -86,11 +88,11 @@ def notes(version: str) -> str:
 
 
 def major(tag: str) -> str:
-    """``v0`` for ``v0.2.0``; empty for a pre-release, which must not move the major tag."""
+    """The moving major tag a release updates: ``v0`` for ``v0.2.0``."""
     match = TAG.fullmatch(tag)
     if match is None:
         raise ReleaseError(f"tag {tag!r} is not vMAJOR.MINOR.PATCH")
-    return "" if match["pre"] else f"v{match['major']}"
+    return f"v{match['major']}"
 
 
 COMMANDS = {"check": check, "notes": notes, "major": major}
