@@ -1,11 +1,15 @@
 # The two README commands: `make demo` (gate the bundled example, offline) and `make test`.
-# Everything is installed from the lock: uv from requirements/uv.txt (pip, hash-checked), then
-# every other package from uv.lock (`uv sync --locked`). Nothing floats.
+# Everything is installed from the lock: uv from requirements/uv.txt (pip, hash-checked, into
+# a bootstrap environment of its own), then every package of $(VENV) from uv.lock
+# (`uv sync --locked`). $(VENV) holds what the lock names and nothing else: no pip or
+# setuptools from the interpreter's ensurepip. Nothing floats.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
+BOOTSTRAP := .uv-bootstrap
+BOOT_UV := $(BOOTSTRAP)/bin/uv
 
 # uv installs into $(VENV), never downloads an interpreter and reads no user or system
 # uv.toml, so that every machine installs the same thing.
@@ -16,14 +20,17 @@ export UV_NO_CONFIG := 1
 .PHONY: demo test bench gate install lock test-pythons test-latest test-lowest clean
 
 # uv first, from its hash-pinned requirement; then everything else from uv.lock.
-$(UV): requirements/uv.txt
-	rm -rf $(VENV)
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+$(BOOT_UV): requirements/uv.txt
+	rm -rf $(BOOTSTRAP)
+	$(PYTHON) -m venv $(BOOTSTRAP)
+	$(BOOTSTRAP)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
 		--no-deps --only-binary :all: -r requirements/uv.txt
+	touch $(BOOT_UV)
 
-$(STAMP): $(UV) uv.lock pyproject.toml
-	$(UV) sync --quiet --locked --python $(BIN)/python
+$(STAMP): $(BOOT_UV) uv.lock pyproject.toml Makefile
+	rm -rf $(VENV)
+	$(PYTHON) -m venv --without-pip $(VENV)
+	$(BOOT_UV) sync --quiet --locked --python $(BIN)/python
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -52,10 +59,9 @@ bench: $(STAMP)
 # Re-lock after a change to the dependencies in pyproject.toml; `make lock UPGRADE=1` also
 # moves every pin to the newest release the ranges allow. Rewrites uv.lock,
 # requirements/runtime.txt (what the Action and the image install) and requirements/uv.txt.
-lock: $(UV)
-	$(UV) lock $(if $(UPGRADE),--upgrade)
-	$(UV) sync --quiet --locked --python $(BIN)/python
-	touch $(STAMP)
+lock: $(BOOT_UV)
+	$(BOOT_UV) lock $(if $(UPGRADE),--upgrade)
+	$(MAKE) --no-print-directory install
 	$(BIN)/python scripts/locks.py --write
 
 # The suite on every supported Python, each in its own environment from the same lock.
@@ -80,7 +86,7 @@ test-latest test-lowest: $(STAMP)
 		--python .venv-$(RESOLUTION)/bin/python -o .venv-$(RESOLUTION)/runtime.txt
 	$(UV) pip install --quiet --python .venv-$(RESOLUTION)/bin/python -r .venv-$(RESOLUTION)/runtime.txt
 	@echo "runtime dependencies ($(RESOLUTION)):"; sed -n 's/^\([a-z]\)/  \1/p' .venv-$(RESOLUTION)/runtime.txt
-	.venv-$(RESOLUTION)/bin/python -m pytest -q -p no:cacheprovider
+	GATE_TEST_UNLOCKED_RUNTIME=1 .venv-$(RESOLUTION)/bin/python -m pytest -q -p no:cacheprovider
 
 # Local pre-release check against the live API: make gate RESULT_ID=4242
 # (reads the key from CEKURA_API_KEY; POLICY defaults to gate.yaml).
@@ -92,4 +98,4 @@ gate:
 		--junit out/junit.xml --summary out/summary.md --json out/verdict.json
 
 clean:
-	rm -rf $(VENV) .venv-* out dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-* $(BOOTSTRAP) out dist .pytest_cache .mypy_cache .ruff_cache

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -133,6 +134,33 @@ def test_each_runner_platform_gets_exactly_one_uv_wheel():
     for platform in platforms:
         chosen = [r for r, _ in wheels if r.marker is not None and r.marker.evaluate(platform)]
         assert len(chosen) == 1, platform
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("GATE_TEST_UNLOCKED_RUNTIME")),
+    reason="make test-latest / test-lowest move the runtime off the lock on purpose",
+)
+def test_this_environment_holds_exactly_what_the_lock_names():
+    proc = run(
+        BIN / "uv",
+        "export",
+        "--frozen",
+        "--all-groups",
+        "--no-emit-project",
+        "--no-hashes",
+        "--no-header",
+        "--no-annotate",
+        "--no-config",
+    )
+    assert proc.returncode == 0, proc.stderr
+    locked = {}
+    for line in proc.stdout.splitlines():
+        requirement = Requirement(line)
+        if requirement.marker is None or requirement.marker.evaluate():
+            locked[canonicalize_name(requirement.name)] = str(requirement.specifier)[2:]
+    present = installed(sys.executable)
+    present.pop("cekura-gate", None)  # the project itself, installed editable by uv sync
+    assert present == locked  # nothing missing, nothing extra (no pip from ensurepip)
 
 
 def test_the_lock_is_current_for_pyproject_and_every_supported_python():
@@ -402,7 +430,7 @@ def installed(python: str) -> dict[str, str]:
     proc = run(python, "-I", "-c", code)
     assert proc.returncode == 0, proc.stderr
     versions: dict[str, str] = json.loads(proc.stdout)
-    return {str(canonicalize_name(name)): v for name, v in versions.items() if name != "pip"}
+    return {str(canonicalize_name(name)): v for name, v in versions.items()}
 
 
 def expected_runtime() -> dict[str, str]:
