@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -33,11 +34,28 @@ def read_text(path: str, *, what: str, limit: int) -> str:
         raise UsageError(f"{path}: the {what} is not UTF-8 text (byte {exc.start})") from None
 
 
+# How long one wait for a pipe's next bytes may last before Python gets to run signal handlers.
+_PIPE_WAIT_MS = 250
+
+
 def _read_bounded(handle: BinaryIO, limit: int) -> bytes:
+    """A pipe's or FIFO's bytes, in chunks, stopping once more than ``limit`` have come.
+
+    A signal (Ctrl-C, a cancelled job) that lands just before a blocking read() is noticed
+    only when that read returns, which from an idle pipe is never. So on POSIX no wait lasts
+    longer than ``_PIPE_WAIT_MS``: Python runs the pending handler between two waits, and
+    the gate stops with its reports written. (Windows has no poll() for pipes.)
+    """
+    descriptor = handle.fileno()
+    waiter = select.poll() if hasattr(select, "poll") else None
+    if waiter is not None:
+        waiter.register(descriptor, select.POLLIN | select.POLLPRI)
     chunks: list[bytes] = []
     total = 0
     while total <= limit:
-        chunk = handle.read(1 << 20)
+        if waiter is not None and not waiter.poll(_PIPE_WAIT_MS):
+            continue  # nothing yet: loop, so that a pending signal handler runs
+        chunk = os.read(descriptor, 1 << 20)
         if not chunk:
             break
         chunks.append(chunk)

@@ -449,9 +449,39 @@ def test_sigint_exits_130_and_writes_every_report(tmp_path):
         stdout, stderr = proc.communicate(timeout=60)
     finally:
         os.close(writer)
+        if proc.poll() is None:  # hung: do not leave a process behind for later tests
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130
     assert_one_error_line(CliRun(proc.returncode, stdout, stderr), "interrupted")
     assert_no_verdict_reports(out, "the gate was interrupted")
+
+
+def test_a_result_from_a_slow_fifo_is_read_whole(tmp_path):
+    """A pipe that pauses longer than the gate's wait slice still gives the whole result."""
+    fifo = tmp_path / "result.json"
+    os.mkfifo(fifo)
+    text = json.dumps(make_result([make_run(1), make_run(2)])).encode("utf-8")
+    args = ["check", "--policy", str(EXAMPLES / "gate.yaml"), "--result-file", str(fifo)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gate", *args, "--json", str(tmp_path / "v.json")],
+        env=_env(NO_COLOR="1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    writer = _open_when_read(fifo, proc)
+    try:
+        os.set_blocking(writer, True)
+        os.write(writer, text[:100])
+        time.sleep(0.6)  # longer than two of the gate's 250 ms waits
+        os.write(writer, text[100:])
+    finally:
+        os.close(writer)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode in (0, 1), stderr
+    document = json.loads((tmp_path / "v.json").read_text(encoding="utf-8"))
+    assert document["verdict"] in ("pass", "warn", "fail") and document["result"]["id"] == 500
 
 
 def _open_when_read(fifo: Path, proc: subprocess.Popen[str]) -> int:
