@@ -154,12 +154,8 @@ def parse_outputs(text: str) -> dict[str, str]:
 def install(runner: Runner, action_dir: Path = ROOT, python: str | None = None) -> StepResult:
     """One job's install step on ``runner``, with the Action checked out at ``action_dir``."""
     temp = runner.next_job()
-    context = {
-        "steps.python.outputs.python-path": python or base_python(),
-        "github.action_path": str(action_dir),
-        "runner.temp": str(temp),
-        "runner.tool_cache": str(runner.tool_cache),
-    }
+    # The step reads its paths from the runner's variables; its one expression is Python's.
+    context = {"steps.python.outputs.python-path": python or base_python()}
     workspace = temp / "workspace"
     workspace.mkdir()
     step = action_steps(action_dir)["install"]

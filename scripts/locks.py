@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import subprocess
 import sys
 import sysconfig
@@ -55,50 +54,47 @@ PLATFORMS = (
     ("sys_platform == 'win32' and platform_machine == 'AMD64'", r"-win_amd64\."),
     ("sys_platform == 'win32' and platform_machine == 'ARM64'", r"-win_arm64\."),
 )
-WHEEL = re.compile(r'\{ url = "(?P<url>[^"]+\.whl)", hash = "(?P<hash>sha256:[0-9a-f]{64})"')
-EXPORT = ("export", "--frozen", "--no-emit-project", "--no-header", "--no-annotate")
+FILE = re.compile(r'\{ url = "(?P<url>[^"]+)", hash = "(?P<hash>sha256:[0-9a-f]{64})"')
+UV_PACKAGE = re.compile(
+    r'^\[\[package\]\]\nname = "uv"\nversion = "(?P<version>[^"]+)"\n(?P<body>.*?)(?=^\[\[|\Z)',
+    re.M | re.S,
+)
 
 
-def uv_executable() -> str:
-    """The uv installed beside this interpreter (from the lock), else the one on PATH."""
+def runtime_export() -> str:
+    """The runtime dependencies as uv (the one installed from the lock, beside this
+    interpreter) exports them from uv.lock, with hashes."""
     scripts = Path(sysconfig.get_path("scripts"))
-    for name in ("uv", "uv.exe"):
-        if (scripts / name).is_file():
-            return str(scripts / name)
-    found = shutil.which("uv")
-    if found is None:
-        raise SystemExit("locks: uv not found; run `make install` first")
-    return found
-
-
-def export(*options: str) -> str:
-    command = [uv_executable(), *EXPORT, *options, "--format", "requirements.txt"]
+    uv = next((scripts / name for name in ("uv", "uv.exe") if (scripts / name).is_file()), None)
+    if uv is None:
+        raise SystemExit("locks: no uv beside this Python; run `make install` first")
+    command = [str(uv), "export", "--frozen", "--no-emit-project", "--no-header"]
+    command += ["--no-annotate", "--no-default-groups", "--format", "requirements.txt"]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"locks: {' '.join(command[1:])} failed:\n{done.stderr.strip()}")
     return done.stdout
 
 
-def uv_block(requirements: str) -> str:
-    """The ``uv==...`` requirement and its hash lines, cut out of a full export."""
-    lines = requirements.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.startswith("uv==")), None)
-    if start is None:
+def locked_uv(lock: str) -> tuple[str, list[re.Match[str]]]:
+    """uv's version in the lock and its files (wheels and sdist), each with URL and hash."""
+    package = UV_PACKAGE.search(lock)
+    if package is None:
         raise SystemExit("locks: uv.lock does not pin uv (it belongs in the test group)")
-    end = start + 1
-    while end < len(lines) and lines[end].startswith(" "):
-        end += 1
-    return "".join(lines[start:end])
+    return package["version"], list(FILE.finditer(package["body"]))
+
+
+def uv_pin(lock: str) -> str:
+    """``uv==VERSION`` with the hash of every file the lock knows, as pip's hash mode wants."""
+    version, files = locked_uv(lock)
+    hashes = sorted({file["hash"] for file in files})
+    return f"uv=={version} \\\n" + " \\\n".join(f"    --hash={digest}" for digest in hashes) + "\n"
 
 
 def uv_wheels(lock: str) -> str:
     """One direct requirement per runner platform, from the uv package's wheels in the lock."""
-    block = re.search(
-        r'^\[\[package\]\]\nname = "uv"\n(?P<body>.*?)(?=^\[\[package\]\]|\Z)', lock, re.M | re.S
-    )
-    if block is None:
-        raise SystemExit("locks: uv.lock does not pin uv (it belongs in the test group)")
-    wheels = list(WHEEL.finditer(block["body"]))
+    _, files = locked_uv(lock)
+    wheels = [file for file in files if file["url"].endswith(".whl")]
     lines = []
     for marker, tag in PLATFORMS:
         wheel = next((wheel for wheel in wheels if re.search(tag, wheel["url"])), None)
@@ -109,10 +105,11 @@ def uv_wheels(lock: str) -> str:
 
 
 def expected() -> dict[Path, str]:
+    lock = LOCK.read_text(encoding="utf-8")
     return {
-        RUNTIME: RUNTIME_HEADER + export("--no-default-groups"),
-        UV_PIN: UV_HEADER + uv_block(export("--all-groups")),
-        UV_WHEELS: UV_WHEELS_HEADER + uv_wheels(LOCK.read_text(encoding="utf-8")),
+        RUNTIME: RUNTIME_HEADER + runtime_export(),
+        UV_PIN: UV_HEADER + uv_pin(lock),
+        UV_WHEELS: UV_WHEELS_HEADER + uv_wheels(lock),
     }
 
 

@@ -470,9 +470,8 @@ def test_dockerfile_has_an_exec_form_absolute_entrypoint_and_runs_as_non_root():
     users = [args for keyword, args in final_stage if keyword == "USER"]
     assert len(users) == 1, "the image runs as one unprivileged user"
     uid = users[0].split(":")[0]
-    assert uid.isdigit() and int(uid) >= 1000, (
-        users
-    )  # numeric: Kubernetes' runAsNonRoot can check it
+    # Numeric, so that Kubernetes' runAsNonRoot can check it.
+    assert uid.isdigit() and int(uid) >= 1000, users
     entrypoints = [args for keyword, args in instructions if keyword == "ENTRYPOINT"]
     assert len(entrypoints) == 1
     command = json.loads(entrypoints[0])  # exec form is a JSON array

@@ -431,19 +431,25 @@ def test_terminal_colour_only_on_a_tty_without_no_color(no_color, coloured):
     assert "FAILED" in output
 
 
-def test_sigint_exits_130_and_writes_every_report(tmp_path):
-    fifo = tmp_path / "result.json"
-    os.mkfifo(fifo)  # the gate blocks reading it, so the signal lands inside `check`
-    out = tmp_path / "out"
+def _gate_reading_a_fifo(folder: Path, reports: list[str]) -> tuple[subprocess.Popen[str], int]:
+    """``check`` started on a FIFO result, and the FIFO's write end once the gate reads it."""
+    fifo = folder / "result.json"
+    os.mkfifo(fifo)
     args = ["check", "--policy", str(EXAMPLES / "gate.yaml"), "--result-file", str(fifo)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gate", *args, *report_flags(out)],
+        [sys.executable, "-m", "gate", *args, *reports],
         env=_env(NO_COLOR="1"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    writer = _open_when_read(fifo, proc)
+    return proc, _open_when_read(fifo, proc)
+
+
+def test_sigint_exits_130_and_writes_every_report(tmp_path):
+    # The gate blocks reading the FIFO, so the signal lands inside `check`.
+    out = tmp_path / "out"
+    proc, writer = _gate_reading_a_fifo(tmp_path, report_flags(out))
     try:
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=60)
@@ -459,18 +465,8 @@ def test_sigint_exits_130_and_writes_every_report(tmp_path):
 
 def test_a_result_from_a_slow_fifo_is_read_whole(tmp_path):
     """A pipe that pauses longer than the gate's wait slice still gives the whole result."""
-    fifo = tmp_path / "result.json"
-    os.mkfifo(fifo)
     text = json.dumps(make_result([make_run(1), make_run(2)])).encode("utf-8")
-    args = ["check", "--policy", str(EXAMPLES / "gate.yaml"), "--result-file", str(fifo)]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gate", *args, "--json", str(tmp_path / "v.json")],
-        env=_env(NO_COLOR="1"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    writer = _open_when_read(fifo, proc)
+    proc, writer = _gate_reading_a_fifo(tmp_path, ["--json", str(tmp_path / "v.json")])
     try:
         os.set_blocking(writer, True)
         os.write(writer, text[:100])
