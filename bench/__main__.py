@@ -122,7 +122,7 @@ def _median_seconds(command: list[str], repeats: int) -> float:
 
 def _imports_http_stack(folder: Path) -> bool:
     code = (
-        "import sys\nfrom gate.cli import main\n"
+        "import sys\nfrom gate.cli.main import main\n"
         f"main(['check', '--policy', {str(POLICY)!r}, '--result-file', {str(EXAMPLE)!r}, "
         f"'--junit', {str(folder / 'junit.xml')!r}])\n"
         "print('httpx' in sys.modules or 'tenacity' in sys.modules)"

@@ -12,9 +12,9 @@ import resource
 import sys
 import time
 
-from gate.commands import load_policy, load_result
-from gate.evaluate import evaluate
+from gate.cli.commands import load_policy, load_result
 from gate.reporters import json_report, junit, markdown
+from gate.rules.evaluate import evaluate
 
 
 def floor(path: str) -> None:

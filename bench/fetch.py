@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from gate.client import CekuraClient, build_http, resolve_settings
+from gate.api.client import CekuraClient, build_http, resolve_settings
 from tests.fake_cekura import FakeCekura
 
 KEY = "bench-key"

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gate.policy import WaitSettings
-from gate.poller import wait_for_result
+from gate.api.poller import wait_for_result
+from gate.policy.model import WaitSettings
 
 MINUTE = 60.0
 FINISH = 30 * MINUTE

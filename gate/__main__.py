@@ -1,5 +1,5 @@
 """Entry point for ``python -m gate``."""
 
-from gate.cli import main
+from gate.cli.main import main
 
 raise SystemExit(main())

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 import respx
 
-from gate.policy import Policy, parse_policy
+from gate.policy.load import parse_policy
+from gate.policy.model import Policy
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

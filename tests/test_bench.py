@@ -28,7 +28,7 @@ def test_quick_bench_prints_every_section():
 def test_offline_check_does_not_import_the_http_stack(tmp_path):
     junit = str(tmp_path / "j.xml")
     code = (
-        "import sys\nfrom gate.cli import main\n"
+        "import sys\nfrom gate.cli.main import main\n"
         f"main(['check', '--policy', 'examples/gate.yaml', '--result-file', "
         f"'examples/results/result_completed_mixed.json', '--junit', {junit!r}])\n"
         "print(sorted(m for m in ('httpx', 'tenacity', 'httpcore') if m in sys.modules))"
@@ -39,9 +39,10 @@ def test_offline_check_does_not_import_the_http_stack(tmp_path):
 
 def test_version_loads_neither_yaml_nor_the_reporters():
     code = (
-        "import sys\nfrom gate.cli import main\n"
+        "import sys\nfrom gate.cli.main import main\n"
         "code = main(['--version'])\n"
-        "print(code, sorted(m for m in ('yaml', 'junit_xml', 'gate.commands') if m in sys.modules))"
+        "heavy = ('yaml', 'junit_xml', 'gate.cli.commands')\n"
+        "print(code, sorted(m for m in heavy if m in sys.modules))"
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert proc.stdout.strip().splitlines()[-1] == "0 []"

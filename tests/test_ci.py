@@ -33,9 +33,10 @@ from typing import Any
 import pytest
 import yaml
 
-from gate.evaluate import Check, Outcome, Verdict, VerdictStatus
-from gate.reporters import dotenv, workflow
+from gate.ci import workflow
+from gate.reporters import dotenv
 from gate.reporters.text import one_line
+from gate.rules.evaluate import Check, Outcome, Verdict, VerdictStatus
 from tests.conftest import ROOT, make_result, make_run
 from tests.fake_cekura import FakeCekura, Fault
 

@@ -14,7 +14,7 @@ import pytest
 import respx
 
 from gate import __version__
-from gate.client import (
+from gate.api.client import (
     MAX_RETRY_AFTER_S,
     ApiSettings,
     CekuraClient,

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from gate.evaluate import Check, Outcome, Verdict, VerdictStatus, evaluate
-from gate.results import merge_run_details, normalise
+from gate.results.merge import merge_run_details
+from gate.results.normalise import normalise
+from gate.rules.evaluate import Check, Outcome, Verdict, VerdictStatus, evaluate
 from tests.conftest import EXAMPLES, load_payload, make_result, make_run, policy_from
 
 Payload = dict[str, Any]

@@ -41,7 +41,7 @@ from typing import Any
 import pytest
 from junitparser import JUnitXml
 
-from gate.results import merge_run_details
+from gate.results.merge import merge_run_details
 from tests.conftest import EXAMPLES, ROOT, make_result, make_run, run_cli
 from tests.fake_cekura import FakeCekura, Fault
 from tests.test_reporters import GOLDEN, assert_golden, status_of

@@ -34,7 +34,7 @@ import pytest
 import respx
 from junitparser import JUnitXml
 
-from gate.client import CekuraClient, build_http, resolve_settings
+from gate.api.client import CekuraClient, build_http, resolve_settings
 from tests.conftest import PAYLOADS, ROOT, load_payload, make_result, make_run
 from tests.fake_cekura import FakeCekura, Fault
 from tests.test_reporters import status_of

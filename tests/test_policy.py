@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gate.errors import PolicyError
-from gate.policy import Bounds, Level, MetricRule, Policy, WaitSettings
+from gate.policy.model import Bounds, Level, MetricRule, Policy, WaitSettings
 from tests.conftest import EXAMPLES, policy_from, run_cli
 
 POLICIES = Path(__file__).resolve().parent / "data" / "policies"

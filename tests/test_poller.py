@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
+from gate.api.live import fetch_finished_result
+from gate.api.poller import snapshot, wait_for_result
 from gate.errors import ApiError, ResultError, WaitTimeout
-from gate.live import fetch_finished_result
-from gate.policy import WaitSettings
-from gate.poller import snapshot, wait_for_result
+from gate.policy.model import WaitSettings
 from tests.conftest import make_result, make_run, policy_from
 
 MINUTE = 60.0

@@ -43,13 +43,17 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from gate.commands import load_policy
+from gate.ci import workflow
+from gate.cli.commands import load_policy
 from gate.errors import GateError, PolicyError, ResultError
-from gate.evaluate import Verdict, VerdictStatus, evaluate, no_verdict
-from gate.policy import Level, Policy, parse_policy
-from gate.reporters import dotenv, json_report, junit, markdown, terminal, workflow
+from gate.policy.load import parse_policy
+from gate.policy.model import Level, Policy
+from gate.reporters import dotenv, json_report, junit, markdown, terminal
 from gate.reporters.text import duration_seconds
-from gate.results import Result, merge_run_details, normalise
+from gate.results.merge import merge_run_details
+from gate.results.model import Result
+from gate.results.normalise import normalise
+from gate.rules.evaluate import Verdict, VerdictStatus, evaluate, no_verdict
 from tests.conftest import EXAMPLES, ROOT, load_payload, make_result, make_run, run_cli
 
 SOURCE = "policy.yaml"
@@ -1412,7 +1416,7 @@ def _policy_in_subprocess(expression: str, timeout: float) -> subprocess.Complet
         f"""
         import time
         from gate.errors import PolicyError
-        from gate.policy import parse_policy
+        from gate.policy.load import parse_policy
         text = {expression}
         started = time.perf_counter()
         try:

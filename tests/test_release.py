@@ -280,12 +280,13 @@ def test_sdist_and_wheel_build_offline_and_pass_twine(tmp_path):
     checked = run(BIN / "twine", "check", "--strict", wheel, sdist)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     names = zipfile.ZipFile(wheel).namelist()
-    assert {"gate/policy.schema.json", "gate/py.typed", "gate/reporters/junit.py"} <= set(names)
+    shipped = {"gate/policy/policy.schema.json", "gate/py.typed", "gate/reporters/junit.py"}
+    assert shipped <= set(names)
     assert not [name for name in names if name.startswith(("tests/", "bench/", "scripts/"))]
     info = f"cekura_gate-{VERSION}.dist-info"
     assert f"{info}/licenses/LICENSE" in names
     entry_points = zipfile.ZipFile(wheel).read(f"{info}/entry_points.txt").decode()
-    assert "cekura-gate = gate.cli:main" in entry_points
+    assert "cekura-gate = gate.cli.main:main" in entry_points
 
 
 # --------------------------------------------------------------------------- 3. workflows

@@ -32,9 +32,19 @@ import pytest
 from junitparser import JUnitXml
 from lxml import etree
 
-from gate.evaluate import Check, Outcome, RunReport, Verdict, VerdictStatus, evaluate, no_verdict
 from gate.reporters import REPORTERS, junit, markdown, terminal
-from gate.results import Run, merge_run_details, normalise
+from gate.results.merge import merge_run_details
+from gate.results.model import Run
+from gate.results.normalise import normalise
+from gate.rules.evaluate import (
+    Check,
+    Outcome,
+    RunReport,
+    Verdict,
+    VerdictStatus,
+    evaluate,
+    no_verdict,
+)
 from tests.conftest import DATA, EXAMPLES, ROOT, load_payload, make_result, make_run, policy_from
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

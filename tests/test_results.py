@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from gate.errors import ResultError
-from gate.results import MetricKind, Result, Run, Status, merge_run_details, normalise
+from gate.results.merge import merge_run_details
+from gate.results.model import MetricKind, Result, Run, Status
+from gate.results.normalise import normalise
 from tests.conftest import load_payload, make_result, make_run
 
 

@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from gate.evaluate import Check, Outcome, Verdict, VerdictStatus, evaluate
-from gate.lint import lint
-from gate.policy import Level, Policy
-from gate.results import Result, normalise
+from gate.policy.model import Level, Policy
+from gate.results.model import Result
+from gate.results.normalise import normalise
+from gate.rules.evaluate import Check, Outcome, Verdict, VerdictStatus, evaluate
+from gate.rules.lint import lint
 from tests.conftest import make_result, make_run, policy_from
 
 Payload = dict[str, Any]

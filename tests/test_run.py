@@ -26,9 +26,7 @@ import jsonschema
 import pytest
 import respx
 
-from gate import github, gitlab
-from gate.cli import main
-from gate.client import (
+from gate.api.client import (
     END_CALLS_READ_TIMEOUT_S,
     TRIGGER_READ_TIMEOUT_S,
     ApiSettings,
@@ -37,11 +35,13 @@ from gate.client import (
     build_http,
     resolve_settings,
 )
-from gate.commands import schema_text
+from gate.api.trigger import TRIGGER_PATHS, labelled, trigger_request, with_overrides
+from gate.ci import github, gitlab
+from gate.cli.commands import schema_text
+from gate.cli.main import main
 from gate.errors import ApiError, ApiRejected, ApiUnavailable, PolicyError
-from gate.policy import RunSettings, selector_problem
-from gate.trigger import TRIGGER_PATHS, labelled, trigger_request, with_overrides
-from gate.yamlload import load_yaml
+from gate.policy.model import RunSettings, selector_problem
+from gate.policy.yamlload import load_yaml
 from tests.conftest import DATA, policy_from
 
 KEY = "sk-run-SECRET-55aa"

@@ -44,8 +44,8 @@ import httpx
 import pytest
 import respx
 
-from gate import client as gate_client
-from gate.cli import main
+from gate.api import client as gate_client
+from gate.cli.main import main
 from tests.conftest import DATA, ROOT, load_payload, run_cli
 from tests.fake_cekura import FakeCekura, Fault, Recorded
 

@@ -15,10 +15,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gate.commands import schema_text
+from gate.cli.commands import schema_text
 from gate.errors import PolicyError
-from gate.policy import LEGACY_PRIORITIES, MODERN_PRIORITIES, RULE_NAMES, WAIVER_KEYS, Level
-from gate.yamlload import load_yaml
+from gate.policy.model import LEGACY_PRIORITIES, MODERN_PRIORITIES, RULE_NAMES, WAIVER_KEYS, Level
+from gate.policy.yamlload import load_yaml
 from tests.conftest import EXAMPLES, policy_from, run_cli
 from tests.test_policy import INVALID, LOADER_ONLY, VALID, cases, documents
 

@@ -1,5 +1,5 @@
-from gate.evaluate import VerdictStatus, evaluate
-from gate.results import normalise
+from gate.results.normalise import normalise
+from gate.rules.evaluate import VerdictStatus, evaluate
 from tests.conftest import make_result, policy_from, run_cli
 
 

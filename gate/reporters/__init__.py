@@ -2,15 +2,15 @@
 
 Each module exposes ``render(verdict) -> str``; ``REPORTERS`` maps the CLI
 option that asks for a report to its renderer. Writing the text to disk is the
-CLI's job (atomically, see ``gate.files``).
+CLI's job (atomically, see ``gate.cli.files``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from gate.evaluate import Verdict
 from gate.reporters import dotenv, json_report, junit, markdown
+from gate.rules.evaluate import Verdict
 
 Renderer = Callable[[Verdict], str]
 

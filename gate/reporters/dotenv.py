@@ -7,8 +7,8 @@ stripped of characters that would end the line or confuse the parser.
 
 from __future__ import annotations
 
-from gate.evaluate import Verdict, fmt
 from gate.reporters.text import one_line
+from gate.rules.evaluate import Verdict, fmt
 
 MAX_VALUE_CHARS = 500
 

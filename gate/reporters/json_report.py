@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gate.evaluate import Check, Counts, RunReport, Verdict, WaiverState
+from gate.rules.evaluate import Check, Counts, RunReport, Verdict, WaiverState
 
 SCHEMA_VERSION = 1
 

@@ -14,8 +14,8 @@ import xml.etree.ElementTree as ET
 
 from junit_xml import TestCase, TestSuite
 
-from gate.evaluate import Check, Outcome, RunReport, Verdict, VerdictStatus
 from gate.reporters.text import cap, duration_seconds, one_line, xml_safe
+from gate.rules.evaluate import Check, Outcome, RunReport, Verdict, VerdictStatus
 
 SUITE_NAME = "cekura-gate"
 RULES_CLASSNAME = "cekura-gate.rules"

@@ -6,8 +6,8 @@ failing runs with their reasons, then a link to the result in the dashboard.
 
 from __future__ import annotations
 
-from gate.evaluate import Check, Outcome, RunReport, Verdict, VerdictStatus, fmt, plural
 from gate.reporters.text import one_line
+from gate.rules.evaluate import Check, Outcome, RunReport, Verdict, VerdictStatus, fmt, plural
 
 MAX_RUN_ROWS = 50
 

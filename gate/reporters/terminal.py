@@ -3,8 +3,8 @@ failing runs. Colour is the caller's decision (TTY and ``NO_COLOR``)."""
 
 from __future__ import annotations
 
-from gate.evaluate import Outcome, Verdict, VerdictStatus, fmt, plural
 from gate.reporters.text import one_line
+from gate.rules.evaluate import Outcome, Verdict, VerdictStatus, fmt, plural
 
 MAX_RUN_LINES = 20
 

@@ -10,7 +10,9 @@ import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gate.checks import (
+from gate.policy.model import Bounds, MetricRule
+from gate.results.model import MetricKind, MetricValue, Result, Run
+from gate.rules.checks import (
     NO_BASELINE,
     Check,
     compared,
@@ -23,8 +25,6 @@ from gate.checks import (
     signed,
     unknown_all,
 )
-from gate.policy import Bounds, MetricRule
-from gate.results import MetricKind, MetricValue, Result, Run
 
 
 def _matches(rule: MetricRule, metric_id: int | None, name: str) -> bool:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gate.evaluate import Outcome, RunReport, Verdict, VerdictStatus, fmt
 from gate.reporters import markdown
 from gate.reporters.text import one_line
+from gate.rules.evaluate import Outcome, RunReport, Verdict, VerdictStatus, fmt
 
 MAX_PER_LEVEL = 10
 SUMMARY_LIMIT_BYTES = 1024 * 1024 - 4096  # GitHub refuses step summaries over 1 MiB

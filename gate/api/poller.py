@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gate.errors import ApiUnavailable, ResultError, WaitTimeout
-from gate.policy import WaitSettings
-from gate.results import Status, as_count, as_text
+from gate.policy.model import WaitSettings
+from gate.results.model import Status
+from gate.results.normalise import as_count, as_text
 
 FINISH_FIRST_PAUSE_S = 2.0
 FINISH_STEP_S = 0.5

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from gate.policy import Level, Waiver, waiver_expired
+from gate.policy.model import Level, Waiver, waiver_expired
 
 
 class Outcome(enum.Enum):

@@ -14,11 +14,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gate.category_rules import KNOWN_PRIORITIES
-from gate.checks import plural, short
-from gate.policy import MetricRule, Policy, ScenarioRule
-from gate.results import MetricKind, MetricValue, Result
-from gate.scenario_rules import is_glob, scenario_matches
+from gate.policy.model import MetricRule, Policy, ScenarioRule
+from gate.results.model import MetricKind, MetricValue, Result
+from gate.rules.categories import KNOWN_PRIORITIES
+from gate.rules.checks import plural, short
+from gate.rules.scenarios import is_glob, scenario_matches
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gate.results import as_bool, is_mapping
+from gate.results.normalise import as_bool, is_mapping
 
 FORMAT_VERSION = 1
 

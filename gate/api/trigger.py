@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from gate.policy import RunSettings
+from gate.policy.model import RunSettings
 
 TRIGGER_PATHS = {
     "voice": "/test_framework/v1/scenarios/run_scenarios/",

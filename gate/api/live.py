@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from gate.api.poller import wait_for_result
 from gate.errors import ApiError, ResultError
-from gate.evaluate import plural
-from gate.policy import Level, Policy, WaitSettings
-from gate.poller import wait_for_result
-from gate.results import as_count, as_int, is_mapping, merge_run_details
+from gate.policy.model import Level, Policy, WaitSettings
+from gate.results.merge import merge_run_details
+from gate.results.normalise import as_count, as_int, is_mapping
+from gate.rules.evaluate import plural
 
 
 class ResultSource(Protocol):

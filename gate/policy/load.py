@@ -1,10 +1,7 @@
-"""The policy file: its typed model and the hand-written, location-aware validator.
+"""YAML text in, a frozen ``Policy`` out: the location-aware validator.
 
-``parse_policy(text, source=...)`` turns YAML text into a frozen ``Policy`` or
-raises ``PolicyError`` with a message that names the file and the key, e.g.
-``gate.yaml: rules.metrics[1].p50.max: expected a number, got 'fast'``.
-The JSON Schema in ``policy.schema.json`` describes the same contract for
-editors; a test keeps the two in agreement.
+``parse_policy(text, source=...)`` raises ``PolicyError`` with a message that names the
+file and the key, e.g. ``gate.yaml: rules.metrics[1].p50.max: expected a number, got 'fast'``.
 """
 
 from __future__ import annotations
@@ -12,366 +9,48 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import difflib
-import enum
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 
 from gate.errors import PolicyError
-from gate.units import TRANSPORT_MODES, parse_date, parse_duration
-from gate.yamlload import describe_yaml_error, load_yaml
-
-_T = TypeVar("_T")
-
-MAX_POLICY_BYTES = 1_048_576
-MAX_WHOLE_NUMBER = 10**9
-SUPPORTED_VERSIONS = (1,)
-
-DEFAULT_TIMEOUT_S = 45 * 60.0
-DEFAULT_POLL_INTERVAL_S = 10.0
-DEFAULT_MAX_POLL_INTERVAL_S = 60.0
-
-RULE_NAMES = (
-    "success_rate",
-    "expected_outcomes",
-    "runs",
-    "critical_categories",
-    "metrics",
-    "scenarios",
+from gate.policy.model import (
+    _T,
+    DEFAULT_MAX_POLL_INTERVAL_S,
+    DEFAULT_POLL_INTERVAL_S,
+    DEFAULT_TIMEOUT_S,
+    LEGACY_PRIORITIES,
+    MAX_POLICY_BYTES,
+    MAX_WHOLE_NUMBER,
+    MODERN_PRIORITIES,
+    NUMBER_MODES,
+    RULE_NAMES,
+    RUN_KEYS,
+    SUPPORTED_VERSIONS,
+    WAIVER_KEYS,
+    BaselineSource,
+    Bounds,
+    CriticalCategoriesRule,
+    EnumShare,
+    ExpectedOutcomesRule,
+    Level,
+    MetricRule,
+    PassPercent,
+    Policy,
+    Rules,
+    RunSettings,
+    RunsRule,
+    ScenarioRule,
+    ScenariosRule,
+    SuccessRateRule,
+    WaitSettings,
+    Waiver,
+    selector_problem,
 )
-WAIVER_KEYS = ("level", "until", "reason")
-MODERN_PRIORITIES = ("critical", "non-critical")
-LEGACY_PRIORITIES = ("high", "medium", "low")
-
-
-class Level(enum.Enum):
-    """How a rule's failure counts: fail the gate, warn, or not checked at all."""
-
-    ERROR = "error"
-    WARN = "warn"
-    OFF = "off"
-
-
-@dataclass(frozen=True, slots=True)
-class Bounds:
-    """An inclusive range (either end may be open), and how far the value may move from
-    the baseline's, in percent of the baseline value."""
-
-    min: float | None = None
-    max: float | None = None
-    max_increase_percent: float | None = None
-    max_decrease_percent: float | None = None
-
-    @property
-    def absolute(self) -> bool:
-        return self.min is not None or self.max is not None
-
-    @property
-    def relative(self) -> bool:
-        return self.max_increase_percent is not None or self.max_decrease_percent is not None
-
-
-@dataclass(frozen=True, slots=True)
-class Waiver:
-    """Why a rule only warns, and until when (inclusive, UTC); ``path`` names the rule."""
-
-    path: str
-    until: datetime.date | None
-    reason: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class WaitSettings:
-    """How live mode waits for a result (seconds)."""
-
-    timeout_s: float = DEFAULT_TIMEOUT_S
-    poll_interval_s: float = DEFAULT_POLL_INTERVAL_S
-    max_poll_interval_s: float = DEFAULT_MAX_POLL_INTERVAL_S
-
-
-@dataclass(frozen=True, slots=True)
-class SuccessRateRule:
-    min: float | None = None
-    level: Level = Level.ERROR
-    max_drop: float | None = None  # percentage points below the baseline
-    waiver: Waiver | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ExpectedOutcomesRule:
-    min_met_percent: float | None = None
-    max_unmet: int | None = None
-    level: Level = Level.ERROR
-    waiver: Waiver | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RunsRule:
-    min_total: int | None = None
-    max_failed: int | None = None
-    level: Level = Level.ERROR
-    waiver: Waiver | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CriticalCategoriesRule:
-    """Caps on findings per priority (``max`` keeps the order written in the policy), and
-    priorities under which no category may appear that the baseline did not have."""
-
-    max: tuple[tuple[str, int], ...] = ()
-    ignore: tuple[str, ...] = ()
-    level: Level = Level.ERROR
-    no_new_categories: tuple[str, ...] = ()
-    waiver: Waiver | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class EnumShare:
-    """Bounds on the share of runs whose enum metric took ``value`` (case-insensitive)."""
-
-    value: str
-    max_percent: float | None = None
-    min_percent: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PassPercent:
-    """Bounds on the share of runs that passed a binary metric."""
-
-    min: float | None = None
-    max_drop: float | None = None  # percentage points below the baseline
-
-
-@dataclass(frozen=True, slots=True)
-class MetricRule:
-    """Bounds on one metric, matched by name (case-insensitive) or id: its p50, its mean
-    score over runs, its pass percent (binary) or the share of an enum value."""
-
-    name: str | None
-    id: int | None
-    p50: Bounds | None = None
-    level: Level = Level.ERROR
-    mean: Bounds | None = None
-    pass_percent: PassPercent | None = None
-    enum: EnumShare | None = None
-    waiver: Waiver | None = None
-
-    @property
-    def label(self) -> str:
-        return self.name if self.name is not None else f"id {self.id}"
-
-
-@dataclass(frozen=True, slots=True)
-class ScenarioRule:
-    """k-of-n for the scenarios ``match`` selects: a name glob (case-insensitive) or an id.
-
-    Each matching scenario is judged on its own runs; ``frequency`` is how many runs each
-    should have had (missing runs count as not passed)."""
-
-    match: str | int
-    min_passes: int | None = None
-    min_pass_percent: float | None = None
-    frequency: int | None = None
-    required: bool = False
-    level: Level = Level.ERROR
-    waiver: Waiver | None = None
-    path: str = ""  # where the policy writes it, for messages
-
-    @property
-    def label(self) -> str:
-        return f"id {self.match}" if isinstance(self.match, int) else self.match
-
-    @property
-    def has_bound(self) -> bool:
-        return self.min_passes is not None or self.min_pass_percent is not None
-
-
-@dataclass(frozen=True, slots=True)
-class ScenariosRule:
-    """Per-scenario rules, and whether a scenario that passed on the baseline may fail now."""
-
-    each: tuple[ScenarioRule, ...] = ()
-    no_new_failures: bool = False
-    level: Level = Level.ERROR
-    waiver: Waiver | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Rules:
-    success_rate: SuccessRateRule | None = None
-    expected_outcomes: ExpectedOutcomesRule | None = None
-    runs: RunsRule | None = None
-    critical_categories: CriticalCategoriesRule | None = None
-    metrics: tuple[MetricRule, ...] = ()
-    scenarios: ScenariosRule | None = None
-
-    def levels(self) -> list[Level]:
-        single = [self.success_rate, self.expected_outcomes, self.runs, self.critical_categories]
-        levels = [rule.level for rule in single if rule is not None]
-        levels += [metric.level for metric in self.metrics]
-        if self.scenarios is not None:
-            levels += [rule.level for rule in self.scenarios.each]
-            if self.scenarios.no_new_failures:
-                levels.append(self.scenarios.level)
-        return levels
-
-    def waivers(self) -> list[tuple[Waiver, Level]]:
-        """Every rule's waiver with the level the policy gives it, in policy order."""
-        rules: list[Any] = [
-            self.success_rate,
-            self.expected_outcomes,
-            self.runs,
-            self.critical_categories,
-            *self.metrics,
-        ]
-        if self.scenarios is not None:
-            # The mapping's own waiver covers no_new_failures; rules under each that
-            # inherit it share its path, so it is listed once either way.
-            rules += [self.scenarios] if self.scenarios.no_new_failures else []
-            rules += self.scenarios.each
-        found: dict[str, tuple[Waiver, Level]] = {}
-        for rule in rules:
-            if rule and rule.waiver:  # rules under scenarios.each may share the mapping's
-                found.setdefault(rule.waiver.path, (rule.waiver, rule.level))
-        return list(found.values())
-
-    def baseline_rules(self, today: datetime.date | None = None) -> list[str]:
-        """Paths of the rules that compare with a baseline and are not off on ``today``
-        (a rule that is off until a date that has passed is on)."""
-
-        def off(rule: Any) -> bool:
-            return rule is not None and effective_level(rule.level, rule.waiver, today) is Level.OFF
-
-        found: list[str] = []
-        if self.success_rate and self.success_rate.max_drop is not None:
-            found.append("rules.success_rate.max_drop")
-        for index, metric in enumerate(self.metrics):
-            if off(metric):
-                continue
-            for key in ("p50", "mean"):
-                bounds = getattr(metric, key)
-                if bounds is not None and bounds.relative:
-                    found.append(f"rules.metrics[{index}].{key}")
-            if metric.pass_percent and metric.pass_percent.max_drop is not None:
-                found.append(f"rules.metrics[{index}].pass_percent.max_drop")
-        if self.scenarios and self.scenarios.no_new_failures:
-            found.append("rules.scenarios.no_new_failures")
-        if self.critical_categories and self.critical_categories.no_new_categories:
-            found.append("rules.critical_categories.no_new_categories")
-        owners = {
-            "rules.success_rate": self.success_rate,
-            "rules.scenarios": self.scenarios,
-            "rules.critical_categories": self.critical_categories,
-        }
-        return [
-            path
-            for path in found
-            if not any(path.startswith(prefix) and off(rule) for prefix, rule in owners.items())
-        ]
-
-
-def waiver_expired(waiver: Waiver, today: datetime.date | None) -> bool:
-    """Past its ``until`` (inclusive, UTC); without a date, a dated waiver counts as expired."""
-    return waiver.until is not None and (today is None or today > waiver.until)
-
-
-def effective_level(level: Level, waiver: Waiver | None, today: datetime.date | None) -> Level:
-    """A rule's level on ``today``: a warn or off rule whose waiver expired is an error."""
-    if waiver is not None and level is not Level.ERROR and waiver_expired(waiver, today):
-        return Level.ERROR
-    return level
-
-
-@dataclass(frozen=True, slots=True)
-class BaselineSource:
-    """The policy's ``baseline:``: a result id to fetch, or a file (relative to the policy)."""
-
-    result_id: int | None = None
-    file: str | None = None
-
-
-RUN_KEYS = (
-    "agent_id",
-    "scenario_ids",
-    "tags",
-    "folder_path",
-    "project_id",
-    "mode",
-    "frequency",
-    "name",
-    "personality_ids",
-    "test_profile_ids",
-    "concurrency_limit",
-    "personality_id",
-    "test_profile_id",
-    "number_mode",
-    "outbound_phone_number",
-    "agent_number",
-    "mock_tool_names",
-    "websocket_url",
-    "websocket_headers",
-)
-NUMBER_MODES = ("same_number", "different_numbers")
-
-
-@dataclass(frozen=True, slots=True)
-class RunSettings:
-    """How ``cekura-gate run`` starts scenarios (the policy's ``run:`` section).
-
-    Exactly one selector: ``scenario_ids`` and/or ``tags``, or ``folder_path`` with
-    ``project_id``. ``number_mode`` is the API's own ``mode`` field.
-    """
-
-    agent_id: int | None = None
-    scenario_ids: tuple[int, ...] = ()
-    tags: tuple[str, ...] = ()
-    folder_path: str | None = None
-    project_id: int | None = None
-    mode: str = "voice"
-    frequency: int | None = None
-    name: str | None = None
-    personality_ids: tuple[int, ...] = ()
-    test_profile_ids: tuple[int, ...] = ()
-    concurrency_limit: int | None = None
-    personality_id: int | None = None
-    test_profile_id: int | None = None
-    number_mode: str | None = None
-    outbound_phone_number: str | None = None
-    agent_number: str | None = None
-    mock_tool_names: tuple[str, ...] | None = None
-    websocket_url: str | None = None
-    websocket_headers: tuple[tuple[str, str], ...] | None = None
-
-    @property
-    def has_selector(self) -> bool:
-        return bool(self.scenario_ids or self.tags or self.folder_path)
-
-
-def selector_problem(run: RunSettings) -> str | None:
-    """Why the run settings cannot start a run (cross-field rules); ``None`` if they can."""
-    if run.folder_path and (run.scenario_ids or run.tags):
-        return "folder_path cannot be combined with scenario_ids or tags; use one selector"
-    if run.folder_path and run.project_id is None:
-        return "folder_path needs project_id"
-    if not run.has_selector:
-        return "no scenarios selected; set scenario_ids, tags, or folder_path with project_id"
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    source: str
-    version: int
-    wait: WaitSettings
-    rules: Rules
-    run: RunSettings | None = None
-    baseline: BaselineSource | None = None
-
-
-# --------------------------------------------------------------------------- parsing
+from gate.policy.units import TRANSPORT_MODES, parse_date, parse_duration
+from gate.policy.yamlload import describe_yaml_error, load_yaml
 
 
 def parse_policy(text: str, *, source: str) -> Policy:

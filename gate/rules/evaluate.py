@@ -21,8 +21,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gate.category_rules import KNOWN_PRIORITIES, NOT_A_FINDING, check_critical_categories
-from gate.checks import (
+from gate.policy.model import ExpectedOutcomesRule, Level, Policy, RunsRule, SuccessRateRule
+from gate.results.model import MetricKind, MetricValue, Result, Run, Status
+from gate.rules.categories import KNOWN_PRIORITIES, NOT_A_FINDING, check_critical_categories
+from gate.rules.checks import (
     Check,
     Outcome,
     WaiverState,
@@ -37,16 +39,8 @@ from gate.checks import (
     short,
     waiver_state,
 )
-from gate.metric_rules import metric_checks
-from gate.policy import (
-    ExpectedOutcomesRule,
-    Level,
-    Policy,
-    RunsRule,
-    SuccessRateRule,
-)
-from gate.results import MetricKind, MetricValue, Result, Run, Status
-from gate.scenario_rules import check_scenarios, is_glob, scenario_matches
+from gate.rules.metrics import metric_checks
+from gate.rules.scenarios import check_scenarios, is_glob, scenario_matches
 
 __all__ = [
     "KNOWN_PRIORITIES",

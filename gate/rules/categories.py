@@ -8,15 +8,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from gate.checks import (
-    NO_BASELINE,
-    Check,
-    make_check,
-    plural,
-    short,
-)
-from gate.policy import CriticalCategoriesRule
-from gate.results import Result
+from gate.policy.model import CriticalCategoriesRule
+from gate.results.model import Result
+from gate.rules.checks import NO_BASELINE, Check, make_check, plural, short
 
 # Which reported priorities each policy key counts. The two vocabularies map onto
 # each other (critical = high; non-critical = medium or low), so a policy in either

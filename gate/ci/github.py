@@ -17,9 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from gate.ci import workflow
 from gate.errors import redact_forms
-from gate.evaluate import Verdict
-from gate.reporters import workflow
+from gate.rules.evaluate import Verdict
 
 
 @dataclass(frozen=True)

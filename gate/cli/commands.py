@@ -22,8 +22,12 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from gate import github, gitlab
-from gate.cli import DEFAULT_DASHBOARD_URL, PROG
+from gate.api.trigger import labelled, trigger_request, with_overrides
+from gate.ci import github, gitlab
+from gate.ci.github import GitHub
+from gate.ci.gitlab import GitLab
+from gate.cli.files import prepare_output, read_json, read_text, write_atomic
+from gate.cli.parser import DEFAULT_DASHBOARD_URL, PROG
 from gate.errors import (
     ApiError,
     ApiUnavailable,
@@ -36,18 +40,17 @@ from gate.errors import (
     WaitTimeout,
     redact_forms,
 )
-from gate.evaluate import Verdict, VerdictStatus, evaluate, no_verdict, plural
-from gate.files import prepare_output, read_json, read_text, write_atomic
-from gate.github import GitHub
-from gate.gitlab import GitLab
-from gate.policy import MAX_POLICY_BYTES, Policy, WaitSettings, parse_policy, selector_problem
+from gate.policy.load import parse_policy
+from gate.policy.model import MAX_POLICY_BYTES, Policy, WaitSettings, selector_problem
 from gate.reporters import REPORTERS, dotenv, terminal
 from gate.reporters.text import one_line
-from gate.results import RUNS_FILE_HINT, Result, Status, merge_run_details, normalise
-from gate.trigger import labelled, trigger_request, with_overrides
+from gate.results.merge import merge_run_details
+from gate.results.model import Result, Status
+from gate.results.normalise import RUNS_FILE_HINT, normalise
+from gate.rules.evaluate import Verdict, VerdictStatus, evaluate, no_verdict, plural
 
 if TYPE_CHECKING:
-    from gate.client import CekuraClient
+    from gate.api.client import CekuraClient
 
 __all__ = [
     "COMMANDS",
@@ -310,7 +313,7 @@ def _api_client(context: CheckContext, wait: WaitSettings) -> Iterator[CekuraCli
 def api_client(
     args: argparse.Namespace, secret: str, wait: WaitSettings, emit: Callable[[str], None]
 ) -> Iterator[CekuraClient]:
-    from gate.client import (  # httpx is imported for live mode only
+    from gate.api.client import (  # httpx is imported for live mode only
         BACKOFF_INITIAL_S,
         BACKOFF_MAX_S,
         CekuraClient,
@@ -347,7 +350,7 @@ def _wait_settings(policy: Policy, args: argparse.Namespace) -> WaitSettings:
 def _wait_for(
     context: CheckContext, client: CekuraClient, result_id: int, policy: Policy
 ) -> Result:
-    from gate.live import fetch_finished_result
+    from gate.api.live import fetch_finished_result
 
     context.result_id = result_id
     context.result_url = context.dashboard_url(result_id, None)
@@ -441,7 +444,7 @@ def _baseline_from_file(file: str) -> Baseline:
 
 
 def _needs_findings(policy: Policy) -> bool:
-    from gate.live import needs_findings
+    from gate.api.live import needs_findings
 
     return needs_findings(policy)
 
@@ -497,7 +500,7 @@ def fetch_result_once(
     timeout_s: float = 120.0,
 ) -> Any:
     """One finished result from the API with its run details; no waiting."""
-    from gate.live import with_run_details
+    from gate.api.live import with_run_details
 
     deadline = time.monotonic() + timeout_s
     payload = client.get_result(result_id, deadline=deadline)
@@ -543,7 +546,7 @@ def _judge(context: CheckContext) -> Verdict:
 
 def _start_run(context: CheckContext, client: CekuraClient, policy: Policy) -> int:
     """POST the trigger once; the new result's id. Never retried once it may have been sent."""
-    from gate.client import OutcomeUnknown
+    from gate.api.client import OutcomeUnknown
 
     args = context.args
     run = with_overrides(
@@ -795,7 +798,7 @@ def _validate_baseline(args: argparse.Namespace, policy: Policy) -> None:
 
 
 def _validate_against(args: argparse.Namespace, policy: Policy) -> int:
-    from gate.lint import lint, summary
+    from gate.rules.lint import lint, summary
 
     if args.result_id is not None:
         result = normalise(_fetch_payload(args, args.result_id, findings=True))
@@ -812,7 +815,7 @@ def _validate_against(args: argparse.Namespace, policy: Policy) -> int:
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
-    from gate.baseline import baseline_payload
+    from gate.results.baseline import baseline_payload
 
     prepare_output(args.output, "baseline")  # a bad path fails before anything is fetched
     if args.result_id is not None:
@@ -851,7 +854,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 
 def schema_text() -> str:
-    return resources.files("gate").joinpath("policy.schema.json").read_text(encoding="utf-8")
+    return resources.files("gate.policy").joinpath("policy.schema.json").read_text(encoding="utf-8")
 
 
 def cmd_schema(_: argparse.Namespace) -> int:

@@ -11,7 +11,9 @@ import fnmatch
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from gate.checks import (
+from gate.policy.model import ScenarioRule, ScenariosRule
+from gate.results.model import Result, Run
+from gate.rules.checks import (
     NO_BASELINE,
     Check,
     annotated,
@@ -24,8 +26,6 @@ from gate.checks import (
     signed,
     unknown_all,
 )
-from gate.policy import ScenarioRule, ScenariosRule
-from gate.results import Result, Run
 
 ScenarioKey = tuple[str, object]
 

@@ -1,0 +1,1 @@
+"""CI platforms: GitHub and GitLab adapters, workflow-command escaping; they read no env."""

@@ -1,0 +1,1 @@
+"""The only shell: parsing, the subcommands, files, stdout and the exit code."""

@@ -1,0 +1,1 @@
+"""What the user wrote: the policy model, its loader and units, and the JSON Schema."""

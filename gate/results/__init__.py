@@ -1,0 +1,1 @@
+"""What Cekura returned: the typed result model, normalisation, runs-bulk merge, baselines."""

@@ -1,0 +1,92 @@
+"""Runs-bulk details (evaluation, findings, outcome) merged into a result payload."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gate.errors import ResultError
+from gate.results.normalise import _json_type, _list, _run_items, as_int, as_text, is_mapping
+
+_DETAIL_FIELDS = ("critical_categories", "evaluation", "expected_outcome")
+
+
+def _is_empty(value: object) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def merge_run_details(payload: Mapping[str, Any], bulk: object) -> dict[str, Any]:
+    """Merge runs-bulk entries into ``payload['runs']`` by id; returns a new payload.
+
+    Bulk detail fields (findings, metrics, expected outcome) win when present;
+    other fields fill gaps only. Raises ``ResultError`` when the bulk data is
+    not a list of runs or belongs to another result.
+    """
+    items = bulk.get("results") if isinstance(bulk, Mapping) else bulk
+    if not isinstance(items, list):
+        raise ResultError(f"runs file: expected a JSON array of runs, got {_json_type(bulk)}")
+    result_id = as_int(payload.get("id"))
+    runs: dict[str, Any] = {
+        str(key): dict(value) if is_mapping(value) else value
+        for key, value in _run_items(payload.get("runs"))
+    }
+    by_id = {
+        as_text(value.get("id")) or key: key for key, value in runs.items() if is_mapping(value)
+    }
+    for index, entry in enumerate(items):
+        _merge_one(runs, by_id, entry, index, result_id, had_runs=bool(payload.get("runs")))
+    return {**payload, "runs": runs}
+
+
+def _merge_one(
+    runs: dict[str, Any],
+    by_id: dict[str, str],
+    entry: object,
+    index: int,
+    result_id: int | None,
+    *,
+    had_runs: bool,
+) -> None:
+    if not isinstance(entry, Mapping):
+        raise ResultError(f"runs file: [{index}]: expected an object, got {_json_type(entry)}")
+    run_id = as_int(entry.get("id"))
+    if run_id is None:
+        raise ResultError(f"runs file: [{index}]: has no numeric id")
+    owner = as_int(entry.get("result_id"))
+    if owner is not None and result_id is not None and owner != result_id:
+        raise ResultError(
+            f"runs file: run {run_id} belongs to result {owner}, not result {result_id}"
+        )
+    key = by_id.get(str(run_id))
+    if key is None:
+        if had_runs:
+            return
+        runs[str(run_id)] = dict(entry)
+        return
+    target = runs[key]
+    for name, value in entry.items():
+        if name == "evaluation" and is_mapping(value) and is_mapping(target.get(name)):
+            target[name] = _merged_evaluation(target[name], value)
+            continue
+        detail = name in _DETAIL_FIELDS and not _is_empty(value)
+        if detail or _is_empty(target.get(name)):
+            target[name] = value
+
+
+def _metric_key(metric: object) -> object:
+    if not is_mapping(metric):
+        return None
+    metric_id = as_int(metric.get("id"))
+    return ("id", metric_id) if metric_id is not None else ("name", as_text(metric.get("name")))
+
+
+def _merged_evaluation(mine: Mapping[str, Any], theirs: Mapping[str, Any]) -> dict[str, Any]:
+    """Both runs' metrics: the bulk entry's version of a metric wins, and metrics only one
+    side has are kept, so a partial bulk entry never drops scores the result carried."""
+    merged = {**mine, **theirs}
+    ours, bulk = _list(mine.get("metrics")), _list(theirs.get("metrics"))
+    if ours and bulk:
+        newer = {_metric_key(metric): metric for metric in bulk if _metric_key(metric)}
+        updated = [newer.pop(_metric_key(metric), metric) for metric in ours]
+        merged["metrics"] = [*updated, *(m for m in bulk if _metric_key(m) in newer)]
+    return merged
