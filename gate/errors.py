@@ -12,13 +12,23 @@ which exit code the command line ends with::
     │   ├── BaselineError        exit 3  relative rules have no usable baseline
     │   ├── ApiError             exit 3  the Cekura API could not be used
     │   │   ├── ApiRejected      exit 3  401/403/404/other 4xx: not retried
-    │   │   └── ApiUnavailable   exit 3  retries exhausted (network, 408, 429,
-    │   │                                5xx, non-JSON bodies)
+    │   │   ├── ApiUnavailable   exit 3  retries exhausted (network, 408, 429,
+    │   │   │                            5xx, non-JSON bodies)
+    │   │   └── OutcomeUnknown   exit 3  a POST (start a run, end calls) failed
+    │   │                                after it may have reached the server:
+    │   │                                never sent again
     │   └── WaitTimeout          exit 3  the result did not finish in time
     └── Interrupted              exit 130 (SIGINT) or 143 (SIGTERM)
 
-Messages are single lines written for the person reading the CI log, and
-never contain the API key.
+    not a GateError:
+    KeyboardInterrupt            exit 130 Ctrl-C outside the places that raise
+                                          ``Interrupted``
+    any other exception          exit 3   a bug, reported as "internal error" by
+                                          ``check`` and ``run`` (with reports)
+
+The class attribute ``exit_code`` holds each code; ``gate.cli.main`` is the one
+place that turns an exception into an exit status. Messages are single lines
+written for the person reading the CI log, and never contain the API key.
 """
 
 from __future__ import annotations
@@ -96,6 +106,10 @@ class ApiUnavailable(ApiError):
     def __init__(self, message: str, attempts: int) -> None:
         super().__init__(message)
         self.attempts = attempts
+
+
+class OutcomeUnknown(ApiError):
+    """A POST failed after it may have reached the server: do not send it again."""
 
 
 class WaitTimeout(NoVerdictError):

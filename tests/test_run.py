@@ -31,7 +31,6 @@ from gate.api.client import (
     TRIGGER_READ_TIMEOUT_S,
     ApiSettings,
     CekuraClient,
-    OutcomeUnknown,
     build_http,
     resolve_settings,
 )
@@ -39,7 +38,7 @@ from gate.api.trigger import TRIGGER_PATHS, labelled, trigger_request, with_over
 from gate.ci import github, gitlab
 from gate.cli.commands import schema_text
 from gate.cli.main import main
-from gate.errors import ApiError, ApiRejected, ApiUnavailable, PolicyError
+from gate.errors import ApiError, ApiRejected, ApiUnavailable, OutcomeUnknown, PolicyError
 from gate.policy.model import RunSettings, selector_problem
 from gate.policy.yamlload import load_yaml
 from tests.conftest import DATA, policy_from

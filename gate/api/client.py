@@ -28,7 +28,14 @@ import httpx
 import tenacity
 
 from gate import __version__
-from gate.errors import ApiError, ApiRejected, ApiUnavailable, UsageError, redact_forms
+from gate.errors import (
+    ApiError,
+    ApiRejected,
+    ApiUnavailable,
+    OutcomeUnknown,
+    UsageError,
+    redact_forms,
+)
 
 DEFAULT_API_URL = "https://api.cekura.ai"
 DEFAULT_AUTH_HEADER = "X-CEKURA-API-KEY"
@@ -155,10 +162,6 @@ class _NotSent(Exception):
     def __init__(self, problem: str) -> None:
         super().__init__(problem)
         self.problem = problem
-
-
-class OutcomeUnknown(ApiError):
-    """A POST failed after it may have reached the server: do not send it again."""
 
 
 class _Transient(Exception):

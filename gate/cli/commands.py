@@ -546,7 +546,7 @@ def _judge(context: CheckContext) -> Verdict:
 
 def _start_run(context: CheckContext, client: CekuraClient, policy: Policy) -> int:
     """POST the trigger once; the new result's id. Never retried once it may have been sent."""
-    from gate.api.client import OutcomeUnknown
+    from gate.errors import OutcomeUnknown
 
     args = context.args
     run = with_overrides(
