@@ -12,7 +12,7 @@ import resource
 import sys
 import time
 
-from gate.cli.commands import load_policy, load_result
+from gate.cli.inputs import load_policy, load_result
 from gate.reporters import json_report, junit, markdown
 from gate.rules.evaluate import evaluate
 

@@ -36,7 +36,7 @@ import yaml
 from gate.ci import workflow
 from gate.reporters import dotenv
 from gate.reporters.text import one_line
-from gate.rules.evaluate import Check, Outcome, Verdict, VerdictStatus
+from gate.rules.evaluate import Check, NoVerdict, Outcome, Verdict, VerdictStatus
 from tests.conftest import ROOT, make_result, make_run
 from tests.fake_cekura import FakeCekura, Fault
 
@@ -1014,12 +1014,11 @@ def test_dotenv_report_is_single_line_key_values(tmp_path, fake):
 
 
 def test_dotenv_render_flattens_hostile_values():
-    verdict = Verdict(
-        VerdictStatus.ERROR,
+    verdict = NoVerdict(
+        "boom\nGATE_VERDICT=pass",
         "gate.yaml",
         result_id=RESULT_ID,
         result_url="https://x.example/results/1\nGATE_VERDICT=pass\r\n\x00" + "é" * 6000,
-        error="boom\nGATE_VERDICT=pass",
     )
     values = parse_dotenv(dotenv.render(verdict))
     assert values["GATE_VERDICT"] == "error"

@@ -44,7 +44,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from gate.ci import workflow
-from gate.cli.commands import load_policy
+from gate.cli.inputs import load_policy
 from gate.errors import GateError, PolicyError, ResultError
 from gate.policy.load import parse_policy
 from gate.policy.model import Level, Policy
@@ -53,7 +53,7 @@ from gate.reporters.text import duration_seconds
 from gate.results.merge import merge_run_details
 from gate.results.model import Result
 from gate.results.normalise import normalise
-from gate.rules.evaluate import Verdict, VerdictStatus, evaluate, no_verdict
+from gate.rules.evaluate import NoVerdict, Verdict, VerdictStatus, evaluate, no_verdict
 from tests.conftest import EXAMPLES, ROOT, load_payload, make_result, make_run, run_cli
 
 SOURCE = "policy.yaml"
@@ -466,7 +466,7 @@ def assert_junit_parses(text: str) -> ET.Element:
     return root
 
 
-def render_all(verdict: Verdict) -> dict[str, str]:
+def render_all(verdict: Verdict | NoVerdict) -> dict[str, str]:
     """Every report of every reporter, each checked to be encodable as UTF-8."""
     texts = {
         "junit": junit.render(verdict),
@@ -489,7 +489,7 @@ def render_all(verdict: Verdict) -> dict[str, str]:
     return texts
 
 
-def assert_reports_sound(verdict: Verdict) -> dict[str, str]:
+def assert_reports_sound(verdict: Verdict | NoVerdict) -> dict[str, str]:
     texts = render_all(verdict)
     root = assert_junit_parses(texts["junit"])
     has_failure = any(True for _ in root.iter("failure"))

@@ -38,6 +38,7 @@ from gate.results.model import Run
 from gate.results.normalise import normalise
 from gate.rules.evaluate import (
     Check,
+    NoVerdict,
     Outcome,
     RunReport,
     Verdict,
@@ -111,7 +112,7 @@ def warning_verdict() -> Verdict:
     return dataclasses.replace(verdict, result_url=f"{DASHBOARD}/results/500")
 
 
-def error_verdict() -> Verdict:
+def error_verdict() -> NoVerdict:
     return no_verdict(
         "results/167.json: the result is not valid JSON: line 1, column 21: "
         "Unterminated string starting at",
@@ -119,13 +120,21 @@ def error_verdict() -> Verdict:
     )
 
 
-SCENARIOS: dict[str, Callable[[], Verdict]] = {
+SCENARIOS: dict[str, Callable[[], Verdict | NoVerdict]] = {
     "fail": failing_verdict,
     "pass": passing_verdict,
     "warn": warning_verdict,
     "error": error_verdict,
 }
 JUDGED = ("fail", "pass", "warn")
+
+
+def judged(scenario: str) -> Verdict:
+    verdict = SCENARIOS[scenario]()
+    assert isinstance(verdict, Verdict)
+    return verdict
+
+
 FORMATS = (("summary", "md"), ("json", "json"), ("junit", "xml"))
 
 
@@ -164,7 +173,7 @@ def test_json_report_parses_and_states_the_verdict(scenario):
     verdict = SCENARIOS[scenario]()
     document = json.loads(REPORTERS["json"](verdict))
     assert document["verdict"] == verdict.status.value
-    assert document["error"] == verdict.error
+    assert document["error"] == (verdict.error if isinstance(verdict, NoVerdict) else None)
 
 
 # --------------------------------------------------------------------------- JUnit helpers
@@ -231,7 +240,7 @@ def test_junit_counts_match_elements_and_failures_iff_gate_failed(scenario):
 
 @pytest.mark.parametrize("scenario", JUDGED)
 def test_junit_has_one_case_per_check_then_one_per_run(scenario):
-    verdict = SCENARIOS[scenario]()
+    verdict = judged(scenario)
     cases = parse_cases(junit.render(verdict))
     checks, runs = cases[: len(verdict.checks)], cases[len(verdict.checks) :]
     assert [(case.classname, case.name) for case in checks] == [
@@ -253,7 +262,7 @@ CHECK_STATUS = {
 
 @pytest.mark.parametrize("scenario", JUDGED)
 def test_junit_check_status_follows_its_outcome(scenario):
-    verdict = SCENARIOS[scenario]()
+    verdict = judged(scenario)
     cases = parse_cases(junit.render(verdict))[: len(verdict.checks)]
     for check, case in zip(verdict.checks, cases, strict=True):
         kind, message = status_of(case)
@@ -271,7 +280,7 @@ def _expected_run_kind(verdict: Verdict, report: RunReport) -> str:
 
 @pytest.mark.parametrize("scenario", JUDGED)
 def test_junit_run_status_blamed_fails_tolerated_skips(scenario):
-    verdict = SCENARIOS[scenario]()
+    verdict = judged(scenario)
     cases = parse_cases(junit.render(verdict))[len(verdict.checks) :]
     for report, case in zip(verdict.runs, cases, strict=True):
         kind, message = status_of(case)

@@ -36,8 +36,8 @@ from gate.api.client import (
 )
 from gate.api.trigger import TRIGGER_PATHS, labelled, trigger_request, with_overrides
 from gate.ci import github, gitlab
-from gate.cli.commands import schema_text
 from gate.cli.main import main
+from gate.cli.schema import schema_text
 from gate.errors import ApiError, ApiRejected, ApiUnavailable, OutcomeUnknown, PolicyError
 from gate.policy.model import RunSettings, selector_problem
 from gate.policy.yamlload import load_yaml

@@ -15,7 +15,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gate.cli.commands import schema_text
+from gate.cli.schema import schema_text
 from gate.errors import PolicyError
 from gate.policy.model import LEGACY_PRIORITIES, MODERN_PRIORITIES, RULE_NAMES, WAIVER_KEYS, Level
 from gate.policy.yamlload import load_yaml

@@ -17,7 +17,7 @@ from gate.errors import ApiError, ResultError
 from gate.policy.model import Level, Policy, WaitSettings
 from gate.results.merge import merge_run_details
 from gate.results.normalise import as_count, as_int, is_mapping
-from gate.rules.evaluate import plural
+from gate.rules.checks import plural
 
 
 class ResultSource(Protocol):

@@ -1,25 +1,41 @@
-"""GitHub Actions integration: the only module that reads ``GITHUB_*`` variables.
+"""GitHub Actions integration: what to print and append for a workflow step.
 
-When the gate runs in a workflow (``GITHUB_ACTIONS=true``, or forced with
-``--github``) it masks the API key before printing anything, folds the wait's
-progress into a log group, prints annotations, appends the Markdown verdict to
-``$GITHUB_STEP_SUMMARY`` and writes the step outputs to ``$GITHUB_OUTPUT``.
-Untrusted text (API messages, transcripts) is printed between
-``::stop-commands::`` markers so it cannot inject workflow commands.
+When the gate runs in a workflow (``GITHUB_ACTIONS=true``, or forced with ``--github``)
+the CLI masks the API key before printing anything, folds the wait's progress into a
+log group, prints annotations, appends the Markdown verdict to ``$GITHUB_STEP_SUMMARY``
+and the step outputs to ``$GITHUB_OUTPUT``. Untrusted text (API messages, transcripts)
+is printed between ``::stop-commands::`` markers so it cannot inject workflow commands.
+
+This module reads no environment and prints nothing: ``detect`` is given the variables,
+and the rest returns the lines to print and the text to append; ``gate.cli`` does both.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from gate.ci import workflow
 from gate.errors import redact_forms
-from gate.rules.evaluate import Verdict
+from gate.rules.evaluate import NoVerdict, Verdict
+
+
+@dataclass(frozen=True)
+class Append:
+    """Text to add at the end of a file the runner reads after the step."""
+
+    path: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Publication:
+    """A finished gate's output for the workflow: log lines first, then file appends."""
+
+    lines: tuple[str, ...]
+    appends: tuple[Append, ...]
 
 
 @dataclass(frozen=True)
@@ -33,64 +49,60 @@ class GitHub:
     summary: bool = True
     label: str | None = None
 
-    def print(self, line: str) -> None:
-        print(line, flush=True)
+    def mask_line(self, secret: str) -> str | None:
+        return workflow.command("add-mask", secret) if secret.strip() else None
 
-    def mask(self, secret: str) -> None:
-        if secret.strip():
-            self.print(workflow.command("add-mask", secret))
+    def group_lines(self, title: str) -> tuple[str, str]:
+        """The lines that open and close a collapsible log group."""
+        return f"::group::{workflow.escape_data(title)}", "::endgroup::"
 
-    @contextmanager
-    def group(self, title: str) -> Iterator[None]:
-        self.print(f"::group::{workflow.escape_data(title)}")
-        try:
-            yield
-        finally:
-            self.print("::endgroup::")
-
-    @contextmanager
-    def untrusted(self) -> Iterator[None]:
-        """Everything printed inside is shown as text, never run as a workflow command."""
+    def untrusted_lines(self) -> tuple[str, str]:
+        """Everything printed between these lines is shown as text, never run as a command."""
         token = secrets.token_hex(16)
-        self.print(f"::stop-commands::{token}")
-        try:
-            yield
-        finally:
-            self.print(f"::{token}::")
+        return f"::stop-commands::{token}", f"::{token}::"
 
-    def announce(self, result_id: int, result_url: str) -> None:
-        """Record the result in the step outputs at once, before the wait starts."""
-        self._write_outputs({"result-id": str(result_id), "result-url": result_url}, "")
+    def announcement(self, result_id: int, result_url: str) -> Append | None:
+        """The step outputs for a result, recorded at once, before the wait starts."""
+        return self._outputs({"result-id": str(result_id), "result-url": result_url}, "")
 
-    def publish(
-        self, verdict: Verdict, *, junit_path: str | None, policy_path: str, secret: str = ""
-    ) -> None:
+    def publication(
+        self,
+        verdict: Verdict | NoVerdict,
+        *,
+        junit_path: str | None,
+        policy_path: str,
+        cwd: str,
+        secret: str = "",
+    ) -> Publication:
         """Annotations, the step summary and the outputs for a finished (or failed) gate."""
+        lines: tuple[str, ...] = ()
         if self.annotations:
-            for line in workflow.annotation_lines(verdict, file=self._repo_path(policy_path)):
-                self.print(redact_forms(line, secret))
+            file = self._repo_path(policy_path, cwd)
+            annotations = workflow.annotation_lines(verdict, file=file)
+            lines = tuple(redact_forms(line, secret) for line in annotations)
+        appends = []
         if self.summary and self.summary_path:
-            _append(self.summary_path, redact_forms(workflow.step_summary(verdict), secret))
-        self._write_outputs(workflow.outputs(verdict, junit_path=junit_path), secret)
+            text = redact_forms(workflow.step_summary(verdict), secret)
+            appends.append(Append(self.summary_path, text))
+        outputs = self._outputs(workflow.outputs(verdict, junit_path=junit_path), secret)
+        if outputs is not None:
+            appends.append(outputs)
+        return Publication(lines, tuple(appends))
 
-    def _write_outputs(self, values: dict[str, str], secret: str) -> None:
-        if self.output_path:
-            delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
-            text = workflow.output_file_text(values, delimiter)
-            _append(self.output_path, redact_forms(text, secret))
+    def _outputs(self, values: dict[str, str], secret: str) -> Append | None:
+        if not self.output_path:
+            return None
+        delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+        text = workflow.output_file_text(values, delimiter)
+        return Append(self.output_path, redact_forms(text, secret))
 
-    def _repo_path(self, path: str) -> str | None:
+    def _repo_path(self, path: str, cwd: str) -> str | None:
         """``path`` relative to the repository, as annotations need; ``None`` if outside."""
-        base = Path(self.workspace or os.getcwd()).resolve()
+        base = Path(self.workspace or cwd).resolve()
         try:
             return Path(path).resolve().relative_to(base).as_posix()
         except ValueError:
             return None
-
-
-def _append(path: str, text: str) -> None:
-    with open(path, "a", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
 
 
 def detect(
@@ -120,9 +132,3 @@ def _label(env: Mapping[str, str]) -> str | None:
     if sha:
         parts.append(sha[:7])
     return ", ".join(parts) or None
-
-
-def from_environment(
-    *, force: bool | None, annotations_on: bool, summary_on: bool
-) -> GitHub | None:
-    return detect(os.environ, force=force, annotations_on=annotations_on, summary_on=summary_on)

@@ -1,17 +1,15 @@
-"""GitLab CI integration: the only module that reads ``GITLAB_*`` variables.
+"""GitLab CI integration: the lines of a collapsible log section, and the job's label.
 
-In a GitLab job (``GITLAB_CI=true``, or forced with ``--gitlab``) the wait's
-progress is folded into a collapsible log section. The dotenv report for
-later jobs is an ordinary report (``--dotenv``, see ``reporters.dotenv``).
+In a GitLab job (``GITLAB_CI=true``, or forced with ``--gitlab``) the wait's progress is
+folded into a collapsed log section. The dotenv report for later jobs is an ordinary
+report (``--dotenv``, see ``reporters.dotenv``). This module reads no environment, no
+clock and prints nothing: ``detect`` is given the variables, the section lines the time.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -19,20 +17,16 @@ from dataclasses import dataclass
 class GitLab:
     label: str | None = None
 
-    def print(self, line: str) -> None:
-        print(line, flush=True)
+    def section_start(self, name: str, header: str, now: float) -> str:
+        """The line that opens a collapsed log section; GitLab hides the lines until opened."""
+        return f"\x1b[0Ksection_start:{int(now)}:{_slug(name)}[collapsed=true]\r\x1b[0K{header}"
 
-    @contextmanager
-    def section(self, name: str, header: str) -> Iterator[None]:
-        """A collapsed log section; GitLab hides its lines until it is opened."""
-        slug = re.sub(r"[^a-z0-9_]+", "_", name.lower())
-        self.print(
-            f"\x1b[0Ksection_start:{int(time.time())}:{slug}[collapsed=true]\r\x1b[0K{header}"
-        )
-        try:
-            yield
-        finally:
-            self.print(f"\x1b[0Ksection_end:{int(time.time())}:{slug}\r\x1b[0K")
+    def section_end(self, name: str, now: float) -> str:
+        return f"\x1b[0Ksection_end:{int(now)}:{_slug(name)}\r\x1b[0K"
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9_]+", "_", name.lower())
 
 
 def detect(env: Mapping[str, str], *, force: bool | None) -> GitLab | None:
@@ -48,7 +42,3 @@ def _label(env: Mapping[str, str]) -> str | None:
     if env.get("CI_COMMIT_SHORT_SHA"):
         parts.append(env["CI_COMMIT_SHORT_SHA"])
     return ", ".join(parts) or None
-
-
-def from_environment(*, force: bool | None) -> GitLab | None:
-    return detect(os.environ, force=force)

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 
 from gate.reporters import markdown
 from gate.reporters.text import one_line
-from gate.rules.evaluate import Outcome, RunReport, Verdict, VerdictStatus, fmt
+from gate.rules.checks import fmt
+from gate.rules.evaluate import NoVerdict, Outcome, RunReport, Verdict
 
 MAX_PER_LEVEL = 10
 SUMMARY_LIMIT_BYTES = 1024 * 1024 - 4096  # GitHub refuses step summaries over 1 MiB
@@ -65,9 +66,9 @@ def _findings(verdict: Verdict) -> tuple[list[tuple[str, str]], list[tuple[str, 
     return errors, warnings
 
 
-def annotation_lines(verdict: Verdict, *, file: str | None = None) -> list[str]:
+def annotation_lines(verdict: Verdict | NoVerdict, *, file: str | None = None) -> list[str]:
     """At most 10 ``::error`` and 10 ``::warning`` lines, then a notice counting the rest."""
-    if verdict.status is VerdictStatus.ERROR:
+    if isinstance(verdict, NoVerdict):
         return [
             command(
                 "error",
@@ -99,9 +100,9 @@ def annotation_lines(verdict: Verdict, *, file: str | None = None) -> list[str]:
     return lines
 
 
-def outputs(verdict: Verdict, *, junit_path: str | None) -> dict[str, str]:
+def outputs(verdict: Verdict | NoVerdict, *, junit_path: str | None) -> dict[str, str]:
     """The step outputs the Action declares."""
-    counts = verdict.counts
+    counts = verdict.counts if isinstance(verdict, Verdict) else None
     return {
         "verdict": verdict.status.value,
         "result-id": "" if verdict.result_id is None else str(verdict.result_id),
@@ -111,7 +112,7 @@ def outputs(verdict: Verdict, *, junit_path: str | None) -> dict[str, str]:
         else fmt(counts.success_rate),
         "failed-runs": "" if counts is None else str(counts.failed_runs),
         "junit-path": junit_path or "",
-        "share-link": verdict.share_url or "",
+        "share-link": (verdict.share_url if isinstance(verdict, Verdict) else None) or "",
     }
 
 
@@ -129,7 +130,7 @@ def output_file_text(values: Mapping[str, str], delimiter: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def step_summary(verdict: Verdict) -> str:
+def step_summary(verdict: Verdict | NoVerdict) -> str:
     """The Markdown summary, cut to fit GitHub's 1 MiB step-summary limit."""
     text = markdown.render(verdict)
     data = text.encode("utf-8")

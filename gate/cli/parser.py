@@ -1,4 +1,5 @@
-"""The command line's grammar: argparse, its option types, and the documented defaults.
+"""The command line's grammar: argparse, its option types, the documented defaults, and
+the one place where argparse's output becomes frozen settings (``parse``).
 
 Imports almost nothing, so that ``--version`` and ``--help`` start fast.
 """
@@ -10,6 +11,19 @@ import datetime
 from typing import Any, NoReturn
 
 from gate import __version__
+from gate.cli.settings import (
+    ApiOptions,
+    BaselineOptions,
+    BaselineSettings,
+    CheckSettings,
+    CiOptions,
+    GateOptions,
+    ReportPaths,
+    RunCommandSettings,
+    SchemaSettings,
+    Settings,
+    ValidateSettings,
+)
 from gate.errors import UsageError
 from gate.policy.units import TRANSPORT_MODES, parse_date, parse_duration
 
@@ -387,3 +401,68 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the policy file's JSON Schema.",
     )
     return parser
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def _api(args: argparse.Namespace) -> ApiOptions:
+    return ApiOptions(
+        api_url=args.api_url,
+        api_key_env=args.api_key_env,
+        api_version=args.api_version,
+        auth_header=args.auth_header,
+        allow_insecure_http=args.allow_insecure_http,
+        timeout_s=args.timeout,
+        verbose=args.verbose,
+    )
+
+
+def _gate(args: argparse.Namespace) -> GateOptions:
+    return GateOptions(
+        policy=args.policy,
+        warn_exit_code=args.warn_exit_code,
+        dashboard_url=args.dashboard_url,
+        project_id=args.project_id,
+        baseline=BaselineOptions(args.baseline_result_id, args.baseline_file, args.as_of),
+        reports=ReportPaths(args.junit, args.summary, args.json, args.dotenv),
+        api=_api(args),
+        ci=CiOptions(args.fail_on, args.github, args.annotations, args.step_summary, args.gitlab),
+    )
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    if args.command == "check":
+        return CheckSettings(_gate(args), args.result_id, args.result_file, args.runs_file)
+    if args.command == "run":
+        return RunCommandSettings(
+            _gate(args),
+            result_id=args.result_id,
+            agent_id=args.agent_id,
+            scenario_ids=args.scenario_ids,
+            tags=args.tags,
+            folder_path=args.folder_path,
+            mode=args.mode,
+            frequency=args.frequency,
+            name=args.name,
+            end_calls=args.end_calls,
+            share_link_days=args.share_link_days,
+        )
+    if args.command == "validate":
+        return ValidateSettings(
+            args.policy, args.against, args.result_id, args.runs_file, _api(args)
+        )
+    if args.command == "baseline":
+        return BaselineSettings(
+            args.result_file, args.result_id, args.runs_file, args.output, _api(args)
+        )
+    return SchemaSettings()
+
+
+def parse(argv: list[str]) -> Settings | None:
+    """The settings of a command line; ``None`` when it names no command.
+
+    Raises ``UsageError`` for a bad command line and ``SystemExit`` for --help and --version.
+    """
+    args = build_parser().parse_args(argv)
+    return None if args.command is None else _settings(args)

@@ -8,7 +8,8 @@ stripped of characters that would end the line or confuse the parser.
 from __future__ import annotations
 
 from gate.reporters.text import one_line
-from gate.rules.evaluate import Verdict, fmt
+from gate.rules.checks import fmt
+from gate.rules.evaluate import NoVerdict, Verdict
 
 MAX_VALUE_CHARS = 500
 
@@ -17,21 +18,21 @@ def _value(text: str) -> str:
     return one_line(text, MAX_VALUE_CHARS).replace("\x00", "")
 
 
-def render(verdict: Verdict) -> str:
-    """The dotenv report of a verdict."""
+def render(verdict: Verdict | NoVerdict) -> str:
+    """The dotenv report of a verdict, or of why there is none."""
+    if isinstance(verdict, NoVerdict):
+        return _lines(_common(verdict, "", "", "", 0, 0))
     counts = verdict.counts
-    values = {
-        "GATE_VERDICT": verdict.status.value,
-        "CEKURA_RESULT_ID": "" if verdict.result_id is None else str(verdict.result_id),
-        "CEKURA_RESULT_URL": verdict.result_url or "",
-        "GATE_TOTAL_RUNS": "" if counts is None else str(counts.total_runs),
-        "GATE_FAILED_RUNS": "" if counts is None else str(counts.failed_runs),
-        "GATE_SUCCESS_RATE": ""
+    values = _common(
+        verdict,
+        total_runs="" if counts is None else str(counts.total_runs),
+        failed_runs="" if counts is None else str(counts.failed_runs),
+        success_rate=""
         if counts is None or counts.success_rate is None
         else fmt(counts.success_rate),
-        "GATE_FAILED_CHECKS": str(len(verdict.failed_checks)),
-        "GATE_WARNED_CHECKS": str(len(verdict.warned_checks)),
-    }
+        failed_checks=len(verdict.failed_checks),
+        warned_checks=len(verdict.warned_checks),
+    )
     if verdict.baseline is not None:
         values["CEKURA_BASELINE_RESULT_ID"] = str(verdict.baseline.result_id)
     if verdict.waivers:
@@ -40,6 +41,31 @@ def render(verdict: Verdict) -> str:
         values["GATE_EXPIRED_WAIVERS"] = str(expired)
     if verdict.share_url:
         values["CEKURA_SHARE_URL"] = verdict.share_url
+    return _lines(values)
+
+
+def _common(
+    verdict: Verdict | NoVerdict,
+    total_runs: str,
+    failed_runs: str,
+    success_rate: str,
+    failed_checks: int,
+    warned_checks: int,
+) -> dict[str, str]:
+    """The variables every report has, in their order."""
+    return {
+        "GATE_VERDICT": verdict.status.value,
+        "CEKURA_RESULT_ID": "" if verdict.result_id is None else str(verdict.result_id),
+        "CEKURA_RESULT_URL": verdict.result_url or "",
+        "GATE_TOTAL_RUNS": total_runs,
+        "GATE_FAILED_RUNS": failed_runs,
+        "GATE_SUCCESS_RATE": success_rate,
+        "GATE_FAILED_CHECKS": str(failed_checks),
+        "GATE_WARNED_CHECKS": str(warned_checks),
+    }
+
+
+def _lines(values: dict[str, str]) -> str:
     return "".join(f"{key}={_value(value)}\n" for key, value in values.items())
 
 
@@ -50,4 +76,4 @@ def render_started(result_id: int, result_url: str) -> str:
         "CEKURA_RESULT_ID": str(result_id),
         "CEKURA_RESULT_URL": result_url,
     }
-    return "".join(f"{key}={_value(value)}\n" for key, value in values.items())
+    return _lines(values)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gate.rules.evaluate import Check, Counts, RunReport, Verdict, WaiverState
+from gate.rules.evaluate import Check, Counts, NoVerdict, RunReport, Verdict, WaiverState
 
 SCHEMA_VERSION = 1
 
@@ -88,12 +88,46 @@ def _result(verdict: Verdict) -> dict[str, Any] | None:
     }
 
 
-def render(verdict: Verdict) -> str:
-    """The JSON report of a verdict, pretty-printed, ending in a newline."""
+def _unjudged_result(record: NoVerdict) -> dict[str, Any] | None:
+    if record.result_id is None:
+        return None
+    return {
+        "id": record.result_id,
+        "name": None,
+        "status": None,
+        "url": record.result_url,
+        "share_url": None,
+    }
+
+
+def _dump(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def render(verdict: Verdict | NoVerdict) -> str:
+    """The JSON report of a verdict (or of why there is none), pretty-printed, ending in a
+    newline. Both have the same keys, so that a reader never has to check which it got."""
+    if isinstance(verdict, NoVerdict):
+        return _dump(
+            {
+                "schema_version": SCHEMA_VERSION,
+                "verdict": verdict.status.value,
+                "error": verdict.error,
+                "policy": verdict.policy_source,
+                "result": _unjudged_result(verdict),
+                "baseline": None,
+                "counts": _counts(None),
+                "checks": [],
+                "waivers": [],
+                "waivers_as_of": None,
+                "failed_runs": [],
+                "notes": [],
+            }
+        )
     document = {
         "schema_version": SCHEMA_VERSION,
         "verdict": verdict.status.value,
-        "error": verdict.error,
+        "error": None,
         "policy": verdict.policy_source,
         "result": _result(verdict),
         "baseline": _baseline(verdict),
@@ -104,4 +138,4 @@ def render(verdict: Verdict) -> str:
         "failed_runs": [_run(report) for report in verdict.runs if report.failed],
         "notes": list(verdict.notes),
     }
-    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return _dump(document)

@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from junit_xml import TestCase, TestSuite
 
 from gate.reporters.text import cap, duration_seconds, one_line, xml_safe
-from gate.rules.evaluate import Check, Outcome, RunReport, Verdict, VerdictStatus
+from gate.rules.evaluate import Check, NoVerdict, Outcome, RunReport, Verdict, VerdictStatus
 
 SUITE_NAME = "cekura-gate"
 RULES_CLASSNAME = "cekura-gate.rules"
@@ -96,17 +96,21 @@ def _run_case(report: RunReport, gate_failed: bool) -> TestCase:
     return case
 
 
-def _error_case(verdict: Verdict) -> TestCase:
+def _error_case(record: NoVerdict) -> TestCase:
     case = TestCase("verdict", classname=SUITE_NAME)
-    message = verdict.error or "no verdict could be reached"
+    message = record.error or "no verdict could be reached"
     case.add_error_info(message=_message(message), output=xml_safe(message), error_type="error")
     return case
 
 
-def _properties(verdict: Verdict) -> dict[str, str]:
+def _properties(verdict: Verdict | NoVerdict) -> dict[str, str]:
     props = {"verdict": verdict.status.value, "policy": verdict.policy_source}
     if verdict.result_id is not None:
         props["result_id"] = str(verdict.result_id)
+    if isinstance(verdict, NoVerdict):
+        if verdict.result_url:
+            props["result_url"] = verdict.result_url
+        return _cleaned(props)
     if verdict.result is not None:
         props["result_status"] = verdict.result.status_text
     if verdict.result_url:
@@ -118,12 +122,16 @@ def _properties(verdict: Verdict) -> dict[str, str]:
         props["waivers_as_of"] = verdict.as_of.isoformat()
     for waiver in verdict.waivers:
         props[f"waiver {waiver.path}"] = waiver.text
+    return _cleaned(props)
+
+
+def _cleaned(props: dict[str, str]) -> dict[str, str]:
     return {key: xml_safe(one_line(value, 500)) for key, value in props.items()}
 
 
-def render(verdict: Verdict) -> str:
+def render(verdict: Verdict | NoVerdict) -> str:
     """The JUnit XML document for a verdict (always at least one testcase)."""
-    if verdict.status is VerdictStatus.ERROR:
+    if isinstance(verdict, NoVerdict):
         cases = [_error_case(verdict)]
     else:
         gate_failed = verdict.status is VerdictStatus.FAIL

@@ -7,7 +7,8 @@ failing runs with their reasons, then a link to the result in the dashboard.
 from __future__ import annotations
 
 from gate.reporters.text import one_line
-from gate.rules.evaluate import Check, Outcome, RunReport, Verdict, VerdictStatus, fmt, plural
+from gate.rules.checks import fmt, plural
+from gate.rules.evaluate import Check, NoVerdict, Outcome, RunReport, Verdict, VerdictStatus
 
 MAX_RUN_ROWS = 50
 
@@ -33,7 +34,9 @@ def cell(text: str, limit: int = 300) -> str:
     return flat
 
 
-def _result_line(verdict: Verdict) -> str:
+def _result_line(verdict: Verdict | NoVerdict) -> str:
+    if isinstance(verdict, NoVerdict):
+        return f"Result {verdict.result_id}" if verdict.result_id is not None else ""
     result, counts = verdict.result, verdict.counts
     if result is None:
         return f"Result {verdict.result_id}" if verdict.result_id is not None else ""
@@ -134,28 +137,29 @@ def _run_row(report: RunReport) -> str:
     return f"| {report.run.id} | {cell(report.run.scenario_name, 120)} | {why} |"
 
 
-def render(verdict: Verdict) -> str:
-    """The Markdown summary of a verdict."""
+def render(verdict: Verdict | NoVerdict) -> str:
+    """The Markdown summary of a verdict, or of why there is none."""
     lines = [f"## {_HEADLINE[verdict.status]}", ""]
     result_line = _result_line(verdict)
     if result_line:
         lines += [result_line, ""]
     lines += [f"Policy: `{cell(verdict.policy_source, 200)}`", ""]
-    if verdict.status is not VerdictStatus.ERROR:
-        lines += _baseline_line(verdict)
-    if verdict.status is VerdictStatus.ERROR:
-        lines += [f"**No verdict could be reached:** {cell(verdict.error or '', 1000)}", ""]
-    else:
-        lines += [*_rules_table(verdict.checks), ""]
-        reasons = _reasons(verdict.checks)
-        if reasons:
-            lines += [*reasons, ""]
-        waivers = _waivers_section(verdict)
-        if waivers:
-            lines += [*waivers, ""]
-        runs = _runs_section(verdict)
-        if runs:
-            lines += [*runs, ""]
+    if isinstance(verdict, NoVerdict):
+        lines += [f"**No verdict could be reached:** {cell(verdict.error, 1000)}", ""]
+        if verdict.result_url:
+            lines += [f"[View the result in the Cekura dashboard]({verdict.result_url})", ""]
+        return "\n".join(lines)
+    lines += _baseline_line(verdict)
+    lines += [*_rules_table(verdict.checks), ""]
+    reasons = _reasons(verdict.checks)
+    if reasons:
+        lines += [*reasons, ""]
+    waivers = _waivers_section(verdict)
+    if waivers:
+        lines += [*waivers, ""]
+    runs = _runs_section(verdict)
+    if runs:
+        lines += [*runs, ""]
     for note in verdict.notes:
         lines += [f"> Note: {cell(note, 500)}", ""]
     if verdict.result_url:

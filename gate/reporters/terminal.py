@@ -4,7 +4,8 @@ failing runs. Colour is the caller's decision (TTY and ``NO_COLOR``)."""
 from __future__ import annotations
 
 from gate.reporters.text import one_line
-from gate.rules.evaluate import Outcome, Verdict, VerdictStatus, fmt, plural
+from gate.rules.checks import fmt, plural
+from gate.rules.evaluate import NoVerdict, Outcome, Verdict, VerdictStatus
 
 MAX_RUN_LINES = 20
 
@@ -38,10 +39,13 @@ class _Painter:
         return f"{_COLOURS[colour]}{text}{_RESET}" if self.color else text
 
 
-def _header(verdict: Verdict, paint: _Painter) -> str:
+def _header(verdict: Verdict | NoVerdict, paint: _Painter) -> str:
     word, colour = _VERDICT[verdict.status]
     parts = [f"cekura-gate: {paint(word, colour)}"]
-    if verdict.result is not None and verdict.counts is not None:
+    if isinstance(verdict, NoVerdict):
+        if verdict.result_id is not None:
+            parts.append(f"result {verdict.result_id}")
+    elif verdict.result is not None and verdict.counts is not None:
         result, counts = verdict.result, verdict.counts
         parts.append(
             f"result {result.id} ({one_line(result.status_text, 40)}, "
@@ -89,7 +93,7 @@ def _run_lines(verdict: Verdict, paint: _Painter) -> list[str]:
 
 def _baseline_line(verdict: Verdict) -> list[str]:
     info = verdict.baseline
-    if info is None or verdict.status is VerdictStatus.ERROR:
+    if info is None:
         return []
     which = "" if info.source == f"result {info.result_id}" else f"result {info.result_id}, "
     return [
@@ -99,7 +103,7 @@ def _baseline_line(verdict: Verdict) -> list[str]:
 
 
 def _waiver_lines(verdict: Verdict, paint: _Painter) -> list[str]:
-    if not verdict.waivers or verdict.status is VerdictStatus.ERROR:
+    if not verdict.waivers:
         return []
     as_of = f" (as of {verdict.as_of.isoformat()})" if verdict.as_of else ""
     lines = [f"Waivers{as_of}:"]
@@ -110,17 +114,18 @@ def _waiver_lines(verdict: Verdict, paint: _Painter) -> list[str]:
     return lines
 
 
-def render(verdict: Verdict, *, color: bool = False) -> str:
-    """The terminal verdict, ending in a newline."""
+def render(verdict: Verdict | NoVerdict, *, color: bool = False) -> str:
+    """The terminal verdict (or why there is none), ending in a newline."""
     paint = _Painter(color)
-    lines = [_header(verdict, paint), *_baseline_line(verdict)]
-    if verdict.status is VerdictStatus.ERROR:
-        lines.append(f"  {one_line(verdict.error or '', 500)}")
+    lines = [_header(verdict, paint)]
+    if isinstance(verdict, NoVerdict):
+        lines.append(f"  {one_line(verdict.error, 500)}")
     else:
+        lines += _baseline_line(verdict)
         lines += _check_lines(verdict, paint)
         lines += _waiver_lines(verdict, paint)
         lines += _run_lines(verdict, paint)
-    lines += [f"note: {one_line(note, 300)}" for note in verdict.notes]
+        lines += [f"note: {one_line(note, 300)}" for note in verdict.notes]
     if verdict.result_url:
         lines.append(f"Result: {verdict.result_url}")
     return "\n".join(lines) + "\n"

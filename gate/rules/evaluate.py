@@ -4,8 +4,10 @@ baseline result and the day waivers are judged on.
 ``evaluate(policy, result, baseline=..., today=...)`` yields one ``Check`` per bound in the
 policy (expected, actual, outcome, one-line reason; baseline and delta for relative rules)
 plus a ``RunReport`` per run, and folds them into a ``Verdict``. This module owns the
-verdict, the run counts and the result-level rules; metric, scenario and critical-category
-rules live in ``gate.metric_rules``, ``gate.scenario_rules`` and ``gate.category_rules``.
+verdict (and ``NoVerdict``, the record of why none could be reached), the run counts and
+the result-level rules; metric, scenario and critical-category rules live in
+``gate.rules.metrics``, ``gate.rules.scenarios`` and ``gate.rules.categories``, formatting
+helpers (``fmt``, ``plural``, ``short``) in ``gate.rules.checks``.
 No I/O, no clock, no environment.
 
 Fail-closed choices made here: a result that ended ``failed``/``timeout``/
@@ -23,7 +25,7 @@ from typing import Any
 
 from gate.policy.model import ExpectedOutcomesRule, Level, Policy, RunsRule, SuccessRateRule
 from gate.results.model import MetricKind, MetricValue, Result, Run, Status
-from gate.rules.categories import KNOWN_PRIORITIES, NOT_A_FINDING, check_critical_categories
+from gate.rules.categories import NOT_A_FINDING, check_critical_categories
 from gate.rules.checks import (
     Check,
     Outcome,
@@ -40,13 +42,14 @@ from gate.rules.checks import (
     waiver_state,
 )
 from gate.rules.metrics import metric_checks
-from gate.rules.scenarios import check_scenarios, is_glob, scenario_matches
+from gate.rules.scenarios import check_scenarios
 
+# Check, Outcome and WaiverState are part of a verdict, so they are offered with it.
 __all__ = [
-    "KNOWN_PRIORITIES",
     "BaselineInfo",
     "Check",
     "Counts",
+    "NoVerdict",
     "Outcome",
     "RunReport",
     "Verdict",
@@ -54,17 +57,14 @@ __all__ = [
     "WaiverState",
     "count_runs",
     "evaluate",
-    "fmt",
-    "is_glob",
     "no_verdict",
-    "plural",
     "run_reasons",
-    "scenario_matches",
-    "short",
 ]
 
 
 class VerdictStatus(enum.Enum):
+    """A ``Verdict`` passes, warns or fails; ``ERROR`` is the status of a ``NoVerdict``."""
+
     PASS = "pass"
     WARN = "warn"
     FAIL = "fail"
@@ -104,7 +104,7 @@ class Counts:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """Everything a reporter needs. ``status`` ERROR means no verdict: see ``error``."""
+    """A judged result: everything a reporter needs. ``status`` is PASS, WARN or FAIL."""
 
     status: VerdictStatus
     policy_source: str
@@ -115,7 +115,6 @@ class Verdict:
     result_id: int | None = None
     result_url: str | None = None
     share_url: str | None = None
-    error: str | None = None
     notes: tuple[str, ...] = field(default=())
     baseline: BaselineInfo | None = None
     waivers: tuple[WaiverState, ...] = ()
@@ -130,23 +129,29 @@ class Verdict:
         return tuple(check for check in self.checks if check.outcome is Outcome.WARN)
 
 
+@dataclass(frozen=True, slots=True)
+class NoVerdict:
+    """Why no verdict could be reached (exit 2, 3, 130 or 143), and the result if known."""
+
+    error: str
+    policy_source: str
+    result_id: int | None = None
+    result_url: str | None = None
+
+    @property
+    def status(self) -> VerdictStatus:
+        return VerdictStatus.ERROR
+
+
 def no_verdict(
     message: str,
     *,
     policy_source: str,
-    result: Result | None = None,
     result_id: int | None = None,
     result_url: str | None = None,
-) -> Verdict:
-    """A verdict that records why none could be reached (exit 2 or 3)."""
-    return Verdict(
-        status=VerdictStatus.ERROR,
-        policy_source=policy_source,
-        result=result,
-        result_id=result_id if result_id is not None else (result.id if result else None),
-        result_url=result_url,
-        error=message,
-    )
+) -> NoVerdict:
+    """The record of why no verdict could be reached."""
+    return NoVerdict(message, policy_source, result_id, result_url)
 
 
 # --------------------------------------------------------------------------- counts

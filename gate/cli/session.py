@@ -1,0 +1,219 @@
+"""One gate's link to the outside world (``check`` and ``run``): the CI it runs in, the
+API key, its log lines, and what the reports of a failed gate can still say.
+
+A ``Session`` is frozen: built once from the settings and the environment, it prints and
+writes on the gate's behalf. What a gate learns on the way (the result id, its link)
+flows as ``Known`` values; ``knowing(known)`` attaches them to whatever stops the gate,
+so that ``gate.cli.main`` can write no-verdict reports that still name the result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gate.ci import github, gitlab
+from gate.ci.github import GitHub
+from gate.ci.gitlab import GitLab
+from gate.cli.connect import api_client
+from gate.cli.output import append_text, error_line, log_text, write_atomic
+from gate.cli.parser import DEFAULT_DASHBOARD_URL, PROG
+from gate.cli.settings import Environment, GateOptions, ReportPaths
+from gate.errors import redact_forms
+from gate.policy.model import WaitSettings
+from gate.reporters import dotenv, terminal
+from gate.rules.evaluate import NoVerdict, Verdict, no_verdict
+
+if TYPE_CHECKING:
+    from gate.api.client import CekuraClient
+
+WAIT_SECTION = "cekura_gate_wait"
+
+
+@dataclass(frozen=True)
+class Known:
+    """What a gate has learned about its result so far, for the reports of any outcome."""
+
+    result_id: int | None = None
+    result_url: str | None = None
+
+
+class Stopped(BaseException):
+    """Something stopped a gate after ``known`` was learned; ``gate.cli.main`` unwraps it.
+
+    A ``BaseException``, so that no ``except Exception`` on the way can swallow it.
+    """
+
+    def __init__(self, cause: BaseException, known: Known) -> None:
+        super().__init__(cause)
+        self.cause = cause
+        self.known = known
+
+
+@contextlib.contextmanager
+def knowing(known: Known) -> Iterator[None]:
+    """Whatever stops the gate inside carries ``known`` (an inner ``knowing`` wins)."""
+    try:
+        yield
+    except Stopped:
+        raise
+    except (Exception, KeyboardInterrupt) as exc:
+        raise Stopped(exc, known) from exc
+
+
+def result_url(result_id: int | None, project_id: int | None, base: str) -> str | None:
+    if result_id is None:
+        return None
+    base = base.rstrip("/")
+    return (
+        f"{base}/{project_id}/results/{result_id}" if project_id else f"{base}/results/{result_id}"
+    )
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+@contextlib.contextmanager
+def _between(first: str, last: Callable[[], str]) -> Iterator[None]:
+    """``first`` printed before the block, ``last()`` after it, however it ends."""
+    _print(first)
+    try:
+        yield
+    finally:
+        _print(last())
+
+
+@dataclass(frozen=True)
+class Session:
+    """The CI integrations, the API key and the log of one ``check`` or ``run``."""
+
+    options: GateOptions
+    env: Environment
+    github: GitHub | None
+    gitlab: GitLab | None
+    secret: str
+    masked_at_start: bool
+
+    @classmethod
+    def open(cls, options: GateOptions, env: Environment, *, live: bool) -> Session:
+        """Detect the CI and, for a live gate in GitHub Actions, mask the key at once."""
+        ci = options.ci
+        session = cls(
+            options,
+            env,
+            github=github.detect(
+                env.variables,
+                force=ci.github,
+                annotations_on=ci.annotations,
+                summary_on=ci.step_summary,
+            ),
+            gitlab=gitlab.detect(env.variables, force=ci.gitlab),
+            secret=env.api_key(options.api.api_key_env),
+            masked_at_start=live,
+        )
+        if live:
+            session._mask()
+        return session
+
+    def _mask(self) -> None:
+        line = self.github.mask_line(self.secret) if self.github is not None else None
+        if line is not None:
+            _print(line)
+
+    @contextlib.contextmanager
+    def client(self, wait: WaitSettings) -> Iterator[CekuraClient]:
+        """The API client, retries paced by ``wait``; the key is masked before first use."""
+        if not self.masked_at_start:  # an offline check that fetches its baseline by id
+            self._mask()
+        with api_client(self.options.api, self.env, self.secret, wait, self.emit) as client:
+            yield client
+
+    def emit(self, message: str) -> None:
+        # In CI, progress goes to stdout so that it lands inside its log group.
+        stream = sys.stdout if self.github or self.gitlab else sys.stderr
+        print(f"{PROG}: {log_text(redact_forms(message, self.secret))}", file=stream, flush=True)
+
+    def folded(self, title: str) -> contextlib.AbstractContextManager[None]:
+        """A collapsible block of the CI log for the wait's progress lines."""
+        if self.github is not None:
+            start, end = self.github.group_lines(title)
+            return _between(start, lambda: end)
+        if self.gitlab is not None:
+            lab = self.gitlab
+            start = lab.section_start(WAIT_SECTION, title, time.time())
+            return _between(start, lambda: lab.section_end(WAIT_SECTION, time.time()))
+        return contextlib.nullcontext()
+
+    def untrusted(self) -> contextlib.AbstractContextManager[None]:
+        if self.github is None:
+            return contextlib.nullcontext()
+        start, end = self.github.untrusted_lines()
+        return _between(start, lambda: end)
+
+    def ci_label(self) -> str | None:
+        """The commit or merge request this CI job is for, to label a new result."""
+        if self.github is not None:
+            return self.github.label
+        return self.gitlab.label if self.gitlab is not None else None
+
+    def dashboard_url(self, result_id: int, project_id: int | None) -> str:
+        base = self.options.dashboard_url or self.env.dashboard_url or DEFAULT_DASHBOARD_URL
+        url = result_url(result_id, self.options.project_id or project_id, base)
+        assert url is not None
+        return url
+
+    def announce(self, result_id: int) -> Known:
+        """Make the result findable at once, even if this job is killed while it waits."""
+        known = Known(result_id, self.dashboard_url(result_id, None))
+        assert known.result_url is not None
+        try:
+            if self.github is not None:
+                outputs = self.github.announcement(result_id, known.result_url)
+                if outputs is not None:
+                    append_text(outputs.path, outputs.text)
+            if self.options.reports.dotenv:
+                started = dotenv.render_started(result_id, known.result_url)
+                write_atomic(self.options.reports.dotenv, started)
+        except OSError as exc:
+            error_line(f"cannot record the result id yet: {exc.strerror or exc}")
+        return known
+
+    def show(self, verdict: Verdict) -> None:
+        """The verdict on stdout; in GitHub Actions, never read as workflow commands."""
+        with self.untrusted():
+            colour = sys.stdout.isatty() and not self.env.no_color
+            text = terminal.render(verdict, color=colour)
+            print(redact_forms(text, self.secret), end="", flush=True)
+
+    def failure(self, message: str, known: Known) -> NoVerdict:
+        return no_verdict(
+            redact_forms(message, self.secret),
+            policy_source=self.options.policy,
+            result_id=known.result_id,
+            result_url=known.result_url,
+        )
+
+    def publish(self, verdict: Verdict | NoVerdict, paths: ReportPaths) -> None:
+        """GitHub annotations, step summary and outputs for the finished gate."""
+        if self.github is None:
+            return
+        publication = self.github.publication(
+            verdict,
+            junit_path=paths.junit,
+            policy_path=self.options.policy,
+            cwd=os.getcwd(),
+            secret=self.secret,
+        )
+        for line in publication.lines:
+            _print(line)
+        try:
+            for append in publication.appends:
+                append_text(append.path, append.text)
+        except OSError as exc:
+            error_line(f"cannot write the GitHub step outputs: {exc.strerror or exc}")

@@ -1,0 +1,170 @@
+"""What the command line asked for, as frozen values: one settings type per subcommand,
+the pieces they share, and the environment read once when ``main`` starts.
+
+Built only by ``gate.cli.parser`` (from argparse) and ``gate.cli.main`` (the environment);
+everything below them sees these values, never an ``argparse.Namespace`` or ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TypeAlias
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    """Where each requested report goes (``None``: not asked for)."""
+
+    junit: str | None = None
+    summary: str | None = None
+    json: str | None = None
+    dotenv: str | None = None
+
+    def items(self) -> list[tuple[str, str]]:
+        pairs = [(field.name, getattr(self, field.name)) for field in dataclasses.fields(self)]
+        return [(name, path) for name, path in pairs if path]
+
+
+@dataclass(frozen=True)
+class ApiOptions:
+    """How to reach the Cekura API (live mode, ``run``, fetches by id)."""
+
+    api_url: str | None = None
+    api_key_env: str = "CEKURA_API_KEY"
+    api_version: int | None = None
+    auth_header: str | None = None
+    allow_insecure_http: bool = False
+    timeout_s: float | None = None
+    verbose: bool = False
+
+
+@dataclass(frozen=True)
+class CiOptions:
+    """Which CI integrations to use and what fails the command."""
+
+    fail_on: str = "error"
+    github: bool | None = None
+    annotations: bool = True
+    step_summary: bool = True
+    gitlab: bool | None = None
+
+
+@dataclass(frozen=True)
+class BaselineOptions:
+    """The baseline flags (they win over the policy's ``baseline:``) and the waivers' day."""
+
+    result_id: int | None = None
+    file: str | None = None
+    as_of: datetime.date | None = None
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    """What ``check`` and ``run`` share: the policy, exit codes, links, reports, API, CI."""
+
+    policy: str
+    warn_exit_code: int
+    dashboard_url: str | None
+    project_id: int | None
+    baseline: BaselineOptions
+    reports: ReportPaths
+    api: ApiOptions
+    ci: CiOptions
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    """``check``: judge a result from a file or, with ``result_id``, from the API."""
+
+    gate: GateOptions
+    result_id: int | None
+    result_file: str | None
+    runs_file: str | None
+
+
+@dataclass(frozen=True)
+class RunCommandSettings:
+    """``run``: start the policy's scenarios (the flags override its ``run:``), then judge."""
+
+    gate: GateOptions
+    result_id: int | None
+    agent_id: int | None
+    scenario_ids: tuple[int, ...] | None
+    tags: tuple[str, ...] | None
+    folder_path: str | None
+    mode: str | None
+    frequency: int | None
+    name: str | None
+    end_calls: bool
+    share_link_days: int | None
+
+
+@dataclass(frozen=True)
+class ValidateSettings:
+    """``validate``: the policy, and optionally a result to check its names against."""
+
+    policy: str
+    against: str | None
+    result_id: int | None
+    runs_file: str | None
+    api: ApiOptions
+
+
+@dataclass(frozen=True)
+class BaselineSettings:
+    """``baseline save``: a finished result (file or id) written as a baseline file."""
+
+    result_file: str | None
+    result_id: int | None
+    runs_file: str | None
+    output: str
+    api: ApiOptions
+
+
+@dataclass(frozen=True)
+class SchemaSettings:
+    """``schema``: nothing to set."""
+
+
+Settings: TypeAlias = (
+    CheckSettings | RunCommandSettings | ValidateSettings | BaselineSettings | SchemaSettings
+)
+GateSettings: TypeAlias = CheckSettings | RunCommandSettings
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The process environment as it was when ``main`` started (a read-only copy)."""
+
+    variables: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def snapshot(cls, variables: Mapping[str, str]) -> Environment:
+        return cls(MappingProxyType(dict(variables)))
+
+    def get(self, name: str) -> str:
+        return self.variables.get(name, "")
+
+    def api_key(self, variable: str) -> str:
+        return self.get(variable).strip()
+
+    @property
+    def no_color(self) -> bool:
+        return bool(self.get("NO_COLOR"))
+
+    @property
+    def debug(self) -> bool:
+        """``CEKURA_GATE_DEBUG``: let an internal error raise, with its traceback."""
+        return bool(self.get("CEKURA_GATE_DEBUG"))
+
+    @property
+    def api_url(self) -> str | None:
+        return self.get("CEKURA_API_URL") or None
+
+    @property
+    def dashboard_url(self) -> str | None:
+        return self.get("CEKURA_DASHBOARD_URL") or None
