@@ -31,26 +31,27 @@ class ReportPaths:
 
 @dataclass(frozen=True)
 class ApiOptions:
-    """How to reach the Cekura API (live mode, ``run``, fetches by id)."""
+    """How to reach the Cekura API (live mode, ``run``, fetches by id); the defaults are
+    the parser's."""
 
-    api_url: str | None = None
-    api_key_env: str = "CEKURA_API_KEY"
-    api_version: int | None = None
-    auth_header: str | None = None
-    allow_insecure_http: bool = False
-    timeout_s: float | None = None
-    verbose: bool = False
+    api_url: str | None
+    api_key_env: str
+    api_version: int | None
+    auth_header: str | None
+    allow_insecure_http: bool
+    timeout_s: float | None
+    verbose: bool
 
 
 @dataclass(frozen=True)
 class CiOptions:
     """Which CI integrations to use and what fails the command."""
 
-    fail_on: str = "error"
-    github: bool | None = None
-    annotations: bool = True
-    step_summary: bool = True
-    gitlab: bool | None = None
+    fail_on: str
+    github: bool | None
+    annotations: bool
+    step_summary: bool
+    gitlab: bool | None
 
 
 @dataclass(frozen=True)
