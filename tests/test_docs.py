@@ -1,12 +1,13 @@
 """The docs are tested: every fenced block in README.md and docs/*.md, and --help against them.
 
 Blocks are found by parsing the Markdown, and each becomes a test case named after its page and
-line. Policies are validated with the real loader; GitHub and GitLab files are checked against
+line. Policies must pass `cekura-gate validate`; GitHub and GitLab files are checked against
 the official schemas, `action.yml` and the component's spec; every `cekura-gate` command is
 parsed by the real parser, and the ones that need nothing but files are run in-process in a
 temporary directory, their exit code and output compared with what the page says. The
 info-string conventions (`exit=N`, `file=NAME`, `not-ours="why"`) are described in
-docs/development.md.
+docs/development.md. The Markdown summary excerpt in docs/reports.md is compared
+with what the regression example writes.
 """
 
 from __future__ import annotations
@@ -544,3 +545,30 @@ def test_docs_document_every_action_and_component_input():
     gitlab = (ROOT / "docs" / "gitlab-ci.md").read_text(encoding="utf-8")
     assert [name for name in ACTION_INPUTS if f"`{name}`" not in github] == []
     assert [name for name in component_inputs() if f"`{name}`" not in gitlab] == []
+
+
+# --------------------------------------------------------------------------- report excerpts
+
+
+def test_the_markdown_excerpt_is_what_the_regression_example_writes(workdir, capsys):
+    """docs/reports.md shows lines of the summary that the regression example writes."""
+    [excerpt] = [block for block in blocks("markdown") if block.path.name == "reports.md"]
+    code = main(
+        [
+            "check",
+            "--policy",
+            "examples/regression.yaml",
+            "--result-file",
+            "examples/results/result_completed_mixed.json",
+            "--runs-file",
+            "examples/results/runs_bulk.json",
+            "--as-of",
+            "2027-01-25",
+            "--summary",
+            "summary.md",
+        ]
+    )
+    capsys.readouterr()
+    assert code == 0
+    written = set((workdir / "summary.md").read_text(encoding="utf-8").splitlines())
+    assert [line for line in excerpt.text.splitlines() if line and line not in written] == []
