@@ -572,3 +572,30 @@ def test_the_markdown_excerpt_is_what_the_regression_example_writes(workdir, cap
     assert code == 0
     written = set((workdir / "summary.md").read_text(encoding="utf-8").splitlines())
     assert [line for line in excerpt.text.splitlines() if line and line not in written] == []
+
+
+# --------------------------------------------------------------------------- links
+
+
+LINK = re.compile(r"\]\((?!https?://)([^)\s]+)\)")
+
+
+def heading_anchors(path: Path) -> set[str]:
+    """GitHub's anchors for a page's headings: lower case, punctuation dropped, - for spaces."""
+    text = FENCE.sub("", path.read_text(encoding="utf-8"))
+    headings = re.findall(r"^#+ (.+)$", text, re.M)
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
+
+
+LINKS = [(path, target) for path in DOCS for target in LINK.findall(path.read_text("utf-8"))]
+
+
+@pytest.mark.parametrize(
+    ("path", "target"), LINKS, ids=[f"{p.relative_to(ROOT)}->{t}" for p, t in LINKS]
+)
+def test_relative_links_point_at_files_and_headings_that_exist(path, target):
+    file_part, _, anchor = target.partition("#")
+    linked = (path.parent / file_part).resolve() if file_part else path
+    assert linked.exists(), target
+    if anchor:
+        assert anchor in heading_anchors(linked), target
