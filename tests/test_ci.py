@@ -481,27 +481,6 @@ def test_dockerfile_has_an_exec_form_absolute_entrypoint_and_runs_as_non_root():
     assert Path(command[0]).name == "cekura-gate"
 
 
-def test_readme_gitlab_section_documents_the_entrypoint_override():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    match = re.search(r"^### GitLab CI\n(.*?)(?=^##)", readme, re.M | re.S)
-    assert match, "README has no GitLab CI section"
-    assert 'entrypoint: [""]' in match[1]
-
-
-def readme_section(title: str) -> str:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    match = re.search(rf"^### {re.escape(title)}\n(.*?)(?=^##)", readme, re.M | re.S)
-    assert match, f"README has no {title} section"
-    return match[1]
-
-
-def test_readme_documents_every_action_and_component_input():
-    github, gitlab = readme_section("GitHub Actions"), readme_section("GitLab CI")
-    header, _ = component_documents()
-    assert [name for name in ACTION["inputs"] if f"`{name}`" not in github] == []
-    assert [name for name in header["spec"]["inputs"] if f"`{name}`" not in gitlab] == []
-
-
 # --------------------------------------------------------------------------- 3. the Action
 
 

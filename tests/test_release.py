@@ -35,6 +35,7 @@ BIN = Path(sys.executable).parent
 VERSION = gate.__version__
 SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+)*$")
 EXAMPLE_WORKFLOW = ROOT / "examples" / "github-workflow.yml"
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]  # names the released version
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 AUDITED = [ROOT / "action.yml", *WORKFLOWS, EXAMPLE_WORKFLOW]
 
@@ -259,7 +260,7 @@ def test_changelog_keeps_an_unreleased_section_and_dated_releases():
 def test_docs_and_examples_name_only_the_released_version():
     texts = {
         path: path.read_text(encoding="utf-8")
-        for path in [ROOT / "README.md", EXAMPLE_WORKFLOW, ROOT / "examples" / "gitlab-ci.yml"]
+        for path in [*DOCS, EXAMPLE_WORKFLOW, ROOT / "examples" / "gitlab-ci.yml"]
     }
     major = release.major(f"v{VERSION}")
     for path, text in texts.items():
@@ -531,40 +532,3 @@ def test_an_unwritable_tool_cache_falls_back_to_runner_temp(tmp_path):
     assert (temp / "cekura-gate-uv" / "bin" / "uv").is_file()
     assert not list(temp.glob("cekura-gate-uv.partial-*"))  # the staging copy was published
     assert installed(result.outputs["python"]) == expected_runtime()
-
-
-# --------------------------------------------------------------------------- 6. the README
-
-
-README = (ROOT / "README.md").read_text(encoding="utf-8")
-# The "before / after" migration block puts two workflows side by side: prose, not YAML.
-SIDE_BY_SIDE = "# before"
-
-
-def readme_blocks(language: str) -> list[str]:
-    return re.findall(rf"^```{language}\n(.*?)^```", README, re.M | re.S)
-
-
-@pytest.mark.parametrize(
-    "block",
-    [block for block in readme_blocks("yaml") if not block.startswith(SIDE_BY_SIDE)],
-    ids=lambda block: block.splitlines()[0][:40],
-)
-def test_readme_yaml_blocks_parse_and_pin_every_action(block):
-    document = yaml.safe_load(block)
-    assert document is not None
-    for uses in re.findall(r"uses:\s*(\S+(?: # \S+)?)", block):
-        assert uses.startswith("cekura-gate/") or SHA_PIN.match(uses), uses
-
-
-def test_readme_make_commands_are_make_targets():
-    commands = {
-        line.split()[1]
-        for block in readme_blocks("sh")
-        for line in block.splitlines()
-        if line.startswith("make ") and not line.split()[1].startswith("-")
-    }
-    assert {"demo", "test", "test-pythons", "test-latest", "test-lowest", "lock"} <= commands
-    for target in commands:
-        proc = run("make", "-n", target, "RESULT_ID=1", "PYTHONS=")
-        assert proc.returncode == 0, (target, proc.stderr)
