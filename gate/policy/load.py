@@ -141,6 +141,12 @@ class _Validator:
     def _not_mapping(self, value: object, path: str) -> Mapping[str, Any]:
         raise self.fail(path, f"expected a mapping, got {_show(value)}")
 
+    def keyed(self, value: object, path: str, section: Section) -> Mapping[str, Any]:
+        """A mapping whose keys are all among the ``section``'s."""
+        data = self.mapping(value, path)
+        self.known_keys(data, path, section.names)
+        return data
+
     def known_keys(self, data: Mapping[str, Any], path: str, allowed: tuple[str, ...]) -> None:
         for key in data:
             if key not in allowed:
@@ -233,8 +239,7 @@ class _Validator:
             raise self.fail("", "the policy is empty; it needs 'version: 1' and 'rules'")
         if not isinstance(data, Mapping):
             raise self.fail("", f"expected a mapping at the top level, got {_show(data)}")
-        data = self.mapping(data, "")
-        self.known_keys(data, "", POLICY.names)
+        data = self.keyed(data, "", POLICY)
         version = self.version(data)
         wait = self.wait(data)
         if "rules" not in data:
@@ -245,8 +250,7 @@ class _Validator:
         return Policy(self.source, version, wait, rules, run, baseline)
 
     def baseline(self, raw: object) -> BaselineSource:
-        data = self.mapping(raw, "baseline")
-        self.known_keys(data, "baseline", BASELINE.names)
+        data = self.keyed(raw, "baseline", BASELINE)
         if len(data) != 1:
             raise self.fail("baseline", f"set exactly one of {_either(BASELINE.names)}")
         return BaselineSource(**self.fields(BASELINE, data, "baseline"))
@@ -262,8 +266,7 @@ class _Validator:
     def wait(self, data_root: Mapping[str, Any]) -> WaitSettings:
         if "wait" not in data_root:
             return WaitSettings()
-        data = self.mapping(data_root["wait"], "wait")
-        self.known_keys(data, "wait", WAIT.names)
+        data = self.keyed(data_root["wait"], "wait", WAIT)
         timeout, interval, max_interval = (
             self.field(WAIT, data, key, "wait") for key in WAIT.names
         )
@@ -279,8 +282,7 @@ class _Validator:
     # ---- run
 
     def run_section(self, raw: object) -> RunSettings:
-        data = self.mapping(raw, "run")
-        self.known_keys(data, "run", RUN.names)
+        data = self.keyed(raw, "run", RUN)
         run = RunSettings(**self.fields(RUN, data, "run"))
         problem = selector_problem(run)
         if problem is not None:
@@ -350,8 +352,7 @@ class _Validator:
     def rules(self, raw: object) -> Rules:
         if raw is None or (isinstance(raw, Mapping) and not raw):
             raise self.fail("rules", "no rules given; a gate that checks nothing cannot pass")
-        data = self.mapping(raw, "rules")
-        self.known_keys(data, "rules", RULES.names)
+        data = self.keyed(raw, "rules", RULES)
         # Each rule's reader is the method of its name, called in the contract's order.
         rules = Rules(
             **{
@@ -369,40 +370,28 @@ class _Validator:
     ) -> tuple[Mapping[str, Any], Level, Waiver | None]:
         """A rule's mapping with the keys ``section`` allows and one it needs; its level and
         waiver."""
-        data = self.mapping(raw, path)
-        self.known_keys(data, path, section.names)
+        data = self.keyed(raw, path, section)
         bounds = section.needs[0]
         if not any(key in data for key in bounds):
             raise self.fail(path, "no bound given; set " + _either(bounds))
         level = self.level(data, path)
         return data, level, self.waiver(data, path, level)
 
+    def rule_values(self, raw: object, path: str, section: Section) -> dict[str, Any]:
+        """A rule whose model fields are its keys: level and waiver first, then each bound."""
+        data, level, waiver = self.rule_body(raw, path, section)
+        bounds = (key for key in section.names if key not in WAIVER_KEYS)
+        values = {key: self.field(section, data, key, path) for key in bounds}
+        return {**values, "level": level, "waiver": waiver}
+
     def success_rate(self, raw: object, path: str) -> SuccessRateRule:
-        data, level, waiver = self.rule_body(raw, path, SUCCESS_RATE)
-        return SuccessRateRule(
-            min=self.field(SUCCESS_RATE, data, "min", path),
-            level=level,
-            max_drop=self.field(SUCCESS_RATE, data, "max_drop", path),
-            waiver=waiver,
-        )
+        return SuccessRateRule(**self.rule_values(raw, path, SUCCESS_RATE))
 
     def expected_outcomes(self, raw: object, path: str) -> ExpectedOutcomesRule:
-        data, level, waiver = self.rule_body(raw, path, EXPECTED_OUTCOMES)
-        return ExpectedOutcomesRule(
-            min_met_percent=self.field(EXPECTED_OUTCOMES, data, "min_met_percent", path),
-            max_unmet=self.field(EXPECTED_OUTCOMES, data, "max_unmet", path),
-            level=level,
-            waiver=waiver,
-        )
+        return ExpectedOutcomesRule(**self.rule_values(raw, path, EXPECTED_OUTCOMES))
 
     def runs(self, raw: object, path: str) -> RunsRule:
-        data, level, waiver = self.rule_body(raw, path, RUNS)
-        return RunsRule(
-            min_total=self.field(RUNS, data, "min_total", path),
-            max_failed=self.field(RUNS, data, "max_failed", path),
-            level=level,
-            waiver=waiver,
-        )
+        return RunsRule(**self.rule_values(raw, path, RUNS))
 
     def critical_categories(self, raw: object, path: str) -> CriticalCategoriesRule:
         data, level, waiver = self.rule_body(raw, path, CRITICAL_CATEGORIES)
@@ -458,8 +447,7 @@ class _Validator:
         return tuple(self.metric(item, f"{path}[{index}]") for index, item in enumerate(raw))
 
     def metric(self, raw: object, path: str) -> MetricRule:
-        data = self.mapping(raw, path)
-        self.known_keys(data, path, METRIC.names)
+        data = self.keyed(raw, path, METRIC)
         names, kinds = METRIC.needs
         if not any(key in data for key in names):
             raise self.fail(path, "needs a metric 'name' or 'id'")
@@ -482,9 +470,8 @@ class _Validator:
         )
 
     def bounds(self, raw: object, path: str) -> Bounds:
-        data = self.mapping(raw, path)
         section = _section(BOUNDS)
-        self.known_keys(data, path, section.names)
+        data = self.keyed(raw, path, section)
         if not data:
             raise self.fail(path, "no bound given; set " + _either(section.names))
         absolute, relative = section.names[:2], section.names[2:]
@@ -495,16 +482,14 @@ class _Validator:
         return Bounds(low, high, increase, decrease)
 
     def pass_percent(self, raw: object, path: str) -> PassPercent:
-        data = self.mapping(raw, path)
         section = METRIC_PASS_PERCENT
-        self.known_keys(data, path, section.names)
+        data = self.keyed(raw, path, section)
         if not data:
             raise self.fail(path, "no bound given; set " + _either(section.names))
         return PassPercent(*(self.field(section, data, key, path) for key in section.names))
 
     def enum_share(self, raw: object, path: str) -> EnumShare:
-        data = self.mapping(raw, path)
-        self.known_keys(data, path, ENUM_SHARE.names)
+        data = self.keyed(raw, path, ENUM_SHARE)
         if "value" not in data:
             raise self.fail(path, "needs the enum 'value' to count, e.g. 'value: frustrated'")
         value = self.field(ENUM_SHARE, data, "value", path)
@@ -568,9 +553,8 @@ class _Validator:
     def scenario(
         self, raw: object, path: str, defaults: Mapping[str, Any] | None = None
     ) -> ScenarioRule:
-        data = self.mapping(raw, path)
         section = _section(SCENARIO_RULE)
-        self.known_keys(data, path, section.names)
+        data = self.keyed(raw, path, section)
         if "match" not in data:
             raise self.fail(path, "needs 'match': a scenario name (glob) or id")
         match = data["match"]
@@ -617,9 +601,8 @@ class _Validator:
             raise self.fail(
                 f"{path}.pass_percent", "set min_pass_percent or pass_percent, not both"
             )
-        inner = self.mapping(data["pass_percent"], f"{path}.pass_percent")
         shape = _section(section.kind("pass_percent"))
-        self.known_keys(inner, f"{path}.pass_percent", shape.names)
+        inner = self.keyed(data["pass_percent"], f"{path}.pass_percent", shape)
         if "min" not in inner:
             raise self.fail(f"{path}.pass_percent", "no bound given; set min")
         percent = self.field(shape, inner, "min", f"{path}.pass_percent")
