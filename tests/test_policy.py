@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from gate.errors import PolicyError
 from gate.policy import contract
-from gate.policy.kinds import Kind, Section
+from gate.policy.kinds import Kind, Section, kind_of
 from gate.policy.model import Bounds, Level, MetricRule, Policy, WaitSettings
 from tests.conftest import EXAMPLES, policy_from, run_cli
 
@@ -309,7 +309,7 @@ def test_message(text, source, message):
 
 
 def section_of(kind: Kind) -> Section:
-    inner = contract.kind_of(kind)
+    inner = kind_of(kind)
     assert isinstance(inner, Section)
     return inner
 

@@ -22,7 +22,6 @@ from gate.policy.kinds import (
     Forms,
     IdOrText,
     Key,
-    Kind,
     ListOf,
     Named,
     Number,
@@ -349,8 +348,3 @@ POLICY = Section(
 )
 TITLE = "cekura-gate policy"
 DESCRIPTION = "Thresholds that a Cekura test result must meet for the gate to pass."
-
-
-def kind_of(kind: Kind) -> Kind:
-    """The kind itself, seen through a ``$defs`` name."""
-    return kind.kind if isinstance(kind, Named) else kind

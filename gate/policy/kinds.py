@@ -225,6 +225,11 @@ Kind: TypeAlias = (
 )
 
 
+def kind_of(kind: Kind) -> Kind:
+    """The kind itself, seen through a ``$defs`` name."""
+    return kind.kind if isinstance(kind, Named) else kind
+
+
 def policy_key(
     kind: Kind,
     description: str | None = None,

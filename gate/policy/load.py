@@ -39,7 +39,6 @@ from gate.policy.contract import (
     SUCCESS_RATE,
     WAIT,
     WAIVER_KEYS,
-    kind_of,
 )
 from gate.policy.kinds import (
     Caps,
@@ -55,6 +54,7 @@ from gate.policy.kinds import (
     Text,
     TextList,
     TextMap,
+    kind_of,
 )
 from gate.policy.model import (
     DEFAULT_MAX_POLL_INTERVAL_S,
