@@ -17,7 +17,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_CONFIG := 1
 
-.PHONY: demo test bench gate install lock test-pythons test-latest test-lowest clean
+.PHONY: demo test bench gate install lock schema test-pythons test-latest test-lowest clean
 
 # uv first, from its hash-pinned requirement; then everything else from uv.lock.
 $(BOOT_UV): requirements/uv.txt
@@ -63,6 +63,11 @@ lock: $(BOOT_UV)
 	$(BOOT_UV) lock $(if $(UPGRADE),--upgrade)
 	$(MAKE) --no-print-directory install
 	$(BIN)/python scripts/locks.py --write
+
+# gate/policy/policy.schema.json is generated from gate/policy/contract.py (and the run:
+# fields of RunSettings); rewrite it after changing either. `--check` is what the tests run.
+schema: $(STAMP)
+	$(BIN)/python scripts/policy_schema.py --write
 
 # The suite on every supported Python, each in its own environment from the same lock.
 # An interpreter is pythonX.Y on PATH, else pyenv's newest X.Y (scripts/find-python).

@@ -24,6 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gate.errors import PolicyError
+from gate.policy import contract
+from gate.policy.kinds import Kind, Section, kind_of
 from gate.policy.model import Bounds, Level, MetricRule, Policy, WaitSettings
 from tests.conftest import EXAMPLES, policy_from, run_cli
 
@@ -304,6 +306,65 @@ def test_message(text, source, message):
     with pytest.raises(PolicyError) as caught:
         policy_from(text, source=source)
     assert str(caught.value) == message
+
+
+def section_of(kind: Kind) -> Section:
+    inner = kind_of(kind)
+    assert isinstance(inner, Section)
+    return inner
+
+
+METRIC = RULES + "  metrics:\n    - name: Latency\n"
+SCENARIO = RULES + "  scenarios:\n    - match: Book *\n"
+
+
+# Where each mapping of the contract sits, in a policy that is valid but for one key "zzz"
+# (no key is close enough to it for a did-you-mean).
+@pytest.mark.parametrize(
+    ("path", "section", "text"),
+    [
+        ("", contract.POLICY, ONE_RULE + "zzz: 1\n"),
+        ("wait", contract.WAIT, ONE_RULE + "wait: {zzz: 1}\n"),
+        ("run", contract.RUN, ONE_RULE + "run: {zzz: 1}\n"),
+        ("baseline", contract.BASELINE, ONE_RULE + "baseline: {zzz: 1}\n"),
+        ("rules", contract.RULES, RULES + "  zzz: 1\n"),
+        ("rules.success_rate", contract.SUCCESS_RATE, RULES + "  success_rate: {zzz: 1}\n"),
+        (
+            "rules.expected_outcomes",
+            contract.EXPECTED_OUTCOMES,
+            RULES + "  expected_outcomes: {zzz: 1}\n",
+        ),
+        ("rules.runs", contract.RUNS, RULES + "  runs: {zzz: 1}\n"),
+        (
+            "rules.critical_categories",
+            contract.CRITICAL_CATEGORIES,
+            RULES + "  critical_categories: {zzz: 1}\n",
+        ),
+        ("rules.metrics[0]", contract.METRIC, METRIC + "      zzz: 1\n"),
+        ("rules.metrics[0].p50", section_of(contract.BOUNDS), METRIC + "      p50: {zzz: 1}\n"),
+        (
+            "rules.metrics[0].pass_percent",
+            contract.METRIC_PASS_PERCENT,
+            METRIC + "      pass_percent: {zzz: 1}\n",
+        ),
+        ("rules.metrics[0].enum", contract.ENUM_SHARE, METRIC + "      enum: {zzz: 1}\n"),
+        ("rules.scenarios", section_of(contract.SCENARIO_GROUP), RULES + "  scenarios: {zzz: 1}\n"),
+        ("rules.scenarios[0]", section_of(contract.SCENARIO_RULE), SCENARIO + "      zzz: 1\n"),
+        (
+            "rules.scenarios[0].pass_percent",
+            section_of(section_of(contract.SCENARIO_RULE).kind("pass_percent")),
+            SCENARIO + "      pass_percent: {zzz: 1}\n",
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) and "\n" not in value else None,
+)
+def test_unknown_key_message_lists_the_contracts_keys(path, section, text):
+    """The loader allows exactly the keys the contract (and so the schema) names, in order."""
+    where = f"{path}.zzz" if path else "zzz"
+    expected = f"gate.yaml: {where}: unknown key; expected one of {', '.join(section.names)}"
+    with pytest.raises(PolicyError) as raised:
+        policy_from(text)
+    assert str(raised.value) == expected
 
 
 def padded(size: int, filler: str = "#") -> str:

@@ -5,6 +5,8 @@ accepts and reject every policy the gate rejects, except for what a schema canno
 cases live in ``tests/data/policies/invalid-loader-only`` (see ``test_policy.py``).
 """
 
+import dataclasses
+import importlib.util
 import json
 import re
 from typing import Any
@@ -17,15 +19,41 @@ from hypothesis import strategies as st
 
 from gate.cli.schema import schema_text
 from gate.errors import PolicyError
-from gate.policy.model import LEGACY_PRIORITIES, MODERN_PRIORITIES, RULE_NAMES, WAIVER_KEYS, Level
+from gate.policy.contract import LEGACY_PRIORITIES, MODERN_PRIORITIES, RULE_NAMES, WAIVER_KEYS
+from gate.policy.kinds import Choice, Kind
+from gate.policy.model import RUN_KEYS, Level, Rules, RunSettings
+from gate.policy.schema import schema_text as generated_schema_text
 from gate.policy.yamlload import load_yaml
-from tests.conftest import EXAMPLES, policy_from, run_cli
+from tests.conftest import EXAMPLES, ROOT, policy_from, run_cli
 from tests.test_policy import INVALID, LOADER_ONLY, VALID, cases, documents
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA: dict[str, Any] = json.loads(schema_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 RULE_SCHEMAS = SCHEMA["properties"]["rules"]["properties"]
+# A value of each kind that a run: key can take (a choice takes its last word).
+RUN_SAMPLES: dict[str, Any] = {
+    "Count": 3,
+    "IdList": [1, 2],
+    "Text": "nightly",
+    "TextList": ["a"],
+    "TextMap": {"Authorization": "Bearer abc"},
+}
+
+
+def run_sample(kind: Kind) -> Any:
+    return kind.values[-1] if isinstance(kind, Choice) else RUN_SAMPLES[type(kind).__name__]
+
+
+def load_script(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+policy_schema_script = load_script("policy_schema")
 
 
 def schema_errors(text: str) -> list[str]:
@@ -46,6 +74,45 @@ def test_schema_command_prints_a_draft_2020_12_schema():
 
 def test_schema_command_prints_the_schema_the_tests_check():
     assert json.loads(run_cli("schema").stdout) == SCHEMA
+
+
+# --------------------------------------------------------------------------- one source
+
+
+def test_shipped_schema_is_what_the_contract_generates():
+    """``policy.schema.json`` is generated; after a change to the contract, run make schema."""
+    assert schema_text() == generated_schema_text()
+
+
+def test_schema_check_script_passes_on_the_shipped_schema(capsys):
+    assert policy_schema_script.main(["--check"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_schema_check_script_names_a_stale_schema(tmp_path, monkeypatch, capsys):
+    stale = tmp_path / "policy.schema.json"
+    stale.write_text(generated_schema_text().replace("Lowest", "Least"), encoding="utf-8")
+    monkeypatch.setattr(policy_schema_script, "SHIPPED", stale)
+    monkeypatch.setattr(policy_schema_script, "ROOT", tmp_path)
+    assert policy_schema_script.main(["--check"]) == 1
+    assert capsys.readouterr().err == "policy.schema.json is stale; run: make schema\n"
+    assert policy_schema_script.main(["--write"]) == 0
+    assert stale.read_text(encoding="utf-8") == generated_schema_text()
+
+
+def test_rules_model_has_a_field_per_rule_the_contract_names():
+    assert [field.name for field in dataclasses.fields(Rules)] == list(RULE_NAMES)
+
+
+@pytest.mark.parametrize("spec", dataclasses.fields(RunSettings), ids=RUN_KEYS)
+def test_every_run_key_takes_a_value_of_its_kind_in_loader_and_schema(spec):
+    """The run: keys are RunSettings' fields; loader and schema both read the field's kind."""
+    selector = {"project_id": 1} if spec.name == "folder_path" else {"tags": ["smoke"]}
+    run = {**selector, spec.name: run_sample(spec.metadata["kind"])}
+    text = yaml.safe_dump({"version": 1, "rules": {"runs": {"min_total": 1}}, "run": run})
+    settings = policy_from(text).run
+    assert settings is not None and getattr(settings, spec.name) not in (None, ())
+    assert schema_errors(text) == []
 
 
 # --------------------------------------------------------------------------- agreement on files
@@ -180,7 +247,7 @@ def test_schema_accepts_every_duration_the_loader_accepts(duration):
 LOADER_ONLY_REASONS = re.compile(
     r"gate\.yaml: ("
     r".*: min(_percent)? \(.*\) is greater than max(_percent)? \(.*\)"
-    r"|.*\.min_passes: \d+ passes cannot happen in \d+ runs \(frequency\)"
+    r"|.*\.min_passes: \d+ passes cannot happen in (1 run|\d+ runs) \(frequency\)"
     r"|rules: every rule is off; .*"
     r"|.*: expected a finite number, got .*"
     r"|.*\.until: expected a date such as 2026-12-31, got '\s*\d{4}-\d\d-\d\d\s*'"

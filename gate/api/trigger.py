@@ -8,44 +8,36 @@ the server, because every run is billed.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
-from gate.policy.model import RunSettings
+from gate.policy.kinds import TextMap
+from gate.policy.model import RUN_SELECTORS, RunSettings
 
 TRIGGER_PATHS = {
     "voice": "/test_framework/v1/scenarios/run_scenarios/",
     "text": "/test_framework/v1/scenarios/run_scenarios_text/",
 }
-SELECTOR_FIELDS = ("scenario_ids", "tags", "folder_path")
 
 
 def trigger_request(run: RunSettings) -> tuple[str, dict[str, Any]]:
-    """``(path, body)`` of the POST that starts the run."""
+    """``(path, body)`` of the POST that starts the run: each set field under the name the
+    API gives it (the field's ``api`` metadata)."""
     body: dict[str, Any] = {}
-    optional = {
-        "agent_id": run.agent_id,
-        "scenarios": list(run.scenario_ids) or None,
-        "tags": list(run.tags) or None,
-        "folder_path": run.folder_path,
-        "project_id": run.project_id,
-        "frequency": run.frequency,
-        "name": run.name,
-        "personality_ids": list(run.personality_ids) or None,
-        "test_profile_ids": list(run.test_profile_ids) or None,
-        "concurrency_limit": run.concurrency_limit,
-        "personality_id": run.personality_id,
-        "test_profile_id": run.test_profile_id,
-        "mode": run.number_mode,
-        "outbound_phone_number": run.outbound_phone_number,
-        "agent_number": run.agent_number,
-        "websocket_url": run.websocket_url,
-        "websocket_headers": dict(run.websocket_headers) if run.websocket_headers else None,
-    }
-    body.update({key: value for key, value in optional.items() if value is not None})
-    if run.mock_tool_names is not None:  # [] means "mock none", absent means "mock all"
-        body["mock_tool_names"] = list(run.mock_tool_names)
+    for spec in fields(RunSettings):
+        value = getattr(run, spec.name)
+        if spec.metadata["api"] is None or value is None:
+            continue
+        if value == () and not spec.metadata["keep_empty"]:
+            continue  # [] means "mock none" for mock_tool_names; elsewhere it is just unset
+        body[spec.metadata["api"]] = _json_ready(spec.metadata["kind"], value)
     return TRIGGER_PATHS[run.mode], body
+
+
+def _json_ready(kind: object, value: object) -> object:
+    if isinstance(kind, TextMap) and isinstance(value, tuple):
+        return dict(value)
+    return list(value) if isinstance(value, tuple) else value
 
 
 def with_overrides(run: RunSettings | None, **overrides: Any) -> RunSettings:
@@ -56,7 +48,7 @@ def with_overrides(run: RunSettings | None, **overrides: Any) -> RunSettings:
     """
     given = {key: value for key, value in overrides.items() if value is not None}
     base = run or RunSettings()
-    if any(key in given for key in SELECTOR_FIELDS):
+    if any(key in given for key in RUN_SELECTORS):
         base = replace(base, scenario_ids=(), tags=(), folder_path=None)
     return replace(base, **given)
 

@@ -2,6 +2,9 @@
 
 ``parse_policy(text, source=...)`` raises ``PolicyError`` with a message that names the
 file and the key, e.g. ``gate.yaml: rules.metrics[1].p50.max: expected a number, got 'fast'``.
+Which keys a mapping allows, what kind each value is and which keys a rule needs come from
+``gate.policy.contract`` (the source of the JSON Schema too); this module adds the order of
+the checks, the wording of the messages and the rules that span keys.
 """
 
 from __future__ import annotations
@@ -10,26 +13,56 @@ import dataclasses
 import datetime
 import difflib
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
 
 from gate.errors import PolicyError
+from gate.policy.contract import (
+    BASELINE,
+    BOUNDS,
+    CRITICAL_CATEGORIES,
+    ENUM_SHARE,
+    EXPECTED_OUTCOMES,
+    LEVEL,
+    METRIC,
+    METRIC_PASS_PERCENT,
+    POLICY,
+    RULE_NAMES,
+    RULES,
+    RUN,
+    RUNS,
+    SCENARIO_GROUP,
+    SCENARIO_RULE,
+    SCENARIOS,
+    SUCCESS_RATE,
+    WAIT,
+    WAIVER_KEYS,
+)
+from gate.policy.kinds import (
+    Caps,
+    Choice,
+    Count,
+    Date,
+    Duration,
+    IdList,
+    Kind,
+    Number,
+    OneOrList,
+    Section,
+    Text,
+    TextList,
+    TextMap,
+    kind_of,
+)
 from gate.policy.model import (
-    _T,
     DEFAULT_MAX_POLL_INTERVAL_S,
     DEFAULT_POLL_INTERVAL_S,
     DEFAULT_TIMEOUT_S,
-    LEGACY_PRIORITIES,
     MAX_POLICY_BYTES,
     MAX_WHOLE_NUMBER,
-    MODERN_PRIORITIES,
-    NUMBER_MODES,
-    RULE_NAMES,
-    RUN_KEYS,
     SUPPORTED_VERSIONS,
-    WAIVER_KEYS,
     BaselineSource,
     Bounds,
     CriticalCategoriesRule,
@@ -49,7 +82,7 @@ from gate.policy.model import (
     Waiver,
     selector_problem,
 )
-from gate.policy.units import TRANSPORT_MODES, parse_date, parse_duration
+from gate.policy.units import parse_date, parse_duration
 from gate.policy.yamlload import describe_yaml_error, load_yaml
 
 
@@ -107,6 +140,12 @@ class _Validator:
 
     def _not_mapping(self, value: object, path: str) -> Mapping[str, Any]:
         raise self.fail(path, f"expected a mapping, got {_show(value)}")
+
+    def keyed(self, value: object, path: str, section: Section) -> Mapping[str, Any]:
+        """A mapping whose keys are all among the ``section``'s."""
+        data = self.mapping(value, path)
+        self.known_keys(data, path, section.names)
+        return data
 
     def known_keys(self, data: Mapping[str, Any], path: str, allowed: tuple[str, ...]) -> None:
         for key in data:
@@ -176,10 +215,11 @@ class _Validator:
         try:
             return Level(raw)
         except (ValueError, TypeError):
-            hint = _suggest(raw, ("error", "warn", "off")) if isinstance(raw, str) else ""
+            levels = _choices(LEVEL)
+            hint = _suggest(raw, levels) if isinstance(raw, str) else ""
             hint = hint if "did you mean" in hint else ""
             raise self.fail(
-                f"{path}.level", f"expected one of error, warn, off, got {_show(raw)}{hint}"
+                f"{path}.level", f"expected one of {', '.join(levels)}, got {_show(raw)}{hint}"
             ) from None
 
     def duration(self, value: object, path: str) -> float:
@@ -199,8 +239,7 @@ class _Validator:
             raise self.fail("", "the policy is empty; it needs 'version: 1' and 'rules'")
         if not isinstance(data, Mapping):
             raise self.fail("", f"expected a mapping at the top level, got {_show(data)}")
-        data = self.mapping(data, "")
-        self.known_keys(data, "", ("version", "wait", "rules", "run", "baseline"))
+        data = self.keyed(data, "", POLICY)
         version = self.version(data)
         wait = self.wait(data)
         if "rules" not in data:
@@ -211,15 +250,10 @@ class _Validator:
         return Policy(self.source, version, wait, rules, run, baseline)
 
     def baseline(self, raw: object) -> BaselineSource:
-        data = self.mapping(raw, "baseline")
-        self.known_keys(data, "baseline", ("result_id", "file"))
+        data = self.keyed(raw, "baseline", BASELINE)
         if len(data) != 1:
-            raise self.fail("baseline", "set exactly one of result_id or file")
-        if "result_id" in data:
-            return BaselineSource(
-                result_id=self.count(data["result_id"], "baseline.result_id", minimum=1)
-            )
-        return BaselineSource(file=self.text(data["file"], "baseline.file"))
+            raise self.fail("baseline", f"set exactly one of {_either(BASELINE.names)}")
+        return BaselineSource(**self.fields(BASELINE, data, "baseline"))
 
     def version(self, data: Mapping[str, Any]) -> int:
         if "version" not in data:
@@ -232,11 +266,9 @@ class _Validator:
     def wait(self, data_root: Mapping[str, Any]) -> WaitSettings:
         if "wait" not in data_root:
             return WaitSettings()
-        data = self.mapping(data_root["wait"], "wait")
-        keys = ("timeout", "poll_interval", "max_poll_interval")
-        self.known_keys(data, "wait", keys)
+        data = self.keyed(data_root["wait"], "wait", WAIT)
         timeout, interval, max_interval = (
-            self.duration(data[key], f"wait.{key}") if key in data else None for key in keys
+            self.field(WAIT, data, key, "wait") for key in WAIT.names
         )
         settings = WaitSettings(
             timeout_s=timeout or DEFAULT_TIMEOUT_S,
@@ -250,38 +282,45 @@ class _Validator:
     # ---- run
 
     def run_section(self, raw: object) -> RunSettings:
-        data = self.mapping(raw, "run")
-        self.known_keys(data, "run", RUN_KEYS)
-        values: dict[str, Any] = {}
-        for key in data:
-            values[key] = self.run_value(key, data[key], f"run.{key}")
-        run = RunSettings(**values)
+        data = self.keyed(raw, "run", RUN)
+        run = RunSettings(**self.fields(RUN, data, "run"))
         problem = selector_problem(run)
         if problem is not None:
             raise self.fail("run", problem)
         return run
 
-    def run_value(self, key: str, value: object, path: str) -> Any:
-        if key in (
-            "agent_id",
-            "project_id",
-            "personality_id",
-            "test_profile_id",
-            "frequency",
-            "concurrency_limit",
-        ):
-            return self.count(value, path, minimum=1)
-        if key in ("scenario_ids", "personality_ids", "test_profile_ids"):
+    # ---- values, by the kind the contract gives their key
+
+    def fields(self, section: Section, data: Mapping[str, Any], path: str) -> dict[str, Any]:
+        """Every key of ``data`` (all known to ``section``), checked in the order the policy
+        writes them."""
+        return {key: self.value(section.kind(key), data[key], f"{path}.{key}") for key in data}
+
+    def field(self, section: Section, data: Mapping[str, Any], key: str, path: str) -> Any:
+        """The value of ``key`` if ``data`` has it, else ``None``."""
+        return self.value(section.kind(key), data[key], f"{path}.{key}") if key in data else None
+
+    def value(self, kind: Kind, value: object, path: str) -> Any:
+        kind = kind_of(kind)
+        if isinstance(kind, Number):
+            return self.number(value, path, low=kind.low, high=kind.high)
+        if isinstance(kind, Count):
+            return self.count(value, path, minimum=kind.minimum)
+        if isinstance(kind, Text):
+            return self.text(value, path)
+        if isinstance(kind, Choice):
+            return self.choice(value, path, kind.values)
+        if isinstance(kind, Duration):
+            return self.duration(value, path)
+        if isinstance(kind, Date):
+            return self.date(value, path)
+        if isinstance(kind, IdList):
             return self.id_list(value, path)
-        if key in ("tags", "mock_tool_names"):
-            return self.string_list(value, path, allow_empty=key == "mock_tool_names")
-        if key == "mode":
-            return self.choice(value, path, TRANSPORT_MODES)
-        if key == "number_mode":
-            return self.choice(value, path, NUMBER_MODES)
-        if key == "websocket_headers":
+        if isinstance(kind, TextList):
+            return self.string_list(value, path, allow_empty=not kind.non_empty)
+        if isinstance(kind, TextMap):
             return self.string_map(value, path)
-        return self.text(value, path)
+        raise TypeError(f"{path}: no plain check for {kind!r}")
 
     def id_list(self, value: object, path: str) -> tuple[int, ...]:
         if not isinstance(value, list) or not value:
@@ -313,82 +352,51 @@ class _Validator:
     def rules(self, raw: object) -> Rules:
         if raw is None or (isinstance(raw, Mapping) and not raw):
             raise self.fail("rules", "no rules given; a gate that checks nothing cannot pass")
-        data = self.mapping(raw, "rules")
-        self.known_keys(data, "rules", RULE_NAMES)
+        data = self.keyed(raw, "rules", RULES)
+        # Each rule's reader is the method of its name, called in the contract's order.
         rules = Rules(
-            success_rate=self.optional(data, "success_rate", self.success_rate),
-            expected_outcomes=self.optional(data, "expected_outcomes", self.expected_outcomes),
-            runs=self.optional(data, "runs", self.runs),
-            critical_categories=self.optional(
-                data, "critical_categories", self.critical_categories
-            ),
-            metrics=self.metrics(data["metrics"], "rules.metrics") if "metrics" in data else (),
-            scenarios=self.scenarios(data["scenarios"], "rules.scenarios")
-            if "scenarios" in data
-            else None,
+            **{
+                name: getattr(self, name)(data[name], f"rules.{name}")
+                for name in RULE_NAMES
+                if name in data
+            }
         )
         if all(level is Level.OFF for level in rules.levels()):
             raise self.fail("rules", "every rule is off; a gate that checks nothing cannot pass")
         return rules
 
-    def optional(
-        self, data: Mapping[str, Any], key: str, parse: Callable[[object, str], _T]
-    ) -> _T | None:
-        return parse(data[key], f"rules.{key}") if key in data else None
-
     def rule_body(
-        self, raw: object, path: str, bounds: tuple[str, ...], extra: tuple[str, ...] = ()
+        self, raw: object, path: str, section: Section
     ) -> tuple[Mapping[str, Any], Level, Waiver | None]:
-        data = self.mapping(raw, path)
-        self.known_keys(data, path, (*bounds, *extra, *WAIVER_KEYS))
+        """A rule's mapping with the keys ``section`` allows and one it needs; its level and
+        waiver."""
+        data = self.keyed(raw, path, section)
+        bounds = section.needs[0]
         if not any(key in data for key in bounds):
-            raise self.fail(path, "no bound given; set " + " or ".join(bounds))
+            raise self.fail(path, "no bound given; set " + _either(bounds))
         level = self.level(data, path)
         return data, level, self.waiver(data, path, level)
 
-    def percent(self, data: Mapping[str, Any], key: str, path: str) -> float | None:
-        return self.number(data[key], f"{path}.{key}", low=0, high=100) if key in data else None
+    def rule_values(self, raw: object, path: str, section: Section) -> dict[str, Any]:
+        """A rule whose model fields are its keys: level and waiver first, then each bound."""
+        data, level, waiver = self.rule_body(raw, path, section)
+        bounds = (key for key in section.names if key not in WAIVER_KEYS)
+        values = {key: self.field(section, data, key, path) for key in bounds}
+        return {**values, "level": level, "waiver": waiver}
 
     def success_rate(self, raw: object, path: str) -> SuccessRateRule:
-        data, level, waiver = self.rule_body(raw, path, ("min", "max_drop"))
-        return SuccessRateRule(
-            min=self.percent(data, "min", path),
-            level=level,
-            max_drop=self.percent(data, "max_drop", path),
-            waiver=waiver,
-        )
+        return SuccessRateRule(**self.rule_values(raw, path, SUCCESS_RATE))
 
     def expected_outcomes(self, raw: object, path: str) -> ExpectedOutcomesRule:
-        data, level, waiver = self.rule_body(raw, path, ("min_met_percent", "max_unmet"))
-        percent = f"{path}.min_met_percent"
-        return ExpectedOutcomesRule(
-            min_met_percent=self.number(data["min_met_percent"], percent, low=0, high=100)
-            if "min_met_percent" in data
-            else None,
-            max_unmet=self.count(data["max_unmet"], f"{path}.max_unmet")
-            if "max_unmet" in data
-            else None,
-            level=level,
-            waiver=waiver,
-        )
+        return ExpectedOutcomesRule(**self.rule_values(raw, path, EXPECTED_OUTCOMES))
 
     def runs(self, raw: object, path: str) -> RunsRule:
-        data, level, waiver = self.rule_body(raw, path, ("min_total", "max_failed"))
-        return RunsRule(
-            min_total=self.count(data["min_total"], f"{path}.min_total", minimum=1)
-            if "min_total" in data
-            else None,
-            max_failed=self.count(data["max_failed"], f"{path}.max_failed")
-            if "max_failed" in data
-            else None,
-            level=level,
-            waiver=waiver,
-        )
+        return RunsRule(**self.rule_values(raw, path, RUNS))
 
     def critical_categories(self, raw: object, path: str) -> CriticalCategoriesRule:
-        data, level, waiver = self.rule_body(raw, path, ("max", "no_new_categories"), ("ignore",))
+        data, level, waiver = self.rule_body(raw, path, CRITICAL_CATEGORIES)
         caps = self.priority_caps(data["max"], f"{path}.max") if "max" in data else ()
-        ignore = self.ignore_list(data["ignore"], path) if "ignore" in data else ()
+        ignore = self.field(CRITICAL_CATEGORIES, data, "ignore", path) or ()
         new = (
             self.priority_list(data["no_new_categories"], f"{path}.no_new_categories")
             if "no_new_categories" in data
@@ -397,7 +405,9 @@ class _Validator:
         return CriticalCategoriesRule(caps, ignore, level, new, waiver)
 
     def priority_list(self, raw: object, path: str) -> tuple[str, ...]:
-        allowed = (*MODERN_PRIORITIES, *LEGACY_PRIORITIES)
+        kind = CRITICAL_CATEGORIES.kind("no_new_categories")
+        assert isinstance(kind, OneOrList)
+        allowed = _choices(kind.item)
         if isinstance(raw, str):
             raw = [raw]
         if not isinstance(raw, list) or not raw:
@@ -416,27 +426,18 @@ class _Validator:
         data = self.mapping(raw, path)
         if not data:
             raise self.fail(path, "no bound given; set a cap such as 'critical: 0'")
-        allowed = (*MODERN_PRIORITIES, *LEGACY_PRIORITIES)
-        self.known_keys(data, path, allowed)
-        modern = [key for key in data if key in MODERN_PRIORITIES]
-        legacy = [key for key in data if key in LEGACY_PRIORITIES]
-        if modern and legacy:
+        kind = CRITICAL_CATEGORIES.kind("max")
+        assert isinstance(kind, Caps)
+        self.known_keys(data, path, tuple(word for words in kind.vocabularies for word in words))
+        used = [[key for key in data if key in words] for words in kind.vocabularies]
+        mixed = [", ".join(keys) for keys in used if keys]
+        if len(mixed) > 1:
+            vocabularies = " or ".join("/".join(words) for words in kind.vocabularies)
             raise self.fail(
                 path,
-                f"mixes priority vocabularies ({', '.join(modern)} with {', '.join(legacy)}); "
-                "use critical/non-critical or high/medium/low",
+                f"mixes priority vocabularies ({' with '.join(mixed)}); use {vocabularies}",
             )
         return tuple((key, self.count(data[key], f"{path}.{key}")) for key in data)
-
-    def ignore_list(self, raw: object, path: str) -> tuple[str, ...]:
-        if not isinstance(raw, list):
-            raise self.fail(f"{path}.ignore", f"expected a list of strings, got {_show(raw)}")
-        for index, item in enumerate(raw):
-            if not isinstance(item, str) or not item.strip():
-                raise self.fail(
-                    f"{path}.ignore[{index}]", f"expected a non-empty string, got {_show(item)}"
-                )
-        return tuple(item.strip() for item in raw)
 
     def metrics(self, raw: object, path: str) -> tuple[MetricRule, ...]:
         if not isinstance(raw, list):
@@ -446,20 +447,17 @@ class _Validator:
         return tuple(self.metric(item, f"{path}[{index}]") for index, item in enumerate(raw))
 
     def metric(self, raw: object, path: str) -> MetricRule:
-        data = self.mapping(raw, path)
-        kinds = ("p50", "mean", "pass_percent", "enum")
-        self.known_keys(data, path, ("name", "id", *kinds, *WAIVER_KEYS))
-        if "name" not in data and "id" not in data:
+        data = self.keyed(raw, path, METRIC)
+        names, kinds = METRIC.needs
+        if not any(key in data for key in names):
             raise self.fail(path, "needs a metric 'name' or 'id'")
-        name = data.get("name")
-        if "name" in data and (not isinstance(name, str) or not name.strip()):
-            raise self.fail(f"{path}.name", f"expected a non-empty string, got {_show(name)}")
-        metric_id = self.count(data["id"], f"{path}.id", minimum=1) if "id" in data else None
+        name = self.field(METRIC, data, "name", path)
+        metric_id = self.field(METRIC, data, "id", path)
         if not any(key in data for key in kinds):
-            raise self.fail(path, "no bound given; set p50, mean, pass_percent or enum")
+            raise self.fail(path, "no bound given; set " + _either(kinds))
         level = self.level(data, path)
         return MetricRule(
-            name=name.strip() if isinstance(name, str) else None,
+            name=name,
             id=metric_id,
             p50=self.bounds(data["p50"], f"{path}.p50") if "p50" in data else None,
             level=level,
@@ -472,40 +470,34 @@ class _Validator:
         )
 
     def bounds(self, raw: object, path: str) -> Bounds:
-        data = self.mapping(raw, path)
-        relative = ("max_increase_percent", "max_decrease_percent")
-        self.known_keys(data, path, ("min", "max", *relative))
+        section = _section(BOUNDS)
+        data = self.keyed(raw, path, section)
         if not data:
-            raise self.fail(
-                path, "no bound given; set min, max, max_increase_percent or max_decrease_percent"
-            )
-        low = self.number(data["min"], f"{path}.min") if "min" in data else None
-        high = self.number(data["max"], f"{path}.max") if "max" in data else None
+            raise self.fail(path, "no bound given; set " + _either(section.names))
+        absolute, relative = section.names[:2], section.names[2:]
+        low, high = (self.field(section, data, key, path) for key in absolute)
         if low is not None and high is not None and low > high:
             raise self.fail(path, f"min ({_num(low)}) is greater than max ({_num(high)})")
-        increase, decrease = (
-            self.number(data[key], f"{path}.{key}", low=0) if key in data else None
-            for key in relative
-        )
+        increase, decrease = (self.field(section, data, key, path) for key in relative)
         return Bounds(low, high, increase, decrease)
 
     def pass_percent(self, raw: object, path: str) -> PassPercent:
-        data = self.mapping(raw, path)
-        self.known_keys(data, path, ("min", "max_drop"))
+        section = METRIC_PASS_PERCENT
+        data = self.keyed(raw, path, section)
         if not data:
-            raise self.fail(path, "no bound given; set min or max_drop")
-        return PassPercent(self.percent(data, "min", path), self.percent(data, "max_drop", path))
+            raise self.fail(path, "no bound given; set " + _either(section.names))
+        return PassPercent(*(self.field(section, data, key, path) for key in section.names))
 
     def enum_share(self, raw: object, path: str) -> EnumShare:
-        data = self.mapping(raw, path)
-        self.known_keys(data, path, ("value", "max_percent", "min_percent"))
+        data = self.keyed(raw, path, ENUM_SHARE)
         if "value" not in data:
             raise self.fail(path, "needs the enum 'value' to count, e.g. 'value: frustrated'")
-        value = self.text(data["value"], f"{path}.value")
-        if "max_percent" not in data and "min_percent" not in data:
-            raise self.fail(path, "no bound given; set max_percent or min_percent")
-        high = self.percent(data, "max_percent", path)
-        low = self.percent(data, "min_percent", path)
+        value = self.field(ENUM_SHARE, data, "value", path)
+        bounds = ENUM_SHARE.needs[0]
+        if not any(key in data for key in bounds):
+            raise self.fail(path, "no bound given; set " + _either(bounds))
+        high = self.field(ENUM_SHARE, data, "max_percent", path)
+        low = self.field(ENUM_SHARE, data, "min_percent", path)
         if low is not None and high is not None and low > high:
             raise self.fail(
                 path, f"min_percent ({_num(low)}) is greater than max_percent ({_num(high)})"
@@ -522,7 +514,7 @@ class _Validator:
                 path, f"expected a list of scenario rules or a mapping, got {_show(raw)}"
             )
         data = self.mapping(raw, path)
-        if "match" in data:  # one per-scenario rule written as a mapping
+        if SCENARIOS.marker in data:  # one per-scenario rule written as a mapping
             if "each" in data or "no_new_failures" in data:
                 extra = "each" if "each" in data else "no_new_failures"
                 raise self.fail(
@@ -530,7 +522,7 @@ class _Validator:
                     "cannot be mixed with a rule's 'match'; put that rule under each",
                 )
             return ScenariosRule(each=(self.scenario(data, path),))
-        self.known_keys(data, path, ("no_new_failures", "each", *WAIVER_KEYS))
+        self.known_keys(data, path, _section(SCENARIO_GROUP).names)
         no_new = data.get("no_new_failures", False)
         if not isinstance(no_new, bool):
             raise self.fail(
@@ -561,9 +553,8 @@ class _Validator:
     def scenario(
         self, raw: object, path: str, defaults: Mapping[str, Any] | None = None
     ) -> ScenarioRule:
-        data = self.mapping(raw, path)
-        bounds = ("min_passes", "min_pass_percent", "pass_percent", "frequency", "required")
-        self.known_keys(data, path, ("match", *bounds, *WAIVER_KEYS))
+        section = _section(SCENARIO_RULE)
+        data = self.keyed(raw, path, section)
         if "match" not in data:
             raise self.fail(path, "needs 'match': a scenario name (glob) or id")
         match = data["match"]
@@ -578,16 +569,8 @@ class _Validator:
         required = data.get("required", False)
         if not isinstance(required, bool):
             raise self.fail(f"{path}.required", f"expected true or false, got {_show(required)}")
-        passes = (
-            self.count(data["min_passes"], f"{path}.min_passes", minimum=1)
-            if "min_passes" in data
-            else None
-        )
-        frequency = (
-            self.count(data["frequency"], f"{path}.frequency", minimum=1)
-            if "frequency" in data
-            else None
-        )
+        passes = self.field(section, data, "min_passes", path)
+        frequency = self.field(section, data, "frequency", path)
         if passes is not None and frequency is not None and passes > frequency:
             runs = "1 run" if frequency == 1 else f"{frequency} runs"
             raise self.fail(
@@ -609,17 +592,21 @@ class _Validator:
 
     def scenario_pass_percent(self, data: Mapping[str, Any], path: str) -> float | None:
         """``min_pass_percent: 66``, or ``pass_percent: {min: 66}`` as metric rules write it."""
+        section = _section(SCENARIO_RULE)
+        percent: float | None
         if "pass_percent" not in data:
-            return self.percent(data, "min_pass_percent", path)
+            percent = self.field(section, data, "min_pass_percent", path)
+            return percent
         if "min_pass_percent" in data:
             raise self.fail(
                 f"{path}.pass_percent", "set min_pass_percent or pass_percent, not both"
             )
-        inner = self.mapping(data["pass_percent"], f"{path}.pass_percent")
-        self.known_keys(inner, f"{path}.pass_percent", ("min",))
+        shape = _section(section.kind("pass_percent"))
+        inner = self.keyed(data["pass_percent"], f"{path}.pass_percent", shape)
         if "min" not in inner:
             raise self.fail(f"{path}.pass_percent", "no bound given; set min")
-        return self.percent(inner, "min", f"{path}.pass_percent")
+        percent = self.field(shape, inner, "min", f"{path}.pass_percent")
+        return percent
 
     def with_level(
         self, rule: ScenarioRule, data: Mapping[str, Any], path: str, defaults: Mapping[str, Any]
@@ -640,12 +627,31 @@ class _Validator:
         level = self.level(own, path) if "level" in own else self.level(defaults, parent)
         inherited = {
             key: defaults[key]
-            for key in ("until", "reason")
-            if key in defaults and key not in own and level is not Level.ERROR
+            for key in WAIVER_KEYS
+            if key != "level" and key in defaults and key not in own and level is not Level.ERROR
         }
         return dataclasses.replace(
             rule, level=level, waiver=self.waiver({**inherited, **own}, path, level)
         )
+
+
+def _section(kind: Kind) -> Section:
+    """The mapping a (named) kind describes."""
+    section = kind_of(kind)
+    assert isinstance(section, Section), section
+    return section
+
+
+def _choices(kind: Kind) -> tuple[str, ...]:
+    """The words a (named) choice allows."""
+    choice = kind_of(kind)
+    assert isinstance(choice, Choice), choice
+    return choice.values
+
+
+def _either(keys: tuple[str, ...]) -> str:
+    """``a``, ``a or b``, ``a, b or c``: keys as a message lists the ones to choose from."""
+    return " or ".join(filter(None, (", ".join(keys[:-1]), keys[-1])))
 
 
 def _key_text(key: str) -> str:

@@ -1,36 +1,29 @@
 """The policy's typed model: frozen dataclasses for every rule, waiver and setting.
 
-Built by ``gate.policy.load``; read by the rules and the command line. No I/O.
+Built by ``gate.policy.load``; read by the rules and the command line. No I/O, no parsing.
+The fields of ``RunSettings`` are the policy's ``run:`` keys: their metadata
+(``gate.policy.kinds.policy_key``) gives the kind the loader and the schema check and the
+name the API's trigger body uses, so those keys are written here and nowhere else.
 """
 
 from __future__ import annotations
 
 import datetime
 import enum
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from dataclasses import dataclass, field, fields
+from typing import Any
 
-_T = TypeVar("_T")
+from gate.policy.kinds import Choice, Count, IdList, Text, TextList, TextMap, policy_key
+from gate.policy.units import TRANSPORT_MODES
 
 MAX_POLICY_BYTES = 1_048_576
 MAX_WHOLE_NUMBER = 10**9
 SUPPORTED_VERSIONS = (1,)
+ID = Count(minimum=1)  # an id, or a count that cannot be 0
 
 DEFAULT_TIMEOUT_S = 45 * 60.0
 DEFAULT_POLL_INTERVAL_S = 10.0
 DEFAULT_MAX_POLL_INTERVAL_S = 60.0
-
-RULE_NAMES = (
-    "success_rate",
-    "expected_outcomes",
-    "runs",
-    "critical_categories",
-    "metrics",
-    "scenarios",
-)
-WAIVER_KEYS = ("level", "until", "reason")
-MODERN_PRIORITIES = ("critical", "non-critical")
-LEGACY_PRIORITIES = ("high", "medium", "low")
 
 
 class Level(enum.Enum):
@@ -279,30 +272,6 @@ class BaselineSource:
     file: str | None = None
 
 
-RUN_KEYS = (
-    "agent_id",
-    "scenario_ids",
-    "tags",
-    "folder_path",
-    "project_id",
-    "mode",
-    "frequency",
-    "name",
-    "personality_ids",
-    "test_profile_ids",
-    "concurrency_limit",
-    "personality_id",
-    "test_profile_id",
-    "number_mode",
-    "outbound_phone_number",
-    "agent_number",
-    "mock_tool_names",
-    "websocket_url",
-    "websocket_headers",
-)
-NUMBER_MODES = ("same_number", "different_numbers")
-
-
 @dataclass(frozen=True, slots=True)
 class RunSettings:
     """How ``cekura-gate run`` starts scenarios (the policy's ``run:`` section).
@@ -311,29 +280,92 @@ class RunSettings:
     ``project_id``. ``number_mode`` is the API's own ``mode`` field.
     """
 
-    agent_id: int | None = None
-    scenario_ids: tuple[int, ...] = ()
-    tags: tuple[str, ...] = ()
-    folder_path: str | None = None
-    project_id: int | None = None
-    mode: str = "voice"
-    frequency: int | None = None
-    name: str | None = None
-    personality_ids: tuple[int, ...] = ()
-    test_profile_ids: tuple[int, ...] = ()
-    concurrency_limit: int | None = None
-    personality_id: int | None = None
-    test_profile_id: int | None = None
-    number_mode: str | None = None
-    outbound_phone_number: str | None = None
-    agent_number: str | None = None
-    mock_tool_names: tuple[str, ...] | None = None
-    websocket_url: str | None = None
-    websocket_headers: tuple[tuple[str, str], ...] | None = None
+    agent_id: int | None = field(
+        default=None, metadata=policy_key(ID, "The agent under test.", api="agent_id")
+    )
+    scenario_ids: tuple[int, ...] = field(
+        default=(),
+        metadata=policy_key(IdList(), "Scenarios to run.", api="scenarios", selector=True),
+    )
+    tags: tuple[str, ...] = field(
+        default=(),
+        metadata=policy_key(
+            TextList(non_empty=True),
+            "Run the scenarios with these tags.",
+            api="tags",
+            selector=True,
+        ),
+    )
+    folder_path: str | None = field(
+        default=None,
+        metadata=policy_key(
+            Text(),
+            'Run the scenarios in this folder, e.g. "Sales.Inbound" (needs project_id).',
+            api="folder_path",
+            selector=True,
+        ),
+    )
+    project_id: int | None = field(default=None, metadata=policy_key(ID, api="project_id"))
+    mode: str = field(
+        default="voice",
+        metadata=policy_key(
+            Choice(TRANSPORT_MODES), "voice calls (run_scenarios) or text (run_scenarios_text)."
+        ),
+    )
+    frequency: int | None = field(
+        default=None,
+        metadata=policy_key(ID, "Each scenario runs this many times.", api="frequency"),
+    )
+    name: str | None = field(
+        default=None,
+        metadata=policy_key(Text(), "A label for the result; the CLI adds the commit.", api="name"),
+    )
+    personality_ids: tuple[int, ...] = field(
+        default=(), metadata=policy_key(IdList(), api="personality_ids")
+    )
+    test_profile_ids: tuple[int, ...] = field(
+        default=(), metadata=policy_key(IdList(), api="test_profile_ids")
+    )
+    concurrency_limit: int | None = field(
+        default=None, metadata=policy_key(ID, api="concurrency_limit")
+    )
+    personality_id: int | None = field(default=None, metadata=policy_key(ID, api="personality_id"))
+    test_profile_id: int | None = field(
+        default=None, metadata=policy_key(ID, api="test_profile_id")
+    )
+    number_mode: str | None = field(
+        default=None,
+        metadata=policy_key(
+            Choice(("same_number", "different_numbers")), "The API's own `mode` field.", api="mode"
+        ),
+    )
+    outbound_phone_number: str | None = field(
+        default=None, metadata=policy_key(Text(), api="outbound_phone_number")
+    )
+    agent_number: str | None = field(default=None, metadata=policy_key(Text(), api="agent_number"))
+    mock_tool_names: tuple[str, ...] | None = field(
+        default=None,
+        metadata=policy_key(
+            TextList(non_empty=False),
+            "Tools to mock; [] mocks none, absent mocks all.",
+            api="mock_tool_names",
+            keep_empty=True,
+        ),
+    )
+    websocket_url: str | None = field(
+        default=None, metadata=policy_key(Text(), api="websocket_url")
+    )
+    websocket_headers: tuple[tuple[str, str], ...] | None = field(
+        default=None, metadata=policy_key(TextMap(), api="websocket_headers")
+    )
 
     @property
     def has_selector(self) -> bool:
         return bool(self.scenario_ids or self.tags or self.folder_path)
+
+
+RUN_KEYS = tuple(spec.name for spec in fields(RunSettings))
+RUN_SELECTORS = tuple(spec.name for spec in fields(RunSettings) if spec.metadata["selector"])
 
 
 def selector_problem(run: RunSettings) -> str | None:
@@ -355,6 +387,3 @@ class Policy:
     rules: Rules
     run: RunSettings | None = None
     baseline: BaselineSource | None = None
-
-
-# --------------------------------------------------------------------------- parsing
