@@ -1,13 +1,30 @@
 """What Cekura returned, typed and frozen: ``Status``, ``Run``, ``Result``, metrics, findings.
 
 Built by ``gate.results.normalise`` from a payload; read by the rules and the reporters.
+Nothing here holds raw JSON or parses it, and nothing here imports ``normalise``.
+
+Two values of a run are worked out on first use rather than up front: its metrics and its
+transcript. Most gates never look at a passing run's metrics (reading six metrics of each
+of 10,000 runs eagerly would triple the time ``normalise`` takes, see ``bench/``), and only
+failed runs' transcripts are shown. So a ``Run`` holds a ``Deferred`` for each: a callable
+that ``normalise`` supplies, which reads its part of the payload once, keeps the typed
+value and lets the JSON go. The model knows only the protocol, so the run stays frozen,
+its fields stay typed, and the parsing stays in ``normalise``.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple, Protocol, TypeVar
+
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Deferred(Protocol[T_co]):
+    """A typed value worked out on the first call and the same on every later call."""
+
+    def __call__(self) -> T_co: ...
 
 
 class Status(enum.Enum):
@@ -64,14 +81,7 @@ class MetricValue(NamedTuple):
     score: float | None
     passed: bool | None
     enum_value: str | None
-    explanation_raw: object = None
-
-    @property
-    def explanation(self) -> str:
-        """Read only for the few metrics a report explains, so it is made on demand."""
-        from gate.results.normalise import as_text  # FIXME(redesign): cycle
-
-        return as_text(self.explanation_raw)
+    explanation: str = ""
 
 
 class Finding(NamedTuple):
@@ -94,34 +104,22 @@ class Run:
     success: bool | None
     expected_outcome_score: float | None
     expected_outcome_explanation: str
-    evaluation_raw: object
     findings: tuple[Finding, ...]
     findings_known: bool
     error_message: str
     duration: str
-    transcript_raw: object = None
-    _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    deferred_metrics: Deferred[tuple[MetricValue, ...]] = field(repr=False)
+    deferred_transcript: Deferred[str] = field(repr=False)
 
     @property
     def metrics(self) -> tuple[MetricValue, ...]:
-        """The run's metrics, read from the payload on first use and remembered.
-
-        Most gates never look at a passing run's metrics; reading them lazily keeps a
-        10,000-run result fast (see bench/).
-        """
-        if "metrics" not in self._memo:
-            from gate.results.normalise import _metrics  # FIXME(redesign): cycle
-
-            self._memo["metrics"] = _metrics(self.evaluation_raw)
-        metrics: tuple[MetricValue, ...] = self._memo["metrics"]
-        return metrics
+        """The run's metrics, read on first use (see the module docstring)."""
+        return self.deferred_metrics()
 
     @property
     def transcript(self) -> str:
-        """Only failed runs' transcripts are shown, so the text is made on demand."""
-        from gate.results.normalise import as_text  # FIXME(redesign): cycle
-
-        return as_text(self.transcript_raw)
+        """The run's transcript as text, made on first use (see the module docstring)."""
+        return self.deferred_transcript()
 
 
 @dataclass(frozen=True, slots=True)

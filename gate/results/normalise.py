@@ -2,17 +2,50 @@
 
 Real payloads disagree with the API spec (see ``cekura-api.md`` §2.2); everything here is
 pure. Anything that is not a Cekura result raises ``ResultError`` with one line.
+
+A run's metrics and transcript are read on first use through ``_OnFirstUse``, the
+``Deferred`` the model asks for (why: see ``gate.results.model``). Reading them never
+raises: whatever the payload holds there becomes metrics or text, or nothing.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeGuard
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Generic, TypeGuard, TypeVar
 
 from gate.errors import ResultError
 from gate.results.model import Finding, MetricKind, MetricValue, Result, Run, Status, SummaryMetric
+
+T = TypeVar("T")
+
+
+class _OnFirstUse(Generic[T]):
+    """A value read from a piece of the payload on the first call, then kept; the piece
+    is let go once read. Equal when the values are equal."""
+
+    __slots__ = ("_raw", "_read", "_value")
+
+    _value: T
+
+    def __init__(self, read: Callable[[object], T], raw: object) -> None:
+        self._read: Callable[[object], T] | None = read
+        self._raw = raw
+
+    def __call__(self) -> T:
+        read = self._read
+        if read is not None:
+            self._value = read(self._raw)
+            self._read = self._raw = None
+        return self._value
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _OnFirstUse):
+            return NotImplemented
+        return bool(self() == other())
+
+    __hash__ = None  # type: ignore[assignment]  # mutable cache inside: not hashable
 
 
 def as_int(value: object) -> int | None:
@@ -70,6 +103,8 @@ def as_text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, list):  # one level: explanations are lists of strings
+        if len(value) == 1 and type(value[0]) is str:
+            return clean_text(value[0])  # the common case, in short
         return "\n".join(_scalar_text(item) for item in value if item not in (None, "")).strip()
     return _scalar_text(value)
 
@@ -181,7 +216,7 @@ def _metric(raw: object) -> MetricValue | None:
         as_float(get("score")),
         binary_passed(raw) if kind is MetricKind.BINARY else None,
         enum_value if isinstance(enum_value, str) and enum_value.strip() else None,
-        get("explanation"),
+        as_text(get("explanation")),
     )
 
 
@@ -252,12 +287,12 @@ def normalise_run(raw: object, key: object) -> Run:
         success=as_bool(raw.get("success")),
         expected_outcome_score=as_float(expected.get("score")),
         expected_outcome_explanation=as_text(expected.get("explanation")),
-        evaluation_raw=raw.get("evaluation"),
         findings=_findings(raw.get("critical_categories")),
         findings_known=isinstance(raw.get("critical_categories"), list),
         error_message=as_text(raw.get("error_message")),
         duration=as_text(raw.get("duration")),
-        transcript_raw=raw.get("transcript"),
+        deferred_metrics=_OnFirstUse(_metrics, raw.get("evaluation")),
+        deferred_transcript=_OnFirstUse(as_text, raw.get("transcript")),
     )
 
 
