@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from gate.api.poller import wait_for_result
 from gate.errors import ApiError
-from gate.policy.model import Level, Policy, WaitSettings
+from gate.policy.model import CriticalCategoriesRule, Level, MetricRule, Policy, WaitSettings
 from gate.results.merge import (
     RunEntry,
     bulk_entries,
@@ -34,7 +34,7 @@ class ResultSource(Protocol):
     def get_runs(self, run_ids: list[int], *, deadline: float | None = None) -> list[Any]: ...
 
 
-def _may_judge(rule: Any) -> bool:
+def _may_judge(rule: CriticalCategoriesRule | MetricRule) -> bool:
     """Not off, or off only until a date (after which the rule is on again)."""
     return rule.level is not Level.OFF or (
         rule.waiver is not None and rule.waiver.until is not None

@@ -3,8 +3,8 @@
 Real payloads disagree with the API spec (see ``cekura-api.md`` §2.2); everything here is
 pure. Anything that is not a Cekura result raises ``ResultError`` with one line.
 
-A run's metrics and transcript are read on first use through ``_OnFirstUse``, the
-``Deferred`` the model asks for (why: see ``gate.results.model``). Reading them never
+A run's metrics and transcript are read on first use through ``_RunDetails``, the
+``RunDetails`` the model asks for (why: see ``gate.results.model``). Reading them never
 raises: whatever the payload holds there becomes metrics or text, or nothing.
 """
 
@@ -12,40 +12,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Generic, TypeGuard, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeGuard
 
 from gate.errors import ResultError
 from gate.results.model import Finding, MetricKind, MetricValue, Result, Run, Status, SummaryMetric
-
-T = TypeVar("T")
-
-
-class _OnFirstUse(Generic[T]):
-    """A value read from a piece of the payload on the first call, then kept; the piece
-    is let go once read. Equal when the values are equal."""
-
-    __slots__ = ("_raw", "_read", "_value")
-
-    _value: T
-
-    def __init__(self, read: Callable[[object], T], raw: object) -> None:
-        self._read: Callable[[object], T] | None = read
-        self._raw = raw
-
-    def __call__(self) -> T:
-        read = self._read
-        if read is not None:
-            self._value = read(self._raw)
-            self._read = self._raw = None
-        return self._value
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, _OnFirstUse):
-            return NotImplemented
-        return bool(self() == other())
-
-    __hash__ = None  # type: ignore[assignment]  # mutable cache inside: not hashable
 
 
 def as_int(value: object) -> int | None:
@@ -225,6 +196,38 @@ def _metrics(evaluation: object) -> tuple[MetricValue, ...]:
     return tuple(item for item in items if item is not None)
 
 
+class _RunDetails:
+    """A run's metrics and transcript, each read from its piece of the payload on first use
+    and then kept (the piece is let go). Equal when the values are equal."""
+
+    __slots__ = ("_evaluation", "_metrics", "_text", "_transcript")
+
+    def __init__(self, evaluation: object, transcript: object) -> None:
+        self._evaluation = evaluation
+        self._transcript = transcript
+        self._metrics: tuple[MetricValue, ...] | None = None
+        self._text: str | None = None
+
+    def metrics(self) -> tuple[MetricValue, ...]:
+        if self._metrics is None:
+            self._metrics = _metrics(self._evaluation)
+            self._evaluation = None
+        return self._metrics
+
+    def transcript(self) -> str:
+        if self._text is None:
+            self._text = as_text(self._transcript)
+            self._transcript = None
+        return self._text
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _RunDetails):
+            return NotImplemented
+        return (self.metrics(), self.transcript()) == (other.metrics(), other.transcript())
+
+    __hash__ = None  # type: ignore[assignment]  # a cache inside: not hashable
+
+
 def _findings(raw: object) -> tuple[Finding, ...]:
     findings = []
     for item in _list(raw):
@@ -291,8 +294,7 @@ def normalise_run(raw: object, key: object) -> Run:
         findings_known=isinstance(raw.get("critical_categories"), list),
         error_message=as_text(raw.get("error_message")),
         duration=as_text(raw.get("duration")),
-        deferred_metrics=_OnFirstUse(_metrics, raw.get("evaluation")),
-        deferred_transcript=_OnFirstUse(as_text, raw.get("transcript")),
+        details=_RunDetails(raw.get("evaluation"), raw.get("transcript")),
     )
 
 
