@@ -1,11 +1,11 @@
-"""A Cekura result payload in, a typed ``Result`` out: the only code that reads raw API keys.
+"""A Cekura result payload in, a typed ``Result`` out. Raw API keys are read here and, for
+the poller and live mode, in ``progress`` and ``merge`` beside it: nowhere outside ``results``.
 
 Real payloads disagree with the API spec (see ``cekura-api.md`` §2.2); everything here is
 pure. Anything that is not a Cekura result raises ``ResultError`` with one line.
 
 A run's metrics and transcript are read on first use through ``_RunDetails``, the
-``RunDetails`` the model asks for (why: see ``gate.results.model``). Reading them never
-raises: whatever the payload holds there becomes metrics or text, or nothing.
+``RunDetails`` the model asks for (why: see ``gate.results.model``).
 """
 
 from __future__ import annotations
