@@ -85,6 +85,8 @@ class _Schedule:
     finish_started: float | None = None
 
     def __call__(self, state: RetryCallState) -> float:
+        # tenacity asks for the pause before it asks whether to stop, so this also runs
+        # after the last look; a pause asked for at the deadline is never slept.
         outcome = state.outcome
         if outcome is None or outcome.failed:
             return 0.0  # an outage at the deadline: the stop ends the wait, no pause follows
