@@ -1,5 +1,5 @@
-"""Unit tests of the poller (gate/poller.py) and of live mode's detail fetching
-(gate/live.py), on a fake clock whose ``sleep`` only moves time forward: terminal and
+"""Unit tests of the poller (gate/api/poller.py) and of live mode's detail fetching
+(gate/api/live.py), on a fake clock whose ``sleep`` only moves time forward: terminal and
 non-terminal statuses, the deadline, the progress-aware schedule on simulated
 30-minute results (compared with fixed 30-second polling), and progress lines."""
 
