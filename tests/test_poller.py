@@ -1,5 +1,5 @@
-"""Unit tests of the poller (gate/poller.py) and of live mode's detail fetching
-(gate/live.py), on a fake clock whose ``sleep`` only moves time forward: terminal and
+"""Unit tests of the poller (gate/api/poller.py) and of live mode's detail fetching
+(gate/api/live.py), on a fake clock whose ``sleep`` only moves time forward: terminal and
 non-terminal statuses, the deadline, the progress-aware schedule on simulated
 30-minute results (compared with fixed 30-second polling), and progress lines."""
 
@@ -17,7 +17,7 @@ import pytest
 
 from gate.api.live import fetch_finished_result
 from gate.api.poller import snapshot, wait_for_result
-from gate.errors import ApiError, ResultError, WaitTimeout
+from gate.errors import ApiError, ApiUnavailable, ResultError, WaitTimeout
 from gate.policy.model import WaitSettings
 from tests.conftest import make_result, make_run, policy_from
 
@@ -143,6 +143,53 @@ def test_timeout_reports_the_last_status(timeout: float, status: str, latency: f
     assert sum(poll.clock.sleeps) <= timeout
     assert poll.times[-1] == pytest.approx(timeout)  # one last look at the deadline
     assert set(poll.deadlines) == {timeout}
+
+
+def outage_from(start: float, clock: FakeClock, *, runs_into: float | None = None) -> Any:
+    """Answers 'running' until ``start``, then the API is down (the client's retries use up
+    the time until ``runs_into`` when given)."""
+
+    def payload_at(t: float) -> dict[str, Any]:
+        if t < start:
+            return {"status": "running"}
+        if runs_into is not None:
+            clock.now = max(clock.now, runs_into)
+        raise ApiUnavailable("GET /results/500/ failed after 3 attempts: HTTP 503", 3)
+
+    return payload_at
+
+
+@pytest.mark.parametrize("start", [0.0, 30.0])
+def test_an_outage_before_the_deadline_is_an_outage(start: float) -> None:
+    clock = FakeClock()
+    poll = Poll(outage_from(start, clock), clock=clock)
+    with pytest.raises(ApiUnavailable, match="HTTP 503"):
+        poll.wait(FAST)
+    assert clock.now < FAST.timeout_s
+
+
+def test_an_outage_that_runs_into_the_deadline_is_a_timeout() -> None:
+    clock = FakeClock()
+    poll = Poll(outage_from(500.0, clock, runs_into=FAST.timeout_s), clock=clock)
+    with pytest.raises(WaitTimeout) as caught:
+        poll.wait(FAST)
+    assert caught.value.last_status == "running"
+    assert "not finished after 10m00s (last status 'running')" in str(caught.value)
+
+
+def test_an_outage_on_the_first_look_is_an_outage_even_at_the_deadline() -> None:
+    clock = FakeClock()
+    poll = Poll(outage_from(0.0, clock, runs_into=FAST.timeout_s), clock=clock)
+    with pytest.raises(ApiUnavailable):
+        poll.wait(FAST)
+
+
+def test_a_payload_that_is_not_a_result_mid_wait_stops_the_wait() -> None:
+    answers = iter([{"status": "running"}, {"detail": "Not found."}])
+    poll = Poll(lambda t: next(answers))
+    with pytest.raises(ResultError, match="not a Cekura result"):
+        poll.wait(FAST)
+    assert len(poll.times) == 2
 
 
 # --------------------------------------------------------------------------- schedule

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gate.errors import ResultError
-from gate.results.merge import merge_run_details
+from gate.results import model
+from gate.results.merge import (
+    bulk_entries,
+    entry_id,
+    has_findings,
+    merge_run_details,
+    require_every_run,
+    runs_missing_details,
+)
 from gate.results.model import MetricKind, Result, Run, Status
 from gate.results.normalise import normalise
+from gate.results.progress import read_progress
 from tests.conftest import load_payload, make_result, make_run
 
 
@@ -580,3 +590,121 @@ def test_merge_does_not_hide_a_run_that_is_not_an_object():
     payload = make_result() | {"runs": {"5": "oops"}}
     with pytest.raises(ResultError, match=r"runs\['5'\]: expected an object"):
         normalise(merge_run_details(payload, []))
+
+
+# --------------------------------------------------------------------------- typed runs
+
+LATENCY = {"id": 33, "name": "Latency", "type": "numeric", "score": 1200, "explanation": ["ok"]}
+
+
+def test_a_run_reads_its_metrics_once_and_keeps_them():
+    run = with_metric(LATENCY)
+    first = run.metrics
+    assert run.metrics is first
+    assert [(m.name, m.score, m.explanation) for m in first] == [("Latency", 1200.0, "ok")]
+
+
+@pytest.mark.parametrize("evaluation", [None, "garbage", 5, {"metrics": "x"}, {"metrics": [7]}])
+def test_a_run_with_unreadable_metrics_has_none(evaluation):
+    assert only_run(make_result([make_run(1, evaluation=evaluation)])).metrics == ()
+
+
+def test_runs_are_equal_when_their_values_are():
+    same = make_result([make_run(1, evaluation={"metrics": [LATENCY]}, transcript="hi")])
+    other = make_result([make_run(1, evaluation={"metrics": [LATENCY | {"score": 9}]})])
+    assert normalise(same).runs == normalise(copy.deepcopy(same)).runs
+    assert normalise(same).runs != normalise(other).runs
+
+
+@pytest.mark.parametrize(
+    ("explanation", "text"),
+    [(["  one "], "one"), (["a", None, "", 3], "a\n3"), ("plain ", "plain"), (None, ""), ({}, "")],
+)
+def test_metric_explanations_are_text(explanation, text):
+    assert with_metric(LATENCY | {"explanation": explanation}).metrics[0].explanation == text
+
+
+def test_the_model_neither_imports_nor_holds_raw_json():
+    source = (Path(model.__file__)).read_text(encoding="utf-8")
+    imports = [line for line in source.splitlines() if "import" in line.split("#")[0]]
+    assert not [line for line in imports if "gate." in line]
+    assert not [name for name in Run.__dataclass_fields__ if name.endswith("_raw")]
+
+
+# --------------------------------------------------------------------------- progress
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ({"status": "running"}, (Status.RUNNING, "running", None, None, False)),
+        (
+            {"status": " Evaluating ", "completed_runs_count": "9", "total_runs_count": 9},
+            (Status.EVALUATING, "Evaluating", 9, 9, True),
+        ),
+        (
+            {"status": "paused", "completed_runs_count": 3, "total_runs_count": 9},
+            (Status.UNKNOWN, "paused", 3, 9, False),
+        ),
+        ({"status": None, "total_runs_count": -1}, (Status.UNKNOWN, "unknown", None, None, False)),
+        ({"status": "running", "total_runs_count": 0}, (Status.RUNNING, "running", None, 0, False)),
+    ],
+)
+def test_progress_of_a_payload(payload, expected):
+    seen = read_progress(payload)
+    assert (
+        seen.status,
+        seen.status_text,
+        seen.completed_runs,
+        seen.total_runs,
+        seen.all_runs_done,
+    ) == expected
+
+
+@pytest.mark.parametrize("payload", [None, [], "completed", {"id": 1}])
+def test_progress_of_something_that_is_not_a_result_raises(payload):
+    with pytest.raises(ResultError, match="not a Cekura result"):
+        read_progress(payload)
+
+
+# --------------------------------------------------------------------------- missing details
+
+
+@pytest.mark.parametrize(
+    ("runs", "findings", "missing"),
+    [
+        ({"1": make_run(1)}, True, []),
+        ({"1": make_run(1, evaluation=None), "2": make_run(2)}, False, [1]),
+        ({"1": make_run(1, critical_categories=None)}, False, []),
+        ({"1": make_run(1, critical_categories=None)}, True, [1]),
+        ({"7": {"status": "completed"}}, False, [7]),  # the id from the key
+        ([make_run(4, evaluation="x"), "oops", make_run(2, evaluation=None)], False, [2, 4]),
+        (None, True, []),
+    ],
+)
+def test_runs_missing_details(runs, findings, missing):
+    assert runs_missing_details(make_result() | {"runs": runs}, findings=findings) == missing
+
+
+@pytest.mark.parametrize(
+    ("runs", "total", "message"),
+    [
+        ([make_run(1)], 1, None),
+        ([make_run(1)], 3, "the result lists 1 of its 3 runs"),
+        ([], 2, "the result lists 0 of its 2 runs"),
+        ([make_run(1)], "many", None),
+    ],
+)
+def test_every_run_must_be_listed(runs, total, message):
+    payload = make_result(runs, total_runs_count=total)
+    if message is None:
+        require_every_run(payload)
+    else:
+        with pytest.raises(ResultError, match=message):
+            require_every_run(payload)
+
+
+def test_bulk_entries_are_the_runs_of_a_response():
+    entries = bulk_entries([make_run(3), "x", None, {"id": "4", "critical_categories": None}])
+    assert [entry_id(entry) for entry in entries] == [3, 4]
+    assert [has_findings(entry) for entry in entries] == [True, False]

@@ -9,14 +9,22 @@ progress goes through ``emit``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from gate.api.poller import wait_for_result
-from gate.errors import ApiError, ResultError
-from gate.policy.model import Level, Policy, WaitSettings
-from gate.results.merge import merge_run_details
-from gate.results.normalise import as_count, as_int, is_mapping
+from gate.errors import ApiError
+from gate.policy.model import CriticalCategoriesRule, Level, MetricRule, Policy, WaitSettings
+from gate.results.merge import (
+    RunEntry,
+    bulk_entries,
+    entry_id,
+    has_findings,
+    merge_run_details,
+    require_every_run,
+    result_payload,
+    runs_missing_details,
+)
 from gate.rules.checks import plural
 
 
@@ -26,7 +34,7 @@ class ResultSource(Protocol):
     def get_runs(self, run_ids: list[int], *, deadline: float | None = None) -> list[Any]: ...
 
 
-def _may_judge(rule: Any) -> bool:
+def _may_judge(rule: CriticalCategoriesRule | MetricRule) -> bool:
     """Not off, or off only until a date (after which the rule is on again)."""
     return rule.level is not Level.OFF or (
         rule.waiver is not None and rule.waiver.until is not None
@@ -48,34 +56,9 @@ def needs_every_run(policy: Policy) -> bool:
     return needs_findings(policy) or rules.scenarios is not None or over_runs
 
 
-def runs_missing_details(payload: Mapping[str, Any], *, findings: bool) -> list[int]:
-    """Ids of runs whose entry lacks metrics, or findings when the policy counts them."""
-    runs = payload.get("runs")
-    if is_mapping(runs):
-        entries: Any = runs.items()
-    elif isinstance(runs, list):
-        entries = enumerate(runs)
-    else:
-        return []
-    missing = []
-    for key, run in entries:
-        if not is_mapping(run):
-            continue
-        lacks_metrics = not is_mapping(run.get("evaluation"))
-        lacks_findings = findings and not _has_findings(run)
-        run_id = as_int(run.get("id", key))
-        if run_id is not None and (lacks_metrics or lacks_findings):
-            missing.append(run_id)
-    return sorted(missing)
-
-
-def _has_findings(run: Mapping[str, Any]) -> bool:
-    return isinstance(run.get("critical_categories"), list)
-
-
-def _usable(run: object, findings: bool) -> bool:
+def _usable(run: RunEntry, findings: bool) -> bool:
     """A runs-bulk entry that carries what was asked for (findings, when the policy counts them)."""
-    return is_mapping(run) and (not findings or _has_findings(run))
+    return not findings or has_findings(run)
 
 
 def _fetch_details(
@@ -85,14 +68,14 @@ def _fetch_details(
     emit: Callable[[str], None],
     *,
     findings: bool,
-) -> list[Any]:
+) -> list[RunEntry]:
     emit(f"fetching details of {plural(len(run_ids), 'run')}")
-    runs = [run for run in source.get_runs(run_ids, deadline=deadline) if is_mapping(run)]
-    if _short_of(run_ids, runs, findings):  # one more try: a bulk read can race evaluations
-        asked = _short_of(run_ids, runs, findings)
-        runs = [run for run in runs if as_int(run.get("id")) not in asked]
-        runs += [run for run in source.get_runs(asked, deadline=deadline) if is_mapping(run)]
-    returned = {as_int(run.get("id")) for run in runs}
+    runs = bulk_entries(source.get_runs(run_ids, deadline=deadline))
+    asked = _short_of(run_ids, runs, findings)
+    if asked:  # one more try: a bulk read can race evaluations
+        runs = [run for run in runs if entry_id(run) not in asked]
+        runs += bulk_entries(source.get_runs(asked, deadline=deadline))
+    returned = {entry_id(run) for run in runs}
     absent = [run_id for run_id in run_ids if run_id not in returned]
     if absent:
         raise ApiError(f"runs-bulk did not return runs {_ids(absent)}; their details are unknown")
@@ -105,27 +88,15 @@ def _fetch_details(
     return runs
 
 
-def _short_of(run_ids: list[int], runs: list[Any], findings: bool) -> list[int]:
+def _short_of(run_ids: list[int], runs: list[RunEntry], findings: bool) -> list[int]:
     """The ids not returned, or returned without findings when the policy counts them."""
-    usable = {as_int(run.get("id")) for run in runs if _usable(run, findings)}
+    usable = {entry_id(run) for run in runs if _usable(run, findings)}
     return [run_id for run_id in run_ids if run_id not in usable]
 
 
 def _ids(run_ids: list[int]) -> str:
     shown = ", ".join(str(run_id) for run_id in run_ids[:10])
     return shown + (f" and {len(run_ids) - 10} more" if len(run_ids) > 10 else "")
-
-
-def _require_every_run(payload: Mapping[str, Any]) -> None:
-    """Findings of runs the result does not list cannot be counted: no verdict then."""
-    runs = payload.get("runs")
-    listed = len(runs) if is_mapping(runs) or isinstance(runs, list) else 0
-    total = as_count(payload.get("total_runs_count")) or 0
-    if listed < total:
-        raise ResultError(
-            f"the result lists {listed} of its {total} runs, so the values of the others "
-            "are unknown"
-        )
 
 
 def fetch_finished_result(
@@ -167,13 +138,11 @@ def with_run_details(
     emit: Callable[[str], None],
 ) -> dict[str, Any]:
     """A finished result's payload with the run details it lacks merged in from runs-bulk."""
-    if not is_mapping(payload):
-        raise ResultError("the API returned something that is not a Cekura result")
-    payload = {**payload}
+    result = result_payload(payload)
     if findings or every_run:
-        _require_every_run(payload)
-    missing = runs_missing_details(payload, findings=findings)
+        require_every_run(result)
+    missing = runs_missing_details(result, findings=findings)
     if missing:
         details = _fetch_details(source, missing, deadline, emit, findings=findings)
-        return merge_run_details(payload, details)
-    return payload
+        return merge_run_details(result, details)
+    return result

@@ -17,18 +17,25 @@ The pause before the next poll is chosen from the result's own progress
 
 This gives a verdict within seconds of the end while sending far fewer
 requests than fixed 30-second polling over a long result.
+
+The loop itself is tenacity's: a ``Retrying`` that polls again while the result is not
+terminal, with the schedule above as its ``wait`` strategy, a ``stop`` at the deadline on
+the injected clock and the injected ``sleep``. What a payload says (status, run counts) is
+read by ``gate.results.progress``; this module only decides when to look again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
-from gate.errors import ApiUnavailable, ResultError, WaitTimeout
+from tenacity import RetryCallState, Retrying, retry_if_exception, retry_if_result
+
+from gate.errors import ApiUnavailable, WaitTimeout
 from gate.policy.model import WaitSettings
 from gate.results.model import Status
-from gate.results.normalise import as_count, as_text
+from gate.results.progress import ResultProgress, read_progress
 
 FINISH_FIRST_PAUSE_S = 2.0
 FINISH_STEP_S = 0.5
@@ -43,47 +50,56 @@ HEARTBEAT_EVERY_S = 60.0
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """What one poll saw."""
+    """What one poll saw, and when (on the injected clock)."""
 
     at: float
-    status: Status
-    status_text: str
-    completed_runs: int | None
-    total_runs: int | None
-
-    @property
-    def all_runs_done(self) -> bool:
-        return bool(self.total_runs) and (self.completed_runs or 0) >= (self.total_runs or 0)
+    progress: ResultProgress
 
 
 def snapshot(payload: object, at: float) -> Snapshot:
-    """Read the status and progress out of a result payload."""
-    if not isinstance(payload, Mapping) or "status" not in payload:
-        raise ResultError("the API returned something that is not a Cekura result")
-    text = as_text(payload.get("status")) or "unknown"
-    return Snapshot(
-        at=at,
-        status=Status.parse(text),
-        status_text=text,
-        completed_runs=as_count(payload.get("completed_runs_count")),
-        total_runs=as_count(payload.get("total_runs_count")),
-    )
+    """The status and progress of a result payload seen at ``at``; raises ``ResultError``."""
+    return Snapshot(at, read_progress(payload))
+
+
+@dataclass(frozen=True, slots=True)
+class _Look:
+    """One poll: the payload (returned when it is the last) and what it said."""
+
+    payload: Any
+    seen: Snapshot
 
 
 @dataclass
 class _Schedule:
-    """Chooses the next pause from what the polls have seen so far."""
+    """Chooses the next pause from what the polls have seen so far: tenacity's ``wait``.
+
+    The pause never runs past ``deadline``: the last one ends exactly there, for one final
+    look.
+    """
 
     settings: WaitSettings
+    deadline: float
+    clock: Callable[[], float]
     pause: float = 0.0
     first_progress: Snapshot | None = None
     finish_started: float | None = None
 
+    def __call__(self, state: RetryCallState) -> float:
+        # tenacity asks for the pause before it asks whether to stop, so this also runs
+        # after the last look; a pause asked for at the deadline is never slept.
+        outcome = state.outcome
+        if outcome is None or outcome.failed:
+            return 0.0  # an outage at the deadline: the stop ends the wait, no pause follows
+        look: _Look = outcome.result()
+        remaining = self.deadline - self.clock()
+        return max(0.0, min(self.next_pause(look.seen), remaining))
+
     def next_pause(self, seen: Snapshot) -> float:
-        if seen.all_runs_done:
+        progress = seen.progress
+        if progress.all_runs_done:
             return self._finishing(seen)
         self.finish_started = None
-        if self.first_progress is None and seen.completed_runs:
+        if self.first_progress is None and progress.completed_runs:
             self.first_progress = seen
         predicted = self._until_last_run(seen)
         regular = self._regular()
@@ -98,14 +114,14 @@ class _Schedule:
         return self.pause
 
     def _until_last_run(self, seen: Snapshot) -> float | None:
-        start = self.first_progress
-        if start is None or not seen.total_runs or seen.at <= start.at:
+        start, now = self.first_progress, seen.progress
+        if start is None or not now.total_runs or seen.at <= start.at:
             return None
-        done = (seen.completed_runs or 0) - (start.completed_runs or 0)
+        done = (now.completed_runs or 0) - (start.progress.completed_runs or 0)
         if done <= 0:
             return None
         rate = done / (seen.at - start.at)
-        return (seen.total_runs - (seen.completed_runs or 0)) / rate
+        return (now.total_runs - (now.completed_runs or 0)) / rate
 
     def _finishing(self, seen: Snapshot) -> float:
         # A policy may poll faster than the finishing pace (tests do); never slower.
@@ -129,7 +145,7 @@ class _Schedule:
 
 
 @dataclass
-class Progress:
+class ProgressLines:
     """Human progress lines (status changes, heartbeats) through ``emit``."""
 
     emit: Callable[[str], None]
@@ -139,21 +155,24 @@ class Progress:
     unknown_reported: set[str] = field(default_factory=set)
 
     def saw(self, seen: Snapshot) -> None:
-        if seen.status is Status.UNKNOWN and seen.status_text not in self.unknown_reported:
-            self.unknown_reported.add(seen.status_text)
-            self.emit(f"unknown status '{seen.status_text}'; treating it as not finished")
-        if seen.status_text != self.last_status:
-            self.last_status = seen.status_text
+        progress = seen.progress
+        text = progress.status_text
+        if progress.status is Status.UNKNOWN and text not in self.unknown_reported:
+            self.unknown_reported.add(text)
+            self.emit(f"unknown status '{text}'; treating it as not finished")
+        if text != self.last_status:
+            self.last_status = text
             self._line(seen, "status")
         elif seen.at - self.last_line_at >= HEARTBEAT_EVERY_S:
             self._line(seen, "still")
 
     def _line(self, seen: Snapshot, word: str) -> None:
         self.last_line_at = seen.at
+        progress = seen.progress
         runs = ""
-        if seen.total_runs:
-            runs = f", {seen.completed_runs or 0}/{seen.total_runs} runs done"
-        self.emit(f"[{elapsed(seen.at - self.started)}] {word} {seen.status_text}{runs}")
+        if progress.total_runs:
+            runs = f", {progress.completed_runs or 0}/{progress.total_runs} runs done"
+        self.emit(f"[{elapsed(seen.at - self.started)}] {word} {progress.status_text}{runs}")
 
 
 def elapsed(seconds: float) -> str:
@@ -161,6 +180,47 @@ def elapsed(seconds: float) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+@dataclass
+class _Watch:
+    """One wait: the poll that tenacity repeats, and the questions its strategies ask."""
+
+    fetch: Callable[[float], Any]
+    clock: Callable[[], float]
+    deadline: float
+    lines: ProgressLines
+    timeout_s: float
+    last: Snapshot | None = None
+
+    def look(self) -> _Look:
+        payload = self.fetch(self.deadline)
+        self.last = snapshot(payload, self.clock())
+        self.lines.saw(self.last)
+        return _Look(payload, self.last)
+
+    def past_deadline(self, state: RetryCallState) -> bool:
+        """tenacity's ``stop``, on the injected clock."""
+        return self._past()
+
+    def _past(self) -> bool:
+        return self.clock() >= self.deadline
+
+    def outage_at_deadline(self, error: BaseException) -> bool:
+        """The last look ran into the deadline: that is a timeout, not an outage."""
+        return isinstance(error, ApiUnavailable) and self.last is not None and self._past()
+
+    def timed_out(self, state: RetryCallState) -> NoReturn:
+        """tenacity's ``retry_error_callback``: the deadline passed before the end."""
+        status = self.last.progress.status_text if self.last else "unknown"
+        raise WaitTimeout(
+            f"the result was not finished after {elapsed(self.timeout_s)} (last status '{status}')",
+            status,
+        )
+
+
+def _unfinished(look: _Look) -> bool:
+    return not look.seen.progress.status.is_terminal
 
 
 def wait_for_result(
@@ -174,31 +234,18 @@ def wait_for_result(
     """Poll until the result is terminal; returns its last payload.
 
     ``fetch(deadline)`` returns a result payload (and may retry until the
-    deadline). Raises ``WaitTimeout`` with the last status seen.
+    deadline). Raises ``WaitTimeout`` with the last status seen; any other error of
+    ``fetch`` (and ``ResultError`` for a payload that is no result) propagates as raised.
     """
     started = clock()
     deadline = started + settings.timeout_s
-    schedule = _Schedule(settings)
-    progress = Progress(emit, started)
-    last: Snapshot | None = None
-    while True:
-        try:
-            payload = fetch(deadline)
-        except ApiUnavailable:
-            if clock() < deadline or last is None:
-                raise
-            break  # the last look ran into the deadline: that is a timeout, not an outage
-        last = snapshot(payload, clock())
-        progress.saw(last)
-        if last.status.is_terminal:
-            return payload
-        remaining = deadline - clock()
-        if remaining <= 0:
-            break
-        # The last pause ends exactly at the deadline, for one final look.
-        sleep(min(schedule.next_pause(last), remaining))
-    raise WaitTimeout(
-        f"the result was not finished after {elapsed(settings.timeout_s)} "
-        f"(last status '{last.status_text}')",
-        last.status_text,
+    watch = _Watch(fetch, clock, deadline, ProgressLines(emit, started), settings.timeout_s)
+    retrying = Retrying(
+        retry=retry_if_result(_unfinished) | retry_if_exception(watch.outage_at_deadline),
+        wait=_Schedule(settings, deadline, clock),
+        stop=watch.past_deadline,
+        sleep=lambda seconds: sleep(float(seconds)),  # tenacity passes a float subclass
+        retry_error_callback=watch.timed_out,
     )
+    look: _Look = retrying(watch.look)
+    return look.payload

@@ -1,12 +1,27 @@
-"""Runs-bulk details (evaluation, findings, outcome) merged into a result payload."""
+"""Runs-bulk details (evaluation, findings, outcome): which runs of a result payload lack
+them, which runs-bulk entries carry them, and merging them into the payload.
+
+Live mode (``gate.api.live``) asks these questions instead of reading the raw keys itself.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gate.errors import ResultError
-from gate.results.normalise import _json_type, _list, _run_items, as_int, as_text, is_mapping
+from gate.results.normalise import (
+    _json_type,
+    _list,
+    _run_items,
+    as_count,
+    as_int,
+    as_text,
+    is_mapping,
+)
+
+RunEntry = Mapping[str, Any]
+"""One run as the API sends it, in a result's ``runs`` or in a runs-bulk response."""
 
 _DETAIL_FIELDS = ("critical_categories", "evaluation", "expected_outcome")
 
@@ -90,3 +105,63 @@ def _merged_evaluation(mine: Mapping[str, Any], theirs: Mapping[str, Any]) -> di
         updated = [newer.pop(_metric_key(metric), metric) for metric in ours]
         merged["metrics"] = [*updated, *(m for m in bulk if _metric_key(m) in newer)]
     return merged
+
+
+# --------------------------------------------------------------------------- what is missing
+
+
+def result_payload(payload: object) -> dict[str, Any]:
+    """A copy of a result payload to merge details into; raises ``ResultError`` otherwise."""
+    if not is_mapping(payload):
+        raise ResultError("the API returned something that is not a Cekura result")
+    return {**payload}
+
+
+def has_findings(run: RunEntry) -> bool:
+    """Whether a run says what its critical-category findings are (an empty list counts)."""
+    return isinstance(run.get("critical_categories"), list)
+
+
+def runs_missing_details(payload: Mapping[str, Any], *, findings: bool) -> list[int]:
+    """Ids of runs whose entry lacks metrics, or findings when the policy counts them."""
+    missing = []
+    for key, run in _listed_runs(payload):
+        if not is_mapping(run):
+            continue
+        lacks_metrics = not is_mapping(run.get("evaluation"))
+        lacks_findings = findings and not has_findings(run)
+        run_id = as_int(run.get("id", key))
+        if run_id is not None and (lacks_metrics or lacks_findings):
+            missing.append(run_id)
+    return sorted(missing)
+
+
+def _listed_runs(payload: Mapping[str, Any]) -> Iterable[tuple[object, object]]:
+    runs = payload.get("runs")
+    if is_mapping(runs):
+        return runs.items()
+    if isinstance(runs, list):
+        return enumerate(runs)
+    return ()
+
+
+def require_every_run(payload: Mapping[str, Any]) -> None:
+    """Raises ``ResultError`` when the result lists fewer runs than it counts: values of
+    runs it does not list (findings, scores) cannot be known."""
+    runs = payload.get("runs")
+    listed = len(runs) if is_mapping(runs) or isinstance(runs, list) else 0
+    total = as_count(payload.get("total_runs_count")) or 0
+    if listed < total:
+        raise ResultError(
+            f"the result lists {listed} of its {total} runs, so the values of the others "
+            "are unknown"
+        )
+
+
+def bulk_entries(response: Iterable[object]) -> list[RunEntry]:
+    """The run entries of a runs-bulk response (anything that is not a run is dropped)."""
+    return [entry for entry in response if is_mapping(entry)]
+
+
+def entry_id(run: RunEntry) -> int | None:
+    return as_int(run.get("id"))

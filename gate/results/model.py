@@ -1,13 +1,23 @@
 """What Cekura returned, typed and frozen: ``Status``, ``Run``, ``Result``, metrics, findings.
 
 Built by ``gate.results.normalise`` from a payload; read by the rules and the reporters.
+Nothing here holds raw JSON or parses it, and nothing here imports ``normalise``.
+
+Two values of a run are worked out on first use rather than up front: its metrics and its
+transcript. Most gates never look at a passing run's metrics (reading the six metrics of
+each of 10,000 runs roughly quadruples the time ``normalise`` takes; see ``bench/``), and
+only failed runs' transcripts are shown. So a ``Run`` holds ``RunDetails``: an object that
+``normalise`` supplies, which reads each value from its piece of the payload once, keeps
+the typed value and lets the JSON go. The model knows only that protocol, so the run stays
+frozen, what it exposes stays typed, and the parsing stays in ``normalise``. (One holder
+per run rather than one per value: a 10,000-run result builds 10,000 of them.)
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple, Protocol
 
 
 class Status(enum.Enum):
@@ -64,14 +74,7 @@ class MetricValue(NamedTuple):
     score: float | None
     passed: bool | None
     enum_value: str | None
-    explanation_raw: object = None
-
-    @property
-    def explanation(self) -> str:
-        """Read only for the few metrics a report explains, so it is made on demand."""
-        from gate.results.normalise import as_text  # FIXME(redesign): cycle
-
-        return as_text(self.explanation_raw)
+    explanation: str = ""
 
 
 class Finding(NamedTuple):
@@ -81,6 +84,14 @@ class Finding(NamedTuple):
     priority: str
     wrongly_marked: bool
     category_id: int | None = None  # the critical category's id; the text varies per run
+
+
+class RunDetails(Protocol):
+    """A run's values that are worked out on first use; each call returns the same value."""
+
+    def metrics(self) -> tuple[MetricValue, ...]: ...
+
+    def transcript(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,34 +105,21 @@ class Run:
     success: bool | None
     expected_outcome_score: float | None
     expected_outcome_explanation: str
-    evaluation_raw: object
     findings: tuple[Finding, ...]
     findings_known: bool
     error_message: str
     duration: str
-    transcript_raw: object = None
-    _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    details: RunDetails = field(repr=False)
 
     @property
     def metrics(self) -> tuple[MetricValue, ...]:
-        """The run's metrics, read from the payload on first use and remembered.
-
-        Most gates never look at a passing run's metrics; reading them lazily keeps a
-        10,000-run result fast (see bench/).
-        """
-        if "metrics" not in self._memo:
-            from gate.results.normalise import _metrics  # FIXME(redesign): cycle
-
-            self._memo["metrics"] = _metrics(self.evaluation_raw)
-        metrics: tuple[MetricValue, ...] = self._memo["metrics"]
-        return metrics
+        """The run's metrics, read on first use (see the module docstring)."""
+        return self.details.metrics()
 
     @property
     def transcript(self) -> str:
-        """Only failed runs' transcripts are shown, so the text is made on demand."""
-        from gate.results.normalise import as_text  # FIXME(redesign): cycle
-
-        return as_text(self.transcript_raw)
+        """The run's transcript as text, made on first use (see the module docstring)."""
+        return self.details.transcript()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,11 @@
-"""A Cekura result payload in, a typed ``Result`` out: the only code that reads raw API keys.
+"""A Cekura result payload in, a typed ``Result`` out. Raw API keys are read here and, for
+the poller and live mode, in ``progress`` and ``merge`` beside it: nowhere outside ``results``.
 
 Real payloads disagree with the API spec (see ``cekura-api.md`` §2.2); everything here is
 pure. Anything that is not a Cekura result raises ``ResultError`` with one line.
+
+A run's metrics and transcript are read on first use through ``_RunDetails``, the
+``RunDetails`` the model asks for (why: see ``gate.results.model``).
 """
 
 from __future__ import annotations
@@ -70,6 +74,8 @@ def as_text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, list):  # one level: explanations are lists of strings
+        if len(value) == 1 and type(value[0]) is str:
+            return clean_text(value[0])  # the common case, in short
         return "\n".join(_scalar_text(item) for item in value if item not in (None, "")).strip()
     return _scalar_text(value)
 
@@ -181,13 +187,45 @@ def _metric(raw: object) -> MetricValue | None:
         as_float(get("score")),
         binary_passed(raw) if kind is MetricKind.BINARY else None,
         enum_value if isinstance(enum_value, str) and enum_value.strip() else None,
-        get("explanation"),
+        as_text(get("explanation")),
     )
 
 
 def _metrics(evaluation: object) -> tuple[MetricValue, ...]:
     items = (_metric(raw) for raw in _list(_mapping(evaluation).get("metrics")))
     return tuple(item for item in items if item is not None)
+
+
+class _RunDetails:
+    """A run's metrics and transcript, each read from its piece of the payload on first use
+    and then kept (the piece is let go). Equal when the values are equal."""
+
+    __slots__ = ("_evaluation", "_metrics", "_text", "_transcript")
+
+    def __init__(self, evaluation: object, transcript: object) -> None:
+        self._evaluation = evaluation
+        self._transcript = transcript
+        self._metrics: tuple[MetricValue, ...] | None = None
+        self._text: str | None = None
+
+    def metrics(self) -> tuple[MetricValue, ...]:
+        if self._metrics is None:
+            self._metrics = _metrics(self._evaluation)
+            self._evaluation = None
+        return self._metrics
+
+    def transcript(self) -> str:
+        if self._text is None:
+            self._text = as_text(self._transcript)
+            self._transcript = None
+        return self._text
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _RunDetails):
+            return NotImplemented
+        return (self.metrics(), self.transcript()) == (other.metrics(), other.transcript())
+
+    __hash__ = None  # type: ignore[assignment]  # a cache inside: not hashable
 
 
 def _findings(raw: object) -> tuple[Finding, ...]:
@@ -252,12 +290,11 @@ def normalise_run(raw: object, key: object) -> Run:
         success=as_bool(raw.get("success")),
         expected_outcome_score=as_float(expected.get("score")),
         expected_outcome_explanation=as_text(expected.get("explanation")),
-        evaluation_raw=raw.get("evaluation"),
         findings=_findings(raw.get("critical_categories")),
         findings_known=isinstance(raw.get("critical_categories"), list),
         error_message=as_text(raw.get("error_message")),
         duration=as_text(raw.get("duration")),
-        transcript_raw=raw.get("transcript"),
+        details=_RunDetails(raw.get("evaluation"), raw.get("transcript")),
     )
 
 
