@@ -23,7 +23,7 @@ import pytest
 from junitparser import JUnitXml
 
 from tests.conftest import EXAMPLES, PAYLOADS, ROOT, CliRun, make_result, make_run, run_cli
-from tests.test_reporters import assert_golden, status_of
+from tests.golden import assert_golden, status_of
 
 REPORTS = ("junit.xml", "summary.md", "verdict.json")
 PASS_POLICY = (

@@ -37,7 +37,7 @@ from junitparser import JUnitXml
 from gate.api.client import CekuraClient, build_http, resolve_settings
 from tests.conftest import PAYLOADS, ROOT, load_payload, make_result, make_run
 from tests.fake_cekura import FakeCekura, Fault
-from tests.test_reporters import status_of
+from tests.golden import status_of
 
 KEY = "sk-live-SECRET-7f3a9c"
 RESULT_ID = 167

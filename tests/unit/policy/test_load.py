@@ -27,9 +27,9 @@ from gate.errors import PolicyError
 from gate.policy import contract
 from gate.policy.kinds import Kind, Section, kind_of
 from gate.policy.model import Bounds, Level, MetricRule, Policy, WaitSettings
-from tests.conftest import EXAMPLES, policy_from, run_cli
+from tests.conftest import DATA, EXAMPLES, policy_from, run_cli
 
-POLICIES = Path(__file__).resolve().parent / "data" / "policies"
+POLICIES = DATA / "policies"
 VALID = POLICIES / "valid"
 INVALID = POLICIES / "invalid"
 LOADER_ONLY = POLICIES / "invalid-loader-only"

@@ -10,7 +10,7 @@ They are deterministic: relative policy paths, fixed result URLs, no clock.
 
 After an intended change to a reporter, regenerate them and review the diff::
 
-    UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_reporters.py tests/test_cli.py
+    UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/unit/reporters tests/e2e/test_cli.py
     git diff tests/golden
 
 With ``UPDATE_GOLDEN=1`` the golden tests (here and the ``make demo`` test in
@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,23 +45,11 @@ from gate.rules.evaluate import (
     no_verdict,
 )
 from tests.conftest import DATA, EXAMPLES, ROOT, load_payload, make_result, make_run, policy_from
+from tests.golden import assert_golden, status_of
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
 XSD = DATA / "junit-10.xsd"
 DASHBOARD = "https://dashboard.cekura.ai"
 ANSI_DEBRIS = ("\x1b", "[31m", "[0m", "[2K", "196m", "]0;")
-
-
-def assert_golden(name: str, text: str) -> None:
-    """Compare ``text`` with ``tests/golden/<name>``, or rewrite it when UPDATE_GOLDEN=1."""
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        GOLDEN.mkdir(exist_ok=True)
-        path.write_bytes(text.encode("utf-8"))
-        return
-    assert path.exists(), f"{path} is missing; create it with UPDATE_GOLDEN=1"
-    expected = path.read_bytes().decode("utf-8")
-    assert text == expected, f"{name} differs from its golden file (UPDATE_GOLDEN=1 to accept)"
 
 
 # --------------------------------------------------------------------------- verdicts
@@ -188,15 +174,6 @@ def parse_cases(xml: str) -> list[Any]:
 
 def parse_suite(xml: str) -> Any:
     return next(iter(JUnitXml.fromstring(xml.encode("utf-8"))))
-
-
-def status_of(case: Any) -> tuple[str, str]:
-    """``(kind, message)``: kind is passed, failure, error or skipped."""
-    results = list(case.result)
-    if not results:
-        return "passed", ""
-    assert len(results) == 1, f"{case.name}: more than one result element"
-    return type(results[0]).__name__.lower(), results[0].message or ""
 
 
 @cache

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-GATE = Path(__file__).resolve().parents[1] / "gate"
+GATE = Path(__file__).resolve().parents[2] / "gate"
 
 # A package may import from its own layer's packages only when listed here, and from any
 # lower layer. `errors` and the version sit below everything.

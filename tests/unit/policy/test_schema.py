@@ -25,7 +25,7 @@ from gate.policy.model import RUN_KEYS, Level, Rules, RunSettings
 from gate.policy.schema import schema_text as generated_schema_text
 from gate.policy.yamlload import load_yaml
 from tests.conftest import EXAMPLES, ROOT, policy_from, run_cli
-from tests.test_policy import INVALID, LOADER_ONLY, VALID, cases, documents
+from tests.unit.policy.test_load import INVALID, LOADER_ONLY, VALID, cases, documents
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA: dict[str, Any] = json.loads(schema_text())
