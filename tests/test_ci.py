@@ -36,7 +36,8 @@ import yaml
 from gate.ci import workflow
 from gate.reporters import dotenv
 from gate.reporters.text import one_line
-from gate.rules.evaluate import Check, NoVerdict, Outcome, Verdict, VerdictStatus
+from gate.rules.checks import Check, Outcome
+from gate.rules.evaluate import NoVerdict, Verdict, VerdictStatus
 from tests.conftest import ROOT, make_result, make_run
 from tests.fake_cekura import FakeCekura, Fault
 

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 
 from gate.reporters import markdown
 from gate.reporters.text import one_line
-from gate.rules.checks import fmt
-from gate.rules.evaluate import NoVerdict, Outcome, RunReport, Verdict
+from gate.rules.checks import Outcome, fmt
+from gate.rules.evaluate import NoVerdict, RunReport, Verdict
 
 MAX_PER_LEVEL = 10
 SUMMARY_LIMIT_BYTES = 1024 * 1024 - 4096  # GitHub refuses step summaries over 1 MiB

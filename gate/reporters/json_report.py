@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gate.rules.evaluate import Check, Counts, NoVerdict, RunReport, Verdict, WaiverState
+from gate.rules.checks import Check, WaiverState
+from gate.rules.evaluate import Counts, NoVerdict, RunReport, Verdict
 
 SCHEMA_VERSION = 1
 

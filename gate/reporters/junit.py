@@ -15,7 +15,8 @@ import xml.etree.ElementTree as ET
 from junit_xml import TestCase, TestSuite
 
 from gate.reporters.text import cap, duration_seconds, one_line, xml_safe
-from gate.rules.evaluate import Check, NoVerdict, Outcome, RunReport, Verdict, VerdictStatus
+from gate.rules.checks import Check, Outcome
+from gate.rules.evaluate import NoVerdict, RunReport, Verdict, VerdictStatus
 
 SUITE_NAME = "cekura-gate"
 RULES_CLASSNAME = "cekura-gate.rules"

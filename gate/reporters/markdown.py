@@ -7,8 +7,8 @@ failing runs with their reasons, then a link to the result in the dashboard.
 from __future__ import annotations
 
 from gate.reporters.text import one_line
-from gate.rules.checks import fmt, plural
-from gate.rules.evaluate import Check, NoVerdict, Outcome, RunReport, Verdict, VerdictStatus
+from gate.rules.checks import Check, Outcome, fmt, plural
+from gate.rules.evaluate import NoVerdict, RunReport, Verdict, VerdictStatus
 
 MAX_RUN_ROWS = 50
 

@@ -4,8 +4,8 @@ failing runs. Colour is the caller's decision (TTY and ``NO_COLOR``)."""
 from __future__ import annotations
 
 from gate.reporters.text import one_line
-from gate.rules.checks import fmt, plural
-from gate.rules.evaluate import NoVerdict, Outcome, Verdict, VerdictStatus
+from gate.rules.checks import Outcome, fmt, plural
+from gate.rules.evaluate import NoVerdict, Verdict, VerdictStatus
 
 MAX_RUN_LINES = 20
 

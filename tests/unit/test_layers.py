@@ -128,3 +128,41 @@ SHELL_ONLY = (
 def test_only_the_command_line_touches_env_files_streams_and_clock(path):
     source = path.read_text(encoding="utf-8")
     assert [word for word in SHELL_ONLY if word in source] == []
+
+
+def defined_names(path: Path) -> set[str]:
+    """What a module defines itself (not what it imports)."""
+    names: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(target.id for target in node.targets if isinstance(target, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
+
+
+SOURCES = {
+    module_name(path): path
+    for path in sorted(GATE.rglob("*.py"))
+    if path.name != "__init__.py" or path.parent == GATE
+}
+ROOTS = (GATE, GATE.parent / "tests", GATE.parent / "bench", GATE.parent / "scripts")
+
+
+@pytest.mark.parametrize("root", ROOTS, ids=lambda root: root.name)
+def test_names_are_imported_from_the_module_that_defines_them(root):
+    # A module that passes on what it imported hides where a thing lives (evaluate used to
+    # hand out the reporters' formatting helpers).
+    borrowed = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module in SOURCES:
+                defined = defined_names(SOURCES[node.module])
+                borrowed += [
+                    f"{path.name}: {node.module}.{alias.name}"
+                    for alias in node.names
+                    if alias.name not in defined
+                ]
+    assert borrowed == []

@@ -34,16 +34,8 @@ from gate.reporters import REPORTERS, junit, markdown, terminal
 from gate.results.merge import merge_run_details
 from gate.results.model import Run
 from gate.results.normalise import normalise
-from gate.rules.evaluate import (
-    Check,
-    NoVerdict,
-    Outcome,
-    RunReport,
-    Verdict,
-    VerdictStatus,
-    evaluate,
-    no_verdict,
-)
+from gate.rules.checks import Check, Outcome
+from gate.rules.evaluate import NoVerdict, RunReport, Verdict, VerdictStatus, evaluate, no_verdict
 from tests.conftest import DATA, EXAMPLES, ROOT, load_payload, make_result, make_run, policy_from
 from tests.golden import assert_golden, status_of
 

@@ -12,7 +12,8 @@ import pytest
 
 from gate.results.merge import merge_run_details
 from gate.results.normalise import normalise
-from gate.rules.evaluate import Check, Outcome, Verdict, VerdictStatus, evaluate
+from gate.rules.checks import Check, Outcome
+from gate.rules.evaluate import Verdict, VerdictStatus, evaluate
 from tests.conftest import EXAMPLES, load_payload, make_result, make_run, policy_from
 
 Payload = dict[str, Any]

@@ -17,7 +17,8 @@ import pytest
 from gate.policy.model import Level, Policy
 from gate.results.model import Result
 from gate.results.normalise import normalise
-from gate.rules.evaluate import Check, Outcome, Verdict, VerdictStatus, evaluate
+from gate.rules.checks import Check, Outcome
+from gate.rules.evaluate import Verdict, VerdictStatus, evaluate
 from gate.rules.lint import lint
 from tests.conftest import make_result, make_run, policy_from
 
