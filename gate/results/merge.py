@@ -11,13 +11,13 @@ from typing import Any
 
 from gate.errors import ResultError
 from gate.results.normalise import (
-    _json_type,
-    _list,
-    _run_items,
     as_count,
     as_int,
+    as_list,
     as_text,
     is_mapping,
+    json_type,
+    run_items,
 )
 
 RunEntry = Mapping[str, Any]
@@ -39,11 +39,11 @@ def merge_run_details(payload: Mapping[str, Any], bulk: object) -> dict[str, Any
     """
     items = bulk.get("results") if isinstance(bulk, Mapping) else bulk
     if not isinstance(items, list):
-        raise ResultError(f"runs file: expected a JSON array of runs, got {_json_type(bulk)}")
+        raise ResultError(f"runs file: expected a JSON array of runs, got {json_type(bulk)}")
     result_id = as_int(payload.get("id"))
     runs: dict[str, Any] = {
         str(key): dict(value) if is_mapping(value) else value
-        for key, value in _run_items(payload.get("runs"))
+        for key, value in run_items(payload.get("runs"))
     }
     by_id = {
         as_text(value.get("id")) or key: key for key, value in runs.items() if is_mapping(value)
@@ -63,7 +63,7 @@ def _merge_one(
     had_runs: bool,
 ) -> None:
     if not isinstance(entry, Mapping):
-        raise ResultError(f"runs file: [{index}]: expected an object, got {_json_type(entry)}")
+        raise ResultError(f"runs file: [{index}]: expected an object, got {json_type(entry)}")
     run_id = as_int(entry.get("id"))
     if run_id is None:
         raise ResultError(f"runs file: [{index}]: has no numeric id")
@@ -99,7 +99,7 @@ def _merged_evaluation(mine: Mapping[str, Any], theirs: Mapping[str, Any]) -> di
     """Both runs' metrics: the bulk entry's version of a metric wins, and metrics only one
     side has are kept, so a partial bulk entry never drops scores the result carried."""
     merged = {**mine, **theirs}
-    ours, bulk = _list(mine.get("metrics")), _list(theirs.get("metrics"))
+    ours, bulk = as_list(mine.get("metrics")), as_list(theirs.get("metrics"))
     if ours and bulk:
         newer = {_metric_key(metric): metric for metric in bulk if _metric_key(metric)}
         updated = [newer.pop(_metric_key(metric), metric) for metric in ours]

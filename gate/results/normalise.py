@@ -106,7 +106,7 @@ def _mapping(value: object) -> Mapping[str, Any]:
     return value if is_mapping(value) else {}
 
 
-def _list(value: object) -> Sequence[Any]:
+def as_list(value: object) -> Sequence[Any]:
     return value if isinstance(value, list) else ()
 
 
@@ -192,7 +192,7 @@ def _metric(raw: object) -> MetricValue | None:
 
 
 def _metrics(evaluation: object) -> tuple[MetricValue, ...]:
-    items = (_metric(raw) for raw in _list(_mapping(evaluation).get("metrics")))
+    items = (_metric(raw) for raw in as_list(_mapping(evaluation).get("metrics")))
     return tuple(item for item in items if item is not None)
 
 
@@ -230,7 +230,7 @@ class _RunDetails:
 
 def _findings(raw: object) -> tuple[Finding, ...]:
     findings = []
-    for item in _list(raw):
+    for item in as_list(raw):
         if not is_mapping(item):
             continue
         priority = item.get("priority")
@@ -271,7 +271,7 @@ def _personality(raw: Mapping[str, Any]) -> str:
 def normalise_run(raw: object, key: object) -> Run:
     """One run entry; ``key`` is its id in the ``runs`` dict (used when ``id`` is absent)."""
     if not isinstance(raw, Mapping):
-        raise ResultError(f"runs[{key!r}]: expected an object, got {_json_type(raw)}")
+        raise ResultError(f"runs[{key!r}]: expected an object, got {json_type(raw)}")
     run_id = as_int(raw.get("id"))
     if run_id is None:
         run_id = as_int(key)
@@ -298,14 +298,14 @@ def normalise_run(raw: object, key: object) -> Run:
     )
 
 
-def _run_items(raw: object) -> Iterable[tuple[object, object]]:
+def run_items(raw: object) -> Iterable[tuple[object, object]]:
     if raw is None:
         return ()
     if isinstance(raw, Mapping):
         return raw.items()
     if isinstance(raw, list):
         return ((index, item) for index, item in enumerate(raw))
-    raise ResultError(f"'runs' must be an object keyed by run id, got {_json_type(raw)}")
+    raise ResultError(f"'runs' must be an object keyed by run id, got {json_type(raw)}")
 
 
 def _runs(raw: object, notes: list[str]) -> tuple[Run, ...]:
@@ -313,7 +313,7 @@ def _runs(raw: object, notes: list[str]) -> tuple[Run, ...]:
     one that did not pass when they disagree)."""
     runs: dict[int, Run] = {}
     listed = 0
-    for key, item in _run_items(raw):
+    for key, item in run_items(raw):
         listed += 1
         run = normalise_run(item, key)
         kept = runs.get(run.id)
@@ -341,7 +341,7 @@ def _summary_metrics(overall: object) -> tuple[SummaryMetric, ...]:
     data = _mapping(overall)
     found: list[SummaryMetric] = []
     for section in ("numeric_metrics", "extra_metrics"):
-        for item in _list(data.get(section)):
+        for item in as_list(data.get(section)):
             if isinstance(item, Mapping) and as_text(item.get("name")):
                 found.append(
                     SummaryMetric(
@@ -368,7 +368,7 @@ def _summary_metrics(overall: object) -> tuple[SummaryMetric, ...]:
 
 
 def _failed_reasons(raw: object) -> tuple[str, ...]:
-    issues = _list(_mapping(raw).get("issues"))
+    issues = as_list(_mapping(raw).get("issues"))
     texts = (
         as_text(_mapping(issue).get("title")) or as_text(_mapping(issue).get("description"))
         for issue in issues
@@ -411,7 +411,7 @@ def normalise(payload: object, *, runs_bulk_hint: str = RUNS_FILE_HINT) -> Resul
             f"; this looks like a runs-bulk response: {runs_bulk_hint}" if looks_like_runs else ""
         )
         raise ResultError(
-            f"not a Cekura result: expected a JSON object, got {_json_type(payload)}{hint}"
+            f"not a Cekura result: expected a JSON object, got {json_type(payload)}{hint}"
         )
     detail = _looks_like_error(payload)
     if detail is not None:
@@ -424,7 +424,7 @@ def normalise(payload: object, *, runs_bulk_hint: str = RUNS_FILE_HINT) -> Resul
         raise ResultError(f"not a Cekura result: missing or invalid {missing}")
     status_text = _status_text(payload.get("status"))
     notes: list[str] = []
-    if _list(payload.get("runs")) and isinstance(payload.get("runs"), list):
+    if as_list(payload.get("runs")) and isinstance(payload.get("runs"), list):
         notes.append("'runs' was a list, not an object keyed by run id; read it by position")
     return Result(
         id=result_id,
@@ -451,7 +451,7 @@ def normalise(payload: object, *, runs_bulk_hint: str = RUNS_FILE_HINT) -> Resul
 def _named_items(raw: object) -> tuple[tuple[int | None, str], ...]:
     """``[{id, name}]`` lists (the result's scenarios and critical-category definitions)."""
     items = []
-    for item in _list(raw)[:10_000]:
+    for item in as_list(raw)[:10_000]:
         if is_mapping(item) and as_text(item.get("name")):
             items.append((as_int(item.get("id")), as_text(item.get("name"))))
     return tuple(items)
@@ -465,7 +465,7 @@ def _success_rate(raw: object, notes: list[str]) -> float | None:
     return rate
 
 
-def _json_type(value: object) -> str:
+def json_type(value: object) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):

@@ -166,3 +166,16 @@ def test_names_are_imported_from_the_module_that_defines_them(root):
                     if alias.name not in defined
                 ]
     assert borrowed == []
+
+
+@pytest.mark.parametrize("root", ROOTS, ids=lambda root: root.name)
+def test_no_module_imports_another_modules_private_names(root):
+    private = [
+        f"{path.name}: {node.module}.{alias.name}"
+        for path in sorted(root.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("gate")
+        for alias in node.names
+        if alias.name.startswith("_") and alias.name != "__version__"
+    ]
+    assert private == []
