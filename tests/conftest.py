@@ -1,15 +1,12 @@
-"""Shared fixtures: a strict respx router (no test reaches the network), payload
-factories, and a runner for the real ``cekura-gate`` process."""
+"""Shared fixtures: a strict respx router (no test reaches the network), the fake Cekura server
+(``fake``, reachable through that router), payload factories, and ``run_cli`` for the
+``cekura-gate`` command line. How the gate is run lives in tests/e2e/harness.py."""
 
 from __future__ import annotations
 
 import copy
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +15,10 @@ import respx
 
 from gate.policy.load import parse_policy
 from gate.policy.model import Policy
+from tests.e2e.harness import ROOT as ROOT  # re-exported: tests import it from here
+from tests.e2e.harness import Completed, gate_env, run_gate
+from tests.fake_cekura import FakeCekura
 
-ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 PAYLOADS = DATA / "payloads"
 EXAMPLES = ROOT / "examples"
@@ -30,6 +29,21 @@ def no_network() -> Iterator[respx.MockRouter]:
     """Every httpx request in a test must match a declared route, or the test fails."""
     with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
         yield router
+
+
+@pytest.fixture
+def api_key() -> str:
+    """The key the ``fake`` server expects; a test module overrides it with its own."""
+    return "test-key"
+
+
+@pytest.fixture
+def fake(api_key: str, no_network: respx.MockRouter) -> Iterator[FakeCekura]:
+    """A fake Cekura API on 127.0.0.1 for this test; the gate, in process or not, reaches it."""
+    with FakeCekura(api_key=api_key) as server:
+        host, port = server.address
+        no_network.route(host=host, port=port).pass_through()
+        yield server
 
 
 def load_payload(name: str) -> dict[str, Any]:
@@ -87,26 +101,10 @@ def policy_from(text: str, source: str = "gate.yaml") -> Policy:
     return parse_policy(text, source=source)
 
 
-@dataclass
-class CliRun:
-    code: int
-    stdout: str
-    stderr: str
+CliRun = Completed
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> CliRun:
-    """Run the real ``cekura-gate`` process (``python -m gate``) and capture its output."""
-    full_env = {key: value for key, value in os.environ.items() if not key.startswith("CEKURA_")}
-    full_env.update({"NO_COLOR": "1", "PYTHONPATH": str(ROOT)})
-    full_env.update(env or {})
-    proc = subprocess.run(
-        [sys.executable, "-m", "gate", *args],
-        cwd=cwd or ROOT,
-        env=full_env,
-        capture_output=True,
-        encoding="utf-8",
-        errors="replace",
-        timeout=60,
-        check=False,
-    )
-    return CliRun(proc.returncode, proc.stdout, proc.stderr)
+    """``cekura-gate *args`` run in this process (tests/e2e/harness.py ``run_gate``), with the
+    environment cleaned and ``env`` added; what a process would print, and its exit code."""
+    return run_gate(args, env=gate_env(**(env or {})), cwd=cwd or ROOT)

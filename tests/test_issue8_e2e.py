@@ -33,7 +33,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -361,9 +361,8 @@ def policy_file(folder: Path, rules: str, *, head: str = "") -> Path:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeCekura]:
-    with FakeCekura(api_key=KEY) as server:
-        yield server
+def api_key() -> str:
+    return KEY
 
 
 def serve_baseline(fake: FakeCekura, payload: dict[str, Any] | None = None) -> None:

@@ -1,7 +1,10 @@
-"""End-to-end tests of the command line: the real ``python -m gate`` process, files in
-tmp_path, exit codes, the one-line error on stderr, and the reports written for every
-outcome. The ``make demo`` test compares its reports with tests/golden/fail.* (see
-test_reporters.py for UPDATE_GOLDEN=1)."""
+"""End-to-end tests of the command line: ``cekura-gate`` on files in tmp_path, exit codes, the
+one-line error on stderr, and the reports written for every outcome. The ``make demo`` test
+compares its reports with tests/golden/fail.* (see test_reporters.py for UPDATE_GOLDEN=1).
+
+Most cases run the gate in this process (``run_cli``, tests/e2e/harness.py ``run_gate``). A real
+``python -m gate`` process runs where only a process shows the behaviour: a stdout encoding
+set by PYTHONIOENCODING, an address-space limit, a terminal, a FIFO and SIGINT."""
 
 from __future__ import annotations
 
@@ -14,7 +17,6 @@ import shlex
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ import pytest
 from junitparser import JUnitXml
 
 from tests.conftest import EXAMPLES, PAYLOADS, ROOT, CliRun, make_result, make_run, run_cli
+from tests.e2e.harness import Started, clean_env, gate_env, run_process, spawn
 from tests.test_reporters import assert_golden, status_of
 
 REPORTS = ("junit.xml", "summary.md", "verdict.json")
@@ -340,7 +343,8 @@ def test_result_error_names_the_file_when_a_runs_file_is_given(tmp_path):
 
 def test_non_utf8_stdout_still_gives_the_verdict(tmp_path):
     shutil.copytree(EXAMPLES, tmp_path / "examples")
-    run = run_cli(*demo_arguments(), cwd=tmp_path, env={"PYTHONIOENCODING": "cp1252"})
+    env = gate_env(PYTHONIOENCODING="cp1252")  # read at start-up: a real process
+    run = run_process(demo_arguments(), env=env, cwd=tmp_path)
     assert run.code == 1, run.stderr  # Windows runners pipe stdout in the ANSI code page
     assert json_report(tmp_path / "out")["verdict"] == "fail"
 
@@ -374,33 +378,21 @@ def test_gate_works_under_a_one_gib_address_space_limit(tmp_path):
         "--result-file",
         str(EXAMPLES / "results" / "result_completed_mixed.json"),
     ]
-    proc = subprocess.run(
-        [sys.executable, "-m", "gate", *args],
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        preexec_fn=_limit_address_space,
-    )
-    assert proc.returncode == 1, proc.stderr
+    proc = spawn(args, env=_env(), preexec_fn=_limit_address_space).proc
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 1, stderr
 
 
 # --------------------------------------------------------------------------- terminal, signals
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CEKURA_")}
-    env.pop("NO_COLOR", None)
-    env.update({"PYTHONPATH": str(ROOT), **extra})
-    return env
+    return clean_env(PYTHONPATH=str(ROOT), **extra)  # NO_COLOR only where a test sets it
 
 
 def _run_on_a_tty(args: list[str], env: dict[str, str]) -> tuple[int, str]:
     primary, secondary = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gate", *args], stdout=secondary, stderr=subprocess.DEVNULL, env=env
-    )
+    proc = spawn(args, env=env, stdout=secondary, stderr=subprocess.DEVNULL).proc
     os.close(secondary)
     chunks = []
     while True:
@@ -436,14 +428,8 @@ def _gate_reading_a_fifo(folder: Path, reports: list[str]) -> tuple[subprocess.P
     fifo = folder / "result.json"
     os.mkfifo(fifo)
     args = ["check", "--policy", str(EXAMPLES / "gate.yaml"), "--result-file", str(fifo)]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gate", *args, *reports],
-        env=_env(NO_COLOR="1"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    return proc, _open_when_read(fifo, proc)
+    started: Started = spawn([*args, *reports], env=_env(NO_COLOR="1"))
+    return started.proc, _open_when_read(fifo, started.proc)
 
 
 def test_sigint_exits_130_and_writes_every_report(tmp_path):
