@@ -43,9 +43,9 @@ from junitparser import JUnitXml
 
 from gate.results.merge import merge_run_details
 from tests.conftest import EXAMPLES, ROOT, make_result, make_run, run_cli
+from tests.e2e.harness import parse_dotenv
 from tests.fake_cekura import FakeCekura, Fault
 from tests.test_reporters import GOLDEN, assert_golden, status_of
-from tests.test_run_e2e import parse_dotenv
 
 KEY = "sk-issue8-FAKE-KEY-0d9e41"
 RESULTS = EXAMPLES / "results"

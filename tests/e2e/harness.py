@@ -8,6 +8,7 @@
   it returns what a process would have left (exit code, stdout, stderr), byte for byte.
 * ``spawn`` / ``finish`` / ``run_process``: the real ``python -m gate`` process, for what only
   a process shows: signals, the exit status of the interpreter, start-up, pipes and FIFOs.
+* ``parse_dotenv``: the dotenv report read back.
 * ``FakeClock``: monotonic time that moves only when ``sleep`` is called.
 
 The fake Cekura server itself is ``tests.fake_cekura.FakeCekura`` (the ``fake`` fixture in
@@ -270,6 +271,14 @@ def run_process(
 ) -> Completed:
     """The real ``python -m gate *argv``, run to its end."""
     return finish(spawn(argv, env=env, cwd=cwd), limit=limit)
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def parse_dotenv(text: str) -> dict[str, str]:
+    """The dotenv report (``--dotenv``) as a mapping."""
+    return dict(line.split("=", 1) for line in text.splitlines())
 
 
 # --------------------------------------------------------------------------- time
