@@ -13,7 +13,10 @@ outside it is an unexpected workflow command, at most 10 error and 10 warning an
 (then one notice), the outputs parse and name every output the Action declares, the step
 summary starts with the verdict's heading and stays under 1 MiB.
 
-Policies poll every 0.1 s, so the whole file takes about 20 s.
+The GitLab and dotenv cases run ``cekura-gate check`` in this process (tests/e2e/harness.py
+``run_gate``); the Action's step, the GitLab component's script, ``make gate`` and the pre-push
+hook run as real processes, the installed ``cekura-gate`` entry point included. Policies poll
+every 0.1 s.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import shutil
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,7 @@ from gate.reporters import dotenv
 from gate.reporters.text import one_line
 from gate.rules.evaluate import Check, Outcome, Verdict, VerdictStatus
 from tests.conftest import ROOT, make_result, make_run
+from tests.e2e.harness import Completed, clean_env, run_gate
 from tests.fake_cekura import FakeCekura, Fault
 
 VENV_BIN = Path(sys.executable).parent  # not resolved: the venv's bin, not the base Python's
@@ -86,18 +90,6 @@ def load_yaml(path: Path) -> Any:
 
 
 ACTION: dict[str, Any] = load_yaml(ROOT / "action.yml")
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """This process's environment without anything CI-, Cekura- or make-specific."""
-    dropped = ("CEKURA_", "GITHUB_", "GITLAB_", "RUNNER_", "ACTIONS_", "INPUT_", "MAKE")
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(dropped) and name not in {"CI", "MFLAGS", "RESULT_ID", "POLICY"}
-    }
-    env.update(extra)
-    return env
 
 
 def run(
@@ -702,9 +694,8 @@ def three_runs() -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeCekura]:
-    with FakeCekura(api_key=KEY) as server:
-        yield server
+def api_key() -> str:
+    return KEY
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -964,13 +955,12 @@ def test_install_step_is_valid_bash(tmp_path):
 # --------------------------------------------------------------------------- 4. GitLab
 
 
-def run_gate(
-    tmp_path: Path, fake: FakeCekura, policy: str, *args: str, **env: str
-) -> subprocess.CompletedProcess[str]:
-    """``cekura-gate check --result-id`` in ``tmp_path`` with the key in the environment."""
+def check_live(tmp_path: Path, fake: FakeCekura, policy: str, *args: str, **env: str) -> Completed:
+    """``cekura-gate check --result-id`` in ``tmp_path`` with the key in the environment (in
+    this process; the Action and component tests above run the installed entry point)."""
     (tmp_path / "gate.yaml").write_text(policy, encoding="utf-8")
-    command = [str(GATE_EXE), "check", "--result-id", str(RESULT_ID), "--api-url", fake.url]
-    proc = run([*command, *args], cwd=tmp_path, env=clean_env(CEKURA_API_KEY=KEY, **env))
+    command = ["check", "--result-id", str(RESULT_ID), "--api-url", fake.url]
+    proc = run_gate([*command, *args], cwd=tmp_path, env=clean_env(CEKURA_API_KEY=KEY, **env))
     assert "Traceback" not in proc.stderr, proc.stderr
     assert KEY not in proc.stdout + proc.stderr
     return proc
@@ -978,7 +968,7 @@ def run_gate(
 
 def test_gitlab_wait_progress_is_in_a_collapsed_section(tmp_path, fake):
     serve(fake, three_runs())
-    proc = run_gate(tmp_path, fake, WARN_POLICY, GITLAB_CI="true")
+    proc = check_live(tmp_path, fake, WARN_POLICY, GITLAB_CI="true")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.split("\n")
     start = re.compile(
@@ -1000,7 +990,7 @@ def test_gitlab_wait_progress_is_in_a_collapsed_section(tmp_path, fake):
 def test_dotenv_report_is_single_line_key_values(tmp_path, fake):
     serve(fake, three_runs(), name="release\ncheck\r\nGATE_VERDICT=pass\n", project_id=7)
     path = tmp_path / "reports" / "gate.env"
-    proc = run_gate(tmp_path, fake, FAIL_POLICY, "--gitlab", "--dotenv", str(path))
+    proc = check_live(tmp_path, fake, FAIL_POLICY, "--gitlab", "--dotenv", str(path))
     assert proc.returncode == 1, proc.stderr
     values = parse_dotenv(path.read_text(encoding="utf-8"))
     assert values["GATE_VERDICT"] == "fail"
@@ -1028,7 +1018,7 @@ def test_dotenv_render_flattens_hostile_values():
 
 def test_dotenv_report_is_written_on_exit_3(tmp_path, fake):
     path = tmp_path / "gate.env"
-    proc = run_gate(tmp_path, fake, PASS_POLICY, "--dotenv", str(path), GITLAB_CI="true")
+    proc = check_live(tmp_path, fake, PASS_POLICY, "--dotenv", str(path), GITLAB_CI="true")
     assert proc.returncode == 3, proc.stderr
     values = parse_dotenv(path.read_text(encoding="utf-8"))
     assert values["GATE_VERDICT"] == "error"
@@ -1043,7 +1033,7 @@ def test_dotenv_report_is_written_on_exit_3(tmp_path, fake):
 )
 def test_dotenv_report_is_written_on_exit_2(tmp_path, fake, bad):
     path = tmp_path / "gate.env"
-    proc = run_gate(tmp_path, fake, PASS_POLICY, "--dotenv", str(path), *bad)
+    proc = check_live(tmp_path, fake, PASS_POLICY, "--dotenv", str(path), *bad)
     assert proc.returncode == 2, proc.stderr
     assert parse_dotenv(path.read_text(encoding="utf-8"))["GATE_VERDICT"] == "error"
     assert not fake.requests  # a usage error stops before any API call
@@ -1059,7 +1049,7 @@ def test_dotenv_report_is_written_on_exit_2(tmp_path, fake, bad):
 )
 def test_warn_exit_code_applies_to_a_pass_with_warnings_only(tmp_path, fake, policy, runs, code):
     serve(fake, three_runs() if runs == "three" else [make_run(1), make_run(2)])
-    proc = run_gate(tmp_path, fake, policy, "--warn-exit-code", "10")
+    proc = check_live(tmp_path, fake, policy, "--warn-exit-code", "10")
     assert proc.returncode == code, proc.stderr
 
 
