@@ -16,12 +16,45 @@ import respx
 from gate.policy.load import parse_policy
 from gate.policy.model import Policy
 from tests.e2e.harness import ROOT as ROOT  # re-exported: tests import it from here
-from tests.e2e.harness import Completed, gate_env, run_gate
+from tests.e2e.harness import Completed, gate_env, run_gate, small_ca_file
 from tests.fake_cekura import FakeCekura
 
 DATA = Path(__file__).resolve().parent / "data"
 PAYLOADS = DATA / "payloads"
 EXAMPLES = ROOT / "examples"
+
+
+# Files that build, install, run the benchmark or try thousands of generated inputs: every test
+# in them is slow (``make test-fast`` skips them). By file name, so that a move keeps the tier.
+SLOW_FILES = frozenset({"test_release.py", "test_bench.py", "test_properties.py"})
+# Scale tests in files whose tests carry no marks yet (mark them in place when they move).
+SLOW_TESTS = frozenset({"test_normalise_and_evaluate_10k_runs"})
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """``-m "not slow"`` (``make test-fast``) need not even import the slow files."""
+    if collection_path.name in SLOW_FILES and config.getoption("markexpr") == "not slow":
+        return True
+    return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark slow what is slow by nature: the files and tests above, and every Hypothesis property
+    (each tries up to hundreds of examples). The rest (real processes, waits) is marked where it
+    is, with ``@pytest.mark.slow``."""
+    for item in items:
+        is_property = getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
+        name = getattr(item, "originalname", item.name)
+        if item.path.name in SLOW_FILES or name in SLOW_TESTS or is_property:
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def small_ca_bundle(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outside the slow tier no test starts a process or speaks TLS, yet every httpx client
+    loads the whole CA bundle (about 40 ms of CPU): point it at one certificate instead."""
+    if request.node.get_closest_marker("slow") is None:
+        monkeypatch.setenv("SSL_CERT_FILE", small_ca_file())
 
 
 @pytest.fixture(autouse=True)

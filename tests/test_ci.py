@@ -270,11 +270,13 @@ def parse_dotenv(text: str) -> dict[str, str]:
 # --------------------------------------------------------------------------- 1. schemas
 
 
+@pytest.mark.slow
 def test_action_yml_matches_the_github_actions_schema():
     proc = validate("vendor.github-actions", ROOT / "action.yml")
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_the_schema_check_is_not_vacuous(tmp_path):
     """A broken action and a broken GitLab job are rejected by the same schemas."""
     broken = dict(ACTION, inputs={"policy": {"required": "maybe"}})
@@ -294,12 +296,14 @@ def test_the_release_workflows_exist():
     assert {path.name for path in WORKFLOWS} >= {"ci.yml", "release.yml"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", GITHUB_WORKFLOWS, ids=lambda path: path.name)
 def test_github_workflow_matches_the_workflow_schema(path):
     proc = validate("vendor.github-workflows", path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", GITLAB_FILES, ids=lambda path: str(path.relative_to(ROOT)))
 def test_gitlab_ci_file_matches_the_gitlab_ci_schema(path):
     proc = validate("vendor.gitlab-ci", path)
@@ -402,6 +406,7 @@ def mandatory_inputs() -> dict[str, str]:
     return {name: "4242" for name, spec in inputs.items() if "default" not in spec}
 
 
+@pytest.mark.slow
 def test_rendered_component_job_matches_the_gitlab_ci_schema(tmp_path):
     jobs = render_component(mandatory_inputs())
     [(name, job)] = jobs.items()
@@ -416,6 +421,7 @@ def test_rendered_component_job_matches_the_gitlab_ci_schema(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_rendered_component_with_other_inputs_stays_valid(tmp_path):
     values: dict[str, Any] = {**mandatory_inputs(), "job-prefix": "qa", "warn-exit-code": 42}
     values["result-id"] = "$CEKURA_RESULT_ID"
@@ -450,6 +456,7 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
     return instructions
 
 
+@pytest.mark.slow
 def test_dockerfile_passes_hadolint():
     proc = run(
         [str(HADOLINT), "--no-color", "--failure-threshold", "warning", "Dockerfile"], cwd=ROOT
@@ -703,6 +710,7 @@ def installed_gate() -> None:
     assert GATE_EXE.is_file(), f"{GATE_EXE} missing: install the project into this venv"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("verdict", "fail_on", "code"),
     [
@@ -740,6 +748,7 @@ def test_gate_step_exit_code_follows_verdict_and_fail_on(tmp_path, fake, verdict
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fail_on", ["error", "never"])
 def test_gate_step_result_not_found_is_no_verdict_exit_3(tmp_path, fake, fail_on):
     step = run_gate_step(tmp_path, fake, PASS_POLICY, **{"fail-on": fail_on})
@@ -753,6 +762,7 @@ def test_gate_step_result_not_found_is_no_verdict_exit_3(tmp_path, fake, fail_on
     assert "404" in step.stderr
 
 
+@pytest.mark.slow
 def test_gate_step_result_that_never_finishes_times_out_with_exit_3(tmp_path, fake):
     runs = [make_run(1)]
     fake.add_result(RESULT_ID, [running(runs)])
@@ -764,6 +774,7 @@ def test_gate_step_result_that_never_finishes_times_out_with_exit_3(tmp_path, fa
     assert len(fake.requests_to(RESULT_PATH)) >= 2
 
 
+@pytest.mark.slow
 def test_gate_step_shows_10_errors_then_a_notice_counting_the_rest(tmp_path, fake):
     runs = [make_run(1)] + [
         failing_run(100 + index, scenario_name=f"Scenario {index:02d}") for index in range(25)
@@ -784,6 +795,7 @@ def test_gate_step_shows_10_errors_then_a_notice_counting_the_rest(tmp_path, fak
     assert step.outputs["failed-runs"] == "25"
 
 
+@pytest.mark.slow
 def test_gate_step_shows_10_warnings_then_a_notice_counting_the_rest(tmp_path, fake):
     runs = [make_run(index) for index in range(1, 30)] + [
         failing_run(100 + index) for index in range(12)
@@ -798,6 +810,7 @@ def test_gate_step_shows_10_warnings_then_a_notice_counting_the_rest(tmp_path, f
     assert notice.data.startswith("0 more errors and 3 more warnings are not shown")
 
 
+@pytest.mark.slow
 def test_gate_step_escapes_annotations_and_cannot_be_injected(tmp_path, fake):
     names = [*INJECTIONS, ESCAPE_NAME]
     runs = [make_run(1)] + [
@@ -851,6 +864,7 @@ def test_injection_checker_recognises_what_the_runner_would_run():
     assert injected_commands(lines) == lines[:4]
 
 
+@pytest.mark.slow
 def test_gate_step_status_text_from_the_api_cannot_inject_commands(tmp_path, fake):
     runs = three_runs()
     fake.add_result(
@@ -865,6 +879,7 @@ def test_gate_step_status_text_from_the_api_cannot_inject_commands(tmp_path, fak
     assert_runner_contract(step, "warn")
 
 
+@pytest.mark.slow
 def test_gate_step_api_error_body_cannot_inject_commands(tmp_path, fake):
     body = '{"detail": "teapot ##[error]pwned-by-body ##[set-output name=verdict;]pass"}'
     fake.fail_next(RESULT_PATH, Fault(status=418, body=body))
@@ -873,6 +888,7 @@ def test_gate_step_api_error_body_cannot_inject_commands(tmp_path, fake):
     assert_runner_contract(step, "error", progress=False)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("inputs", "summary_on", "annotations_on"),
     [({"summary": "off"}, False, True), ({"annotations": "off"}, True, False)],
@@ -889,6 +905,7 @@ def test_gate_step_summary_and_annotations_can_be_switched_off(
     assert step.outputs["verdict"] == "fail"  # outputs are always written
 
 
+@pytest.mark.slow
 def test_gate_step_offline_result_file(tmp_path, fake):
     """``result-file`` instead of ``result-id``: no wait, no group, same outputs."""
     work_result = tmp_path / "result.json"
@@ -921,6 +938,7 @@ def baseline_input(tmp_path: Path, fake: FakeCekura, source: str) -> str:
     return str(path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", ["baseline-file", "baseline-result-id"])
 def test_gate_step_passes_a_baseline_input_to_the_gate(tmp_path, fake, source):
     serve(fake, three_runs())
@@ -935,6 +953,7 @@ def test_gate_step_passes_a_baseline_input_to_the_gate(tmp_path, fake, source):
     assert (check["outcome"], check["baseline"]) == ("fail", "100%")
 
 
+@pytest.mark.slow
 def test_gate_step_without_a_baseline_input_uses_the_policy_and_fails_closed(tmp_path, fake):
     """Empty baseline inputs pass no flag: a relative rule without any baseline is exit 3."""
     serve(fake, three_runs())
@@ -945,6 +964,7 @@ def test_gate_step_without_a_baseline_input_uses_the_policy_and_fails_closed(tmp
     assert not fake.requests_to(RESULT_PATH)  # refused before waiting for the result
 
 
+@pytest.mark.slow
 def test_install_step_is_valid_bash(tmp_path):
     script = tmp_path / "install.sh"
     script.write_text(action_step("install")["run"], encoding="utf-8")
@@ -1053,6 +1073,7 @@ def test_warn_exit_code_applies_to_a_pass_with_warnings_only(tmp_path, fake, pol
     assert proc.returncode == code, proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("policy", "verdict", "allowed"), [(WARN_POLICY, "warn", True), (FAIL_POLICY, "fail", False)]
 )
@@ -1085,6 +1106,7 @@ def test_component_job_script_runs_and_its_exit_code_is_allowed_only_for_warning
         assert (tmp_path / path).is_dir()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", ["baseline-file", "baseline-result-id"])
 def test_component_job_passes_a_baseline_input_to_the_gate(tmp_path, fake, source):
     serve(fake, three_runs())
@@ -1269,6 +1291,7 @@ def make_gate(
     return proc, log.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_make_gate_without_result_id_prints_usage(tmp_path):
     # -o: the venv stamp counts as up to date, whatever its timestamp in this checkout.
     proc, calls = make_gate(ROOT, tmp_path, "-o", ".venv/.installed")
@@ -1277,6 +1300,7 @@ def test_make_gate_without_result_id_prints_usage(tmp_path):
     assert calls == "", "make gate ran a command before its usage check"
 
 
+@pytest.mark.slow
 def test_make_gate_without_result_id_installs_nothing_on_a_fresh_checkout(tmp_path):
     checkout = tmp_path / "checkout"
     checkout.mkdir()
@@ -1288,12 +1312,14 @@ def test_make_gate_without_result_id_installs_nothing_on_a_fresh_checkout(tmp_pa
     assert "usage: make gate RESULT_ID=" in proc.stderr
 
 
+@pytest.mark.slow
 def test_pre_push_hook_is_posix_sh():
     proc = run(["sh", "-n", str(ROOT / "examples" / "pre-push")])
     assert proc.returncode == 0, proc.stderr
     assert (ROOT / "examples" / "pre-push").read_text("utf-8").startswith("#!/bin/sh\n")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "env", [{}, {"CEKURA_RESULT_ID": "4242"}, {"CEKURA_API_KEY": KEY}], ids=["none", "id", "key"]
 )

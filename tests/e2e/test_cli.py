@@ -341,6 +341,7 @@ def test_result_error_names_the_file_when_a_runs_file_is_given(tmp_path):
 # --------------------------------------------------------------------------- robustness
 
 
+@pytest.mark.slow
 def test_non_utf8_stdout_still_gives_the_verdict(tmp_path):
     shutil.copytree(EXAMPLES, tmp_path / "examples")
     env = gate_env(PYTHONIOENCODING="cp1252")  # read at start-up: a real process
@@ -370,6 +371,7 @@ def _limit_address_space() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
 
+@pytest.mark.slow
 def test_gate_works_under_a_one_gib_address_space_limit(tmp_path):
     args = [
         "check",
@@ -407,6 +409,7 @@ def _run_on_a_tty(args: list[str], env: dict[str, str]) -> tuple[int, str]:
     return proc.wait(timeout=60), b"".join(chunks).decode("utf-8")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("no_color", "coloured"), [(None, True), ("1", False)])
 def test_terminal_colour_only_on_a_tty_without_no_color(no_color, coloured):
     env = _env() if no_color is None else _env(NO_COLOR=no_color)
@@ -432,6 +435,7 @@ def _gate_reading_a_fifo(folder: Path, reports: list[str]) -> tuple[subprocess.P
     return started.proc, _open_when_read(fifo, started.proc)
 
 
+@pytest.mark.slow
 def test_sigint_exits_130_and_writes_every_report(tmp_path):
     # The gate blocks reading the FIFO, so the signal lands inside `check`.
     out = tmp_path / "out"
@@ -449,6 +453,7 @@ def test_sigint_exits_130_and_writes_every_report(tmp_path):
     assert_no_verdict_reports(out, "the gate was interrupted")
 
 
+@pytest.mark.slow
 def test_a_result_from_a_slow_fifo_is_read_whole(tmp_path):
     """A pipe that pauses longer than the gate's wait slice still gives the whole result."""
     text = json.dumps(make_result([make_run(1), make_run(2)])).encode("utf-8")

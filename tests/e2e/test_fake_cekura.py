@@ -9,6 +9,8 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import EXAMPLES
 from tests.e2e.harness import gate_env, run_gate, spawn
 
@@ -16,6 +18,7 @@ RESULT = EXAMPLES / "results" / "result_completed_mixed.json"
 RUNS = EXAMPLES / "results" / "runs_bulk.json"
 
 
+@pytest.mark.slow
 def test_fake_server_started_by_hand_serves_a_result_to_the_gate(tmp_path: Path) -> None:
     argv = ["--port", "0", "--result", str(RESULT), "--runs", str(RUNS), "--api-key", "hand-key"]
     server = spawn(argv, env=gate_env(), command=[sys.executable, "-m", "tests.fake_cekura"]).proc

@@ -779,6 +779,7 @@ def api_key() -> str:
     return KEY
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("row", params())
 def test_fault_matrix(row: Row, fake: FakeCekura, tmp_path: Path) -> None:
     fake.add_result(RESULT_ID, row.timeline)
@@ -844,6 +845,7 @@ def exit_paths() -> list[Any]:
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("code", "command"), exit_paths())
 def test_every_exit_path_writes_every_report(
     code: int, command: str, fake: FakeCekura, tmp_path: Path

@@ -230,6 +230,7 @@ def times_between(requests: list[Any]) -> list[float]:
 # --------------------------------------------------------------------------- 1-3: waiting
 
 
+@pytest.mark.slow
 def test_result_that_finishes_passes_with_one_line_per_status_change(tmp_path, fake):
     fake.add_result(
         RESULT_ID,
@@ -269,6 +270,7 @@ def test_result_that_ends_failed_fails_the_gate(tmp_path, fake):
     assert outcome.report("summary.md").startswith(SUMMARY_FAIL)
 
 
+@pytest.mark.slow
 def test_result_that_never_finishes_times_out_with_the_last_status(tmp_path, fake):
     fake.add_result(RESULT_ID, [in_progress("pending"), in_progress("running")])
     outcome = check(tmp_path, fake.url, "--timeout", "2s")
@@ -278,6 +280,7 @@ def test_result_that_never_finishes_times_out_with_the_last_status(tmp_path, fak
     assert fake.requests_to(RESULT)[-1].at - fake.requests[0].at <= 2.5  # no poll past it
 
 
+@pytest.mark.slow
 def test_stalled_response_does_not_keep_the_gate_past_its_timeout(tmp_path, fake):
     stall = Fault(status=200, body=json.dumps(in_progress("running")), delay_s=120)
     fake.add_result(RESULT_ID, [in_progress("running"), stall])
@@ -290,6 +293,7 @@ def test_stalled_response_does_not_keep_the_gate_past_its_timeout(tmp_path, fake
 # --------------------------------------------------------------------------- 4-6: retries
 
 
+@pytest.mark.slow
 def test_503_three_times_then_success_passes(tmp_path, fake):
     fake.add_result(RESULT_ID, [completed()])
     fake.fail_next(RESULT, Fault(status=503, body='{"detail": "Service Unavailable"}'), times=3)
@@ -300,6 +304,7 @@ def test_503_three_times_then_success_passes(tmp_path, fake):
     assert "(attempt 4 of 7)" in outcome.stderr
 
 
+@pytest.mark.slow
 def test_429_retry_after_is_honoured(tmp_path, fake):
     fake.add_result(RESULT_ID, [completed()])
     fake.fail_next(RESULT, Fault(status=429, headers={"Retry-After": "1"}))
@@ -311,6 +316,7 @@ def test_429_retry_after_is_honoured(tmp_path, fake):
     assert "HTTP 429; retrying in 1.0s" in outcome.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("fault", "logged"),
     [
@@ -396,6 +402,7 @@ def test_missing_key_is_a_usage_error_before_any_request(tmp_path, fake, flags, 
 # --------------------------------------------------------------------------- 8: signals
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stalled", [False, True], ids=["between-polls", "in-a-request"])
 def test_sigterm_mid_wait_exits_143_with_a_terminated_junit(tmp_path, fake, stalled):
     steps: list[Any] = [in_progress("running")]
@@ -410,6 +417,7 @@ def test_sigterm_mid_wait_exits_143_with_a_terminated_junit(tmp_path, fake, stal
     assert_no_verdict(outcome, "the gate was terminated (SIGTERM)", code=143)
 
 
+@pytest.mark.slow
 def test_sigterm_during_a_concurrent_run_details_fetch_exits_promptly(tmp_path, fake):
     runs = [make_run(run_id) for run_id in range(1, 121)]  # 3 chunks: fetched concurrently
     for run in runs:
@@ -426,6 +434,7 @@ def test_sigterm_during_a_concurrent_run_details_fetch_exits_promptly(tmp_path, 
     assert outcome.stderr.splitlines()[-1].startswith(ERROR_PREFIX)  # nothing logged after it
 
 
+@pytest.mark.slow
 def test_sigint_mid_wait_exits_130(tmp_path, fake):
     fake.add_result(RESULT_ID, [in_progress("running")])
     started = spawn_check(tmp_path, fake.url)
@@ -488,6 +497,7 @@ def test_run_details_the_bulk_endpoint_never_returns_give_no_verdict(tmp_path, f
 # --------------------------------------------------------------------------- 10: plain http
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("allowed", [False, True], ids=["refused", "allowed-by-flag"])
 def test_plain_http_to_another_host_is_refused_before_any_connection(tmp_path, fake, allowed):
     """The fake doubles as the HTTP proxy for example.invalid: any connection reaches it.
@@ -529,6 +539,7 @@ def test_key_echoed_in_an_error_body_is_redacted_everywhere(tmp_path, fake, env_
     assert not fake.unauthorised_requests()  # the key the server saw is the stripped one
 
 
+@pytest.mark.slow
 def test_key_echoed_in_retried_errors_never_shows(tmp_path, fake):
     fake.add_result(RESULT_ID, [completed()])
     fake.fail_next(RESULT, Fault(status=503, echo_headers=True), times=2)
@@ -613,6 +624,7 @@ def test_default_auth_header_is_rejected_by_a_server_expecting_another(tmp_path)
 # --------------------------------------------------------------------------- 13: measurement
 
 
+@pytest.mark.slow
 def test_measure_run_details_of_5000_runs_concurrent_vs_sequential(no_network: respx.MockRouter):
     """5,000 runs in chunks of 50 with 20 ms of server latency per request: 8 at a time must be
     at least 3x faster than one at a time. Prints both times (pytest -s shows them)."""

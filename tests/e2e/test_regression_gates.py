@@ -531,6 +531,7 @@ def _echoes_the_key(fake: FakeCekura) -> None:
     fake.fail_next(BASE_PATH, Fault(status=400, echo_headers=True))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("setup", "fragment"),
     [

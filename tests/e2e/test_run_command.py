@@ -605,6 +605,7 @@ def test_trigger_refused_by_the_api_is_not_retried_and_redacts_an_echoed_key(tmp
     assert len(fake.requests) == 1
 
 
+@pytest.mark.slow
 def test_trigger_read_timeout_is_not_retried(
     tmp_path: Path, fake: FakeCekura, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -630,6 +631,7 @@ def test_trigger_read_timeout_is_not_retried(
     assert KEY not in captured.stdout + captured.stderr + report.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_sigterm_while_the_trigger_is_in_flight_sends_nothing_more(tmp_path, fake):
     fake.fail_next(VOICE, Fault(status=201, body=json.dumps({"id": RESULT_ID}), delay_s=60))
     started = spawn(tmp_path, fake.url)
@@ -638,6 +640,7 @@ def test_sigterm_while_the_trigger_is_in_flight_sends_nothing_more(tmp_path, fak
     assert len(fake.requests) == 1  # no retry, no poll, and no end_calls without an id
 
 
+@pytest.mark.slow
 def test_sigterm_while_the_trigger_is_in_flight_says_where_to_look(tmp_path, fake):
     fake.fail_next(VOICE, Fault(status=201, body=json.dumps({"id": RESULT_ID}), delay_s=60))
     started = spawn(tmp_path, fake.url)
@@ -664,6 +667,7 @@ def test_reattach_sends_no_post_and_gates_the_result(tmp_path, fake, run):
 # --------------------------------------------------------------------------- 4: stopping calls
 
 
+@pytest.mark.slow
 def test_timeout_ends_the_calls_once(tmp_path, fake):
     fake.add_result(RESULT_ID, [running()])
     outcome = gate(tmp_path, fake.url, "--timeout", "0.5s")
@@ -677,6 +681,7 @@ def test_timeout_ends_the_calls_once(tmp_path, fake):
     assert outcome.dotenv()["CEKURA_RESULT_ID"] == str(RESULT_ID)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "code", "message"),
     [
@@ -698,6 +703,7 @@ def test_signal_mid_wait_ends_the_calls_once(tmp_path, fake, signum, code, messa
     assert outcome.verdict()["result"]["id"] == RESULT_ID
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", ["timeout", "SIGTERM"])
 def test_no_end_calls_leaves_the_calls_running(tmp_path, fake, stop):
     fake.add_result(RESULT_ID, [running()])
@@ -713,6 +719,7 @@ def test_no_end_calls_leaves_the_calls_running(tmp_path, fake, stop):
     assert "end the calls" not in outcome.stderr
 
 
+@pytest.mark.slow
 def test_end_calls_failure_is_a_warning_and_is_not_retried(tmp_path, fake):
     fake.add_result(RESULT_ID, [running()])
     fake.fail_next(END_CALLS, Fault(status=503), times=2)
@@ -726,6 +733,7 @@ def test_end_calls_failure_is_a_warning_and_is_not_retried(tmp_path, fake):
     ) in outcome.stderr
 
 
+@pytest.mark.slow
 def test_timeout_during_a_stalled_poll_ends_the_calls_once(tmp_path, fake):
     fake.add_result(RESULT_ID, [running(), stalled()])
     outcome = gate(tmp_path, fake.url, "--timeout", "0.5s")
@@ -796,6 +804,7 @@ def test_share_link_failure_is_only_a_warning(tmp_path, fake, fault, rules, code
 # --------------------------------------------------------------------------- 6: recorded early
 
 
+@pytest.mark.slow
 def test_result_id_is_recorded_before_the_wait_ends(tmp_path, fake):
     fake.add_result(RESULT_ID, [running()])
     started = spawn(tmp_path, fake.url, github=True)
