@@ -3,8 +3,8 @@ one-line error on stderr, and the reports written for every outcome. The ``make 
 compares its reports with tests/golden/fail.* (see test_reporters.py for UPDATE_GOLDEN=1).
 
 Most cases run the gate in this process (``run_cli``, tests/e2e/harness.py ``run_gate``). A real
-``python -m gate`` process runs where only a process shows the behaviour: a stdout encoding
-set by PYTHONIOENCODING, an address-space limit, a terminal, a FIFO and SIGINT."""
+``python -m gate`` process runs where only a process shows the behaviour: start-up, a stdout
+encoding set by PYTHONIOENCODING, an address-space limit, a terminal, a FIFO and SIGINT."""
 
 from __future__ import annotations
 
@@ -501,6 +501,15 @@ def test_informational_commands_exit_0(args, expected):
     assert (run.code, run.stderr) == (0, "")
     assert expected in run.stdout
     assert_sane_output(run)
+
+
+def test_the_real_process_starts_and_exits_with_main_s_code():
+    """``python -m gate`` (gate/__main__.py) as a process: the one start-up check in the fast
+    tier; everything else here runs ``main`` in process."""
+    run = run_process(["--version"], env=gate_env())
+    assert run.code == 0, run.stderr
+    assert run.stdout.startswith("cekura-gate ")
+    assert run_process(["check", "--bogus"], env=gate_env()).code == 2
 
 
 def test_schema_command_prints_json():
