@@ -210,7 +210,7 @@ def gate(work: Path, api_url: str, *, limit: float, **options: Any) -> Outcome:
     return Outcome(done.code, done.stdout, done.stderr, done.elapsed, work)
 
 
-def spawn(work: Path, api_url: str, **options: Any) -> Started:
+def spawn_gate(work: Path, api_url: str, **options: Any) -> Started:
     """The gate as a real process, to signal it (``gate_args`` takes ``options``)."""
     return Started(harness.spawn(gate_args(work, api_url, **options), env=gate_env(KEY)), work)
 
@@ -857,7 +857,7 @@ def test_every_exit_path_writes_every_report(
     if act is None:
         outcome = gate(tmp_path, fake.url, command=command, policy=policy, limit=TIMEOUT_S + 30.0)
     else:  # a signal: a real process
-        started = spawn(tmp_path, fake.url, command=command, policy=policy)
+        started = spawn_gate(tmp_path, fake.url, command=command, policy=policy)
         act(started, fake)
         outcome = finish(started, limit=TIMEOUT_S + 30.0)
     entry = record(f"exit-path-{code}-{command}", command, code, outcome)

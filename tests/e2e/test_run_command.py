@@ -2,13 +2,12 @@
 (tests/fake_cekura.py) over a real socket on 127.0.0.1, waits for the result and gates it.
 
 Every run goes through ``gate`` (the gate in this process, tests/e2e/harness.py ``run_gate``)
-or, where a signal is sent, ``spawn`` + ``finish`` (a real ``python -m gate`` process); both
-always pass
-``--verbose`` and all four report flags and, before any test-specific assertion, checks that
-nothing printed a traceback and that the API key (``sk-run-SECRET-55aa``) appears in none of
-stdout (bar GitHub's own ``::add-mask::`` line, which must come first), stderr, the JUnit,
-Markdown, JSON and dotenv reports, ``$GITHUB_OUTPUT`` and the step summary. So the secret
-check covers every case in this file.
+or, where a signal is sent, ``spawn_run`` + ``finish`` (a real ``python -m gate`` process); both
+always pass ``--verbose`` and all four report flags and, before any test-specific assertion,
+check that nothing printed a traceback and that the API key (``sk-run-SECRET-55aa``) appears
+in none of stdout (bar GitHub's own ``::add-mask::`` line, which must come first), stderr, the
+JUnit, Markdown, JSON and dotenv reports, ``$GITHUB_OUTPUT`` and the step summary. So the
+secret check covers every case in this file.
 
 What is checked: the trigger request (endpoint and exact body) for each selector, mode and
 option, flags over the policy, the CI label in the name; no second POST after a failure that
@@ -191,7 +190,7 @@ def run_args(work: Path, api_url: str, *args: str, policy_text: str | None) -> l
     return ["run", "--policy", str(policy_path), "--api-url", api_url, "--verbose", *reports, *args]
 
 
-def spawn(
+def spawn_run(
     work: Path,
     api_url: str,
     *args: str,
@@ -634,7 +633,7 @@ def test_trigger_read_timeout_is_not_retried(
 @pytest.mark.slow
 def test_sigterm_while_the_trigger_is_in_flight_sends_nothing_more(tmp_path, fake):
     fake.fail_next(VOICE, Fault(status=201, body=json.dumps({"id": RESULT_ID}), delay_s=60))
-    started = spawn(tmp_path, fake.url)
+    started = spawn_run(tmp_path, fake.url)
     outcome = signal_when(started, fake, signal.SIGTERM, requests=1, path=VOICE)
     assert_no_verdict(outcome, "the gate was terminated (SIGTERM)", code=143)
     assert len(fake.requests) == 1  # no retry, no poll, and no end_calls without an id
@@ -643,7 +642,7 @@ def test_sigterm_while_the_trigger_is_in_flight_sends_nothing_more(tmp_path, fak
 @pytest.mark.slow
 def test_sigterm_while_the_trigger_is_in_flight_says_where_to_look(tmp_path, fake):
     fake.fail_next(VOICE, Fault(status=201, body=json.dumps({"id": RESULT_ID}), delay_s=60))
-    started = spawn(tmp_path, fake.url)
+    started = spawn_run(tmp_path, fake.url)
     outcome = signal_when(started, fake, signal.SIGTERM, requests=1, path=VOICE)
     assert outcome.code == 143
     assert "look for a result named 'release check'" in outcome.error_lines()[0]
@@ -693,7 +692,7 @@ def test_timeout_ends_the_calls_once(tmp_path, fake):
 @pytest.mark.parametrize("in_request", [False, True], ids=["between-polls", "in-a-request"])
 def test_signal_mid_wait_ends_the_calls_once(tmp_path, fake, signum, code, message, in_request):
     fake.add_result(RESULT_ID, [running(), stalled()] if in_request else [running()])
-    started = spawn(tmp_path, fake.url)
+    started = spawn_run(tmp_path, fake.url)
     outcome = signal_when(started, fake, signum, requests=2, path=RESULT)
     assert_no_verdict(outcome, message, code=code)
     [end] = posts_to(fake, END_CALLS)
@@ -711,7 +710,7 @@ def test_no_end_calls_leaves_the_calls_running(tmp_path, fake, stop):
         outcome = gate(tmp_path, fake.url, "--no-end-calls", "--timeout", "0.5s")
         assert_no_verdict(outcome, "not finished after 0m00s")
     else:
-        started = spawn(tmp_path, fake.url, "--no-end-calls")
+        started = spawn_run(tmp_path, fake.url, "--no-end-calls")
         outcome = signal_when(started, fake, signal.SIGTERM, requests=2, path=RESULT)
         assert_no_verdict(outcome, "the gate was terminated (SIGTERM)", code=143)
     assert posts_to(fake, END_CALLS) == []
@@ -723,7 +722,7 @@ def test_no_end_calls_leaves_the_calls_running(tmp_path, fake, stop):
 def test_end_calls_failure_is_a_warning_and_is_not_retried(tmp_path, fake):
     fake.add_result(RESULT_ID, [running()])
     fake.fail_next(END_CALLS, Fault(status=503), times=2)
-    started = spawn(tmp_path, fake.url)
+    started = spawn_run(tmp_path, fake.url)
     outcome = signal_when(started, fake, signal.SIGTERM, requests=2, path=RESULT)
     assert_no_verdict(outcome, "the gate was terminated (SIGTERM)", code=143)
     assert len(posts_to(fake, END_CALLS)) == 1
@@ -807,7 +806,7 @@ def test_share_link_failure_is_only_a_warning(tmp_path, fake, fault, rules, code
 @pytest.mark.slow
 def test_result_id_is_recorded_before_the_wait_ends(tmp_path, fake):
     fake.add_result(RESULT_ID, [running()])
-    started = spawn(tmp_path, fake.url, github=True)
+    started = spawn_run(tmp_path, fake.url, github=True)
     assert fake.wait_for_requests(2, path=RESULT, timeout=10.0), "the gate never polled"
     assert started.proc.poll() is None, "the gate should still be waiting"
     early_outputs = parse_outputs((tmp_path / "github_output").read_text(encoding="utf-8"))
