@@ -2,7 +2,8 @@
 
 * ``clean_env``: this machine's environment without anything that would change what the gate
   does (CI detection, Cekura settings, colour switches, ``make`` variables); ``gate_env`` adds
-  what every gate run gets (no colour, the checkout on ``PYTHONPATH``, optionally the key).
+  what every gate run gets (no colour, the checkout on ``PYTHONPATH``, a small CA file,
+  optionally the key).
 * ``run_gate``: ``gate.cli.main.main(argv)`` in this process, with the environment, working
   directory and standard streams replaced for the call and everything restored afterwards;
   it returns what a process would have left (exit code, stdout, stderr), byte for byte.
