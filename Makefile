@@ -17,7 +17,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_CONFIG := 1
 
-.PHONY: demo test bench gate install lock schema test-pythons test-latest test-lowest clean
+.PHONY: demo test test-fast bench gate install lock schema test-pythons test-latest test-lowest clean
 
 # uv first, from its hash-pinned requirement; then everything else from uv.lock.
 $(BOOT_UV): requirements/uv.txt
@@ -50,6 +50,13 @@ test: $(STAMP)
 	$(BIN)/ruff format --check gate tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# The tier to run after every change (under 20 s on 2 cores): every test not marked slow, that
+# is, no real process, no wait of a second or more, no build or install. `make test` runs
+# everything. Bytecode stays on here even if PYTHONDONTWRITEBYTECODE is set: pytest keeps its
+# rewritten test modules there, and recompiling them costs about 5 s per run.
+test-fast: $(STAMP)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -m "not slow" -q -p no:cacheprovider
 
 # Benchmarks (about a minute on 2 cores): evaluation at scale, waiting, runs fetch, start-up,
 # and the GitHub Action's install step, cold and warm.

@@ -1,15 +1,12 @@
-"""Shared fixtures: a strict respx router (no test reaches the network), payload
-factories, and a runner for the real ``cekura-gate`` process."""
+"""Shared fixtures: a strict respx router (no test reaches the network), the fake Cekura server
+(``fake``, reachable through that router), payload factories, and ``run_cli`` for the
+``cekura-gate`` command line. How the gate is run lives in tests/e2e/harness.py."""
 
 from __future__ import annotations
 
 import copy
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +15,46 @@ import respx
 
 from gate.policy.load import parse_policy
 from gate.policy.model import Policy
+from tests.e2e.harness import ROOT as ROOT  # re-exported: tests import it from here
+from tests.e2e.harness import Completed, gate_env, run_gate, small_ca_file
+from tests.fake_cekura import FakeCekura
 
-ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 PAYLOADS = DATA / "payloads"
 EXAMPLES = ROOT / "examples"
+
+
+# Files that build, install, run the benchmark or try thousands of generated inputs: every test
+# in them is slow (``make test-fast`` skips them). By file name, so that a move keeps the tier.
+SLOW_FILES = frozenset({"test_release.py", "test_bench.py", "test_properties.py"})
+# Scale tests in files whose tests carry no marks yet (mark them in place when they move).
+SLOW_TESTS = frozenset({"test_normalise_and_evaluate_10k_runs"})
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """``-m "not slow"`` (``make test-fast``) need not even import the slow files."""
+    if collection_path.name in SLOW_FILES and config.getoption("markexpr") == "not slow":
+        return True
+    return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark slow what is slow by nature: the files and tests above, and every Hypothesis property
+    (each tries up to hundreds of examples). The rest (real processes, waits) is marked where it
+    is, with ``@pytest.mark.slow``."""
+    for item in items:
+        is_property = getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
+        name = getattr(item, "originalname", item.name)
+        if item.path.name in SLOW_FILES or name in SLOW_TESTS or is_property:
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def small_ca_bundle(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outside the slow tier no test starts a process or speaks TLS, yet every httpx client
+    loads the whole CA bundle (about 40 ms of CPU): point it at one certificate instead."""
+    if request.node.get_closest_marker("slow") is None:
+        monkeypatch.setenv("SSL_CERT_FILE", small_ca_file())
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +62,21 @@ def no_network() -> Iterator[respx.MockRouter]:
     """Every httpx request in a test must match a declared route, or the test fails."""
     with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
         yield router
+
+
+@pytest.fixture
+def api_key() -> str:
+    """The key the ``fake`` server expects; a test module overrides it with its own."""
+    return "test-key"
+
+
+@pytest.fixture
+def fake(api_key: str, no_network: respx.MockRouter) -> Iterator[FakeCekura]:
+    """A fake Cekura API on 127.0.0.1 for this test; the gate, in process or not, reaches it."""
+    with FakeCekura(api_key=api_key) as server:
+        host, port = server.address
+        no_network.route(host=host, port=port).pass_through()
+        yield server
 
 
 def load_payload(name: str) -> dict[str, Any]:
@@ -87,26 +134,10 @@ def policy_from(text: str, source: str = "gate.yaml") -> Policy:
     return parse_policy(text, source=source)
 
 
-@dataclass
-class CliRun:
-    code: int
-    stdout: str
-    stderr: str
+CliRun = Completed
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> CliRun:
-    """Run the real ``cekura-gate`` process (``python -m gate``) and capture its output."""
-    full_env = {key: value for key, value in os.environ.items() if not key.startswith("CEKURA_")}
-    full_env.update({"NO_COLOR": "1", "PYTHONPATH": str(ROOT)})
-    full_env.update(env or {})
-    proc = subprocess.run(
-        [sys.executable, "-m", "gate", *args],
-        cwd=cwd or ROOT,
-        env=full_env,
-        capture_output=True,
-        encoding="utf-8",
-        errors="replace",
-        timeout=60,
-        check=False,
-    )
-    return CliRun(proc.returncode, proc.stdout, proc.stderr)
+    """``cekura-gate *args`` run in this process (tests/e2e/harness.py ``run_gate``), with the
+    environment cleaned and ``env`` added; what a process would print, and its exit code."""
+    return run_gate(args, env=gate_env(**(env or {})), cwd=cwd or ROOT)

@@ -19,22 +19,38 @@ Use it as a context manager::
         ... run the CLI with --api-url fake.url ...
         assert fake.requests_to("/test_framework/v2/results/167/")
         assert not fake.unauthorised_requests()  # every request carried the key
+
+Or start it by hand for a local trial (127.0.0.1 only; Ctrl-C stops it)::
+
+    python -m tests.fake_cekura --port 8080 \
+        --result examples/results/result_completed_mixed.json \
+        --runs examples/results/runs_bulk.json
+    CEKURA_API_KEY=test-key cekura-gate check --result-id 167 --api-url http://127.0.0.1:8080
+
+It serves the result (completed, under its own ``id``) and the runs-bulk entries, prints its URL
+and the command above, and expects the key ``test-key`` unless ``--api-key`` says otherwise.
+``--port 0`` takes any free port.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import email.utils
 import json
 import math
 import re
+import signal
 import socket
 import struct
 import sys
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -95,7 +111,9 @@ class _Server(ThreadingHTTPServer):
 class FakeCekura:
     """The fake server; thread-safe, started and stopped by ``with``."""
 
-    def __init__(self, api_key: str = "test-key", auth_header: str = "X-CEKURA-API-KEY") -> None:
+    def __init__(
+        self, api_key: str = "test-key", auth_header: str = "X-CEKURA-API-KEY", port: int = 0
+    ) -> None:
         self.api_key = api_key
         self.auth_header = auth_header
         self.latency_s = 0.0
@@ -108,7 +126,7 @@ class FakeCekura:
         self.requests: list[Recorded] = []
         self.next_result_id = 167  # the result a trigger POST "creates"
         self.trigger_status = 201
-        self._server = _Server(("127.0.0.1", 0), self._handler_class())
+        self._server = _Server(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             # A short poll keeps ``shutdown`` (each test's teardown) fast.
@@ -129,9 +147,14 @@ class FakeCekura:
         self._server.server_close()
 
     @property
-    def url(self) -> str:
+    def address(self) -> tuple[str, int]:
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return str(host), int(port)
+
+    @property
+    def url(self) -> str:
+        host, port = self.address
+        return f"http://{host}:{port}"
 
     # ---- scripting
 
@@ -317,3 +340,47 @@ class FakeCekura:
                     self.close_connection = True
 
         return Handler
+
+
+# --------------------------------------------------------------------------- by hand
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.fake_cekura",
+        description="Serve a Cekura result (and its runs) on 127.0.0.1 until Ctrl-C.",
+    )
+    parser.add_argument("--port", type=int, default=8080, help="0: any free port (default 8080)")
+    parser.add_argument("--result", type=Path, required=True, help="a result JSON file to serve")
+    parser.add_argument("--runs", type=Path, help="a runs-bulk JSON file (a list of runs)")
+    parser.add_argument("--api-key", default="test-key", help="the key expected (test-key)")
+    return parser.parse_args(argv)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    result = json.loads(args.result.read_text(encoding="utf-8"))
+    result_id = int(result["id"])
+    with FakeCekura(api_key=args.api_key, port=args.port) as fake:
+        fake.add_result(result_id, [result])
+        if args.runs is not None:
+            fake.add_runs(json.loads(args.runs.read_text(encoding="utf-8")))
+        print(fake.url, flush=True)  # the first line: what a script reads
+        print(
+            f"serving result {result_id}; try:\n  CEKURA_API_KEY={args.api_key} cekura-gate check "
+            f"--result-id {result_id} --api-url {fake.url}\nCtrl-C stops it.",
+            flush=True,
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()  # until Ctrl-C or SIGTERM
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve until Ctrl-C (or SIGTERM); returns the exit code."""
+    # SIGTERM (a test or a process manager stopping it) ends it like Ctrl-C: cleanly.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    return _serve(_parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -23,6 +23,7 @@ from gate.api.client import (
     resolve_settings,
 )
 from gate.errors import ApiError, ApiRejected, ApiUnavailable, UsageError
+from tests.e2e.harness import FakeClock
 
 KEY = "k3y-7f1c9a2b4d6e8f0a1b2c3d4e5f6a7b8c"
 BASE = "https://api.cekura.ai"
@@ -30,21 +31,6 @@ RESULT_URL = f"{BASE}/test_framework/v2/results/42/"
 BULK_URL = f"{BASE}/test_framework/v2/runs/bulk/"
 KEY_ENV = "the CEKURA_API_KEY environment variable"
 NOW = 1_800_000_000.0  # the injected wall clock
-
-
-class FakeClock:
-    """A monotonic clock that only moves when ``sleep`` is called; records every pause."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def settings_for(api_url: str | None = None, **kwargs: Any) -> ApiSettings:

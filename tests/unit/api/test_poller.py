@@ -20,24 +20,9 @@ from gate.api.poller import snapshot, wait_for_result
 from gate.errors import ApiError, ApiUnavailable, ResultError, WaitTimeout
 from gate.policy.model import WaitSettings
 from tests.conftest import make_result, make_run, policy_from
+from tests.e2e.harness import FakeClock
 
 MINUTE = 60.0
-
-
-class FakeClock:
-    """Monotonic time that moves only when ``sleep`` is called; records every pause."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @dataclass
@@ -45,7 +30,7 @@ class Poll:
     """A fake result endpoint: ``payload_at(t)`` answers a poll at fake time ``t``."""
 
     payload_at: Callable[[float], dict[str, Any]]
-    clock: FakeClock = field(default_factory=FakeClock)
+    clock: FakeClock = field(default_factory=lambda: FakeClock(now=0.0))
     latency: float = 0.0
     times: list[float] = field(default_factory=list)
     deadlines: list[float] = field(default_factory=list)
@@ -161,7 +146,7 @@ def outage_from(start: float, clock: FakeClock, *, runs_into: float | None = Non
 
 @pytest.mark.parametrize("start", [0.0, 30.0])
 def test_an_outage_before_the_deadline_is_an_outage(start: float) -> None:
-    clock = FakeClock()
+    clock = FakeClock(now=0.0)
     poll = Poll(outage_from(start, clock), clock=clock)
     with pytest.raises(ApiUnavailable, match="HTTP 503"):
         poll.wait(FAST)
@@ -169,7 +154,7 @@ def test_an_outage_before_the_deadline_is_an_outage(start: float) -> None:
 
 
 def test_an_outage_that_runs_into_the_deadline_is_a_timeout() -> None:
-    clock = FakeClock()
+    clock = FakeClock(now=0.0)
     poll = Poll(outage_from(500.0, clock, runs_into=FAST.timeout_s), clock=clock)
     with pytest.raises(WaitTimeout) as caught:
         poll.wait(FAST)
@@ -178,7 +163,7 @@ def test_an_outage_that_runs_into_the_deadline_is_a_timeout() -> None:
 
 
 def test_an_outage_on_the_first_look_is_an_outage_even_at_the_deadline() -> None:
-    clock = FakeClock()
+    clock = FakeClock(now=0.0)
     poll = Poll(outage_from(0.0, clock, runs_into=FAST.timeout_s), clock=clock)
     with pytest.raises(ApiUnavailable):
         poll.wait(FAST)
@@ -387,7 +372,7 @@ def detail(run_id: int) -> dict[str, Any]:
 
 
 def fetch_live(source: FakeSource, policy_text: str = METRICS_ONLY) -> dict[str, Any]:
-    clock = FakeClock()
+    clock = FakeClock(now=0.0)
     return fetch_finished_result(
         source,
         500,

@@ -42,6 +42,7 @@ from gate.errors import ApiError, ApiRejected, ApiUnavailable, OutcomeUnknown, P
 from gate.policy.model import RunSettings, selector_problem
 from gate.policy.yamlload import load_yaml
 from tests.conftest import DATA, policy_from
+from tests.e2e.harness import FakeClock
 
 KEY = "sk-run-SECRET-55aa"
 BASE = "https://api.cekura.ai"
@@ -99,21 +100,6 @@ def run_policy(body: str) -> RunSettings:
 
 def schema_errors(text: str) -> list[str]:
     return [error.message for error in VALIDATOR.iter_errors(load_yaml(text))]
-
-
-class FakeClock:
-    """A monotonic clock that only moves when ``sleep`` is called; records every pause."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def settings_for(api_url: str | None = None, **kwargs: Any) -> ApiSettings:

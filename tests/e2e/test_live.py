@@ -1,16 +1,15 @@
-"""End-to-end tests of live mode: the real ``cekura-gate`` process (``python -m gate check
---result-id N --api-url ...``) against the fake Cekura server (tests/fake_cekura.py) over a
-real socket on 127.0.0.1.
+"""End-to-end tests of live mode: ``cekura-gate check --result-id N --api-url ...`` against
+the fake Cekura server (tests/fake_cekura.py) over a real socket on 127.0.0.1.
 
-Every run goes through ``check`` (or ``spawn`` + ``collect`` for the signal tests), which
-always passes ``--verbose`` and all three report flags and, before any test-specific
-assertion, checks that nothing printed a traceback and that the API key
-(``sk-live-SECRET-7f3a9c``) appears in none of stdout, stderr, the JUnit, Markdown and JSON
-reports. So the secret check covers every case in this file; the tests under "secrets" add
-servers that echo the key back.
+Every run goes through ``check`` (the gate in this process, tests/e2e/harness.py ``run_gate``)
+or, for the signal tests, ``spawn_check`` + ``collect`` (a real ``python -m gate`` process, the
+only way to send it SIGTERM or SIGINT). Both always pass ``--verbose`` and all three report
+flags and, before any test-specific assertion, check that nothing printed a traceback and that
+the API key (``sk-live-SECRET-7f3a9c``) appears in none of stdout, stderr, the JUnit, Markdown
+and JSON reports. So the secret check covers every case in this file; the tests under
+"secrets" add servers that echo the key back.
 
-Policies poll every 0.1 s (at most 0.5 s), which also shortens retry backoff; the whole file
-takes about 30 s on 2 cores.
+Policies poll every 0.1 s (at most 0.5 s), which also shortens retry backoff.
 """
 
 from __future__ import annotations
@@ -18,13 +17,9 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +30,8 @@ import respx
 from junitparser import JUnitXml
 
 from gate.api.client import CekuraClient, build_http, resolve_settings
-from tests.conftest import PAYLOADS, ROOT, load_payload, make_result, make_run
+from tests.conftest import PAYLOADS, load_payload, make_result, make_run
+from tests.e2e.harness import Completed, Started, finish, gate_env, run_gate, spawn
 from tests.fake_cekura import FakeCekura, Fault
 from tests.golden import status_of
 
@@ -123,33 +119,16 @@ class Outcome:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeCekura]:
-    with FakeCekura(api_key=KEY) as server:
-        yield server
+def api_key() -> str:
+    return KEY
 
 
-def gate_env(key: str | None = KEY, **extra: str) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("CEKURA_")}
-    env.update({"NO_COLOR": "1", "PYTHONPATH": str(ROOT)})
-    if key is not None:
-        env["CEKURA_API_KEY"] = key
-    env.update(extra)
-    return env
-
-
-def spawn(
-    tmp_path: Path,
-    api_url: str,
-    *extra: str,
-    policy: str = PASS_POLICY,
-    result_id: int = RESULT_ID,
-    env: dict[str, str] | None = None,
-) -> tuple[subprocess.Popen[str], float]:
-    """Start ``cekura-gate check --result-id`` with --verbose and every report flag."""
+def gate_args(tmp_path: Path, api_url: str, *extra: str, policy: str, result_id: int) -> list[str]:
+    """``check --result-id`` with --verbose and every report flag; writes the policy."""
     policy_path = tmp_path / "gate.yaml"
     policy_path.write_text(policy, encoding="utf-8")
     out = tmp_path / "out"
-    args = [
+    return [
         "check",
         "--policy",
         str(policy_path),
@@ -165,32 +144,31 @@ def spawn(
         ),
         *extra,
     ]
-    started = time.monotonic()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gate", *args],
-        cwd=ROOT,
-        env=gate_env() if env is None else env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        encoding="utf-8",
-        errors="replace",
-    )
-    return proc, started
 
 
-def collect(
-    proc: subprocess.Popen[str], started: float, out: Path, *, limit: float = 60.0
-) -> Outcome:
-    """Wait (at most ``limit`` seconds) for the process; then the checks every run gets."""
-    try:
-        stdout, stderr = proc.communicate(timeout=limit)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        stdout, stderr = proc.communicate()
-        pytest.fail(f"the gate was still running after {limit:.0f}s; stderr:\n{stderr}")
-    outcome = Outcome(proc.returncode, stdout, stderr, time.monotonic() - started, out)
+def spawn_check(
+    tmp_path: Path,
+    api_url: str,
+    *extra: str,
+    policy: str = PASS_POLICY,
+    result_id: int = RESULT_ID,
+    env: dict[str, str] | None = None,
+) -> Started:
+    """The gate as a real process (for the signal tests)."""
+    args = gate_args(tmp_path, api_url, *extra, policy=policy, result_id=result_id)
+    return spawn(args, env=gate_env(KEY) if env is None else env)
+
+
+def outcome_of(done: Completed, out: Path) -> Outcome:
+    """The checks every run gets, then the outcome."""
+    outcome = Outcome(done.code, done.stdout, done.stderr, done.elapsed, out)
     assert_clean(outcome)
     return outcome
+
+
+def collect(started: Started, out: Path, *, limit: float = 60.0) -> Outcome:
+    """Wait (at most ``limit`` seconds) for the process; then the checks every run gets."""
+    return outcome_of(finish(started, limit=limit), out)
 
 
 def check(
@@ -202,8 +180,10 @@ def check(
     env: dict[str, str] | None = None,
     limit: float = 60.0,
 ) -> Outcome:
-    proc, started = spawn(tmp_path, api_url, *extra, policy=policy, result_id=result_id, env=env)
-    return collect(proc, started, tmp_path / "out", limit=limit)
+    """The gate run in this process; then the checks every run gets."""
+    args = gate_args(tmp_path, api_url, *extra, policy=policy, result_id=result_id)
+    done = run_gate(args, env=gate_env(KEY) if env is None else env, limit=limit)
+    return outcome_of(done, tmp_path / "out")
 
 
 def assert_clean(outcome: Outcome, secret: str = KEY) -> None:
@@ -250,6 +230,7 @@ def times_between(requests: list[Any]) -> list[float]:
 # --------------------------------------------------------------------------- 1-3: waiting
 
 
+@pytest.mark.slow
 def test_result_that_finishes_passes_with_one_line_per_status_change(tmp_path, fake):
     fake.add_result(
         RESULT_ID,
@@ -289,6 +270,7 @@ def test_result_that_ends_failed_fails_the_gate(tmp_path, fake):
     assert outcome.report("summary.md").startswith(SUMMARY_FAIL)
 
 
+@pytest.mark.slow
 def test_result_that_never_finishes_times_out_with_the_last_status(tmp_path, fake):
     fake.add_result(RESULT_ID, [in_progress("pending"), in_progress("running")])
     outcome = check(tmp_path, fake.url, "--timeout", "2s")
@@ -298,6 +280,7 @@ def test_result_that_never_finishes_times_out_with_the_last_status(tmp_path, fak
     assert fake.requests_to(RESULT)[-1].at - fake.requests[0].at <= 2.5  # no poll past it
 
 
+@pytest.mark.slow
 def test_stalled_response_does_not_keep_the_gate_past_its_timeout(tmp_path, fake):
     stall = Fault(status=200, body=json.dumps(in_progress("running")), delay_s=120)
     fake.add_result(RESULT_ID, [in_progress("running"), stall])
@@ -310,6 +293,7 @@ def test_stalled_response_does_not_keep_the_gate_past_its_timeout(tmp_path, fake
 # --------------------------------------------------------------------------- 4-6: retries
 
 
+@pytest.mark.slow
 def test_503_three_times_then_success_passes(tmp_path, fake):
     fake.add_result(RESULT_ID, [completed()])
     fake.fail_next(RESULT, Fault(status=503, body='{"detail": "Service Unavailable"}'), times=3)
@@ -320,6 +304,7 @@ def test_503_three_times_then_success_passes(tmp_path, fake):
     assert "(attempt 4 of 7)" in outcome.stderr
 
 
+@pytest.mark.slow
 def test_429_retry_after_is_honoured(tmp_path, fake):
     fake.add_result(RESULT_ID, [completed()])
     fake.fail_next(RESULT, Fault(status=429, headers={"Retry-After": "1"}))
@@ -331,6 +316,7 @@ def test_429_retry_after_is_honoured(tmp_path, fake):
     assert "HTTP 429; retrying in 1.0s" in outcome.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("fault", "logged"),
     [
@@ -408,7 +394,7 @@ def test_unknown_result_fails_fast_with_one_request(tmp_path, fake):
 )
 def test_missing_key_is_a_usage_error_before_any_request(tmp_path, fake, flags, env, variable):
     fake.add_result(RESULT_ID, [completed()])
-    outcome = check(tmp_path, fake.url, *flags, env=gate_env(key=None, **env))
+    outcome = check(tmp_path, fake.url, *flags, env=gate_env(None, **env))
     assert_no_verdict(outcome, f"no API key: set the {variable} environment variable", code=2)
     assert fake.requests == []
 
@@ -416,43 +402,46 @@ def test_missing_key_is_a_usage_error_before_any_request(tmp_path, fake, flags, 
 # --------------------------------------------------------------------------- 8: signals
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stalled", [False, True], ids=["between-polls", "in-a-request"])
 def test_sigterm_mid_wait_exits_143_with_a_terminated_junit(tmp_path, fake, stalled):
     steps: list[Any] = [in_progress("running")]
     if stalled:
         steps.append(Fault(status=200, body=json.dumps(in_progress("running")), delay_s=60))
     fake.add_result(RESULT_ID, steps)
-    proc, started = spawn(tmp_path, fake.url)
+    started = spawn_check(tmp_path, fake.url)
     assert fake.wait_for_requests(len(steps), timeout=10.0), "the gate sent no request"
     time.sleep(0.05)
-    proc.send_signal(signal.SIGTERM)
-    outcome = collect(proc, started, tmp_path / "out", limit=10.0)
+    started.proc.send_signal(signal.SIGTERM)
+    outcome = collect(started, tmp_path / "out", limit=10.0)
     assert_no_verdict(outcome, "the gate was terminated (SIGTERM)", code=143)
 
 
+@pytest.mark.slow
 def test_sigterm_during_a_concurrent_run_details_fetch_exits_promptly(tmp_path, fake):
     runs = [make_run(run_id) for run_id in range(1, 121)]  # 3 chunks: fetched concurrently
     for run in runs:
         del run["critical_categories"]
     fake.add_result(RESULT_ID, [make_result(runs, id=RESULT_ID)])
     fake.fail_next(BULK, Fault(status=200, body="[]", delay_s=60), times=3)  # all stall
-    proc, started = spawn(tmp_path, fake.url, policy=FINDINGS_POLICY)
+    started = spawn_check(tmp_path, fake.url, policy=FINDINGS_POLICY)
     assert fake.wait_for_requests(3, path=BULK, timeout=10.0), "no concurrent bulk requests"
     time.sleep(0.05)
-    proc.send_signal(signal.SIGTERM)
+    started.proc.send_signal(signal.SIGTERM)
     signalled = time.monotonic()
-    outcome = collect(proc, started, tmp_path / "out", limit=signalled - started + 3.0)
+    outcome = collect(started, tmp_path / "out", limit=signalled - started.started + 3.0)
     assert_no_verdict(outcome, "the gate was terminated (SIGTERM)", code=143)
     assert outcome.stderr.splitlines()[-1].startswith(ERROR_PREFIX)  # nothing logged after it
 
 
+@pytest.mark.slow
 def test_sigint_mid_wait_exits_130(tmp_path, fake):
     fake.add_result(RESULT_ID, [in_progress("running")])
-    proc, started = spawn(tmp_path, fake.url)
+    started = spawn_check(tmp_path, fake.url)
     assert fake.wait_for_requests(1, timeout=10.0), "the gate sent no request"
     time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    outcome = collect(proc, started, tmp_path / "out", limit=10.0)
+    started.proc.send_signal(signal.SIGINT)
+    outcome = collect(started, tmp_path / "out", limit=10.0)
     assert outcome.error_lines() == [f"{ERROR_PREFIX}interrupted"]
     assert_no_verdict(outcome, "interrupted", code=130)
     assert "the gate was interrupted" in outcome.verdict()["error"]
@@ -508,17 +497,20 @@ def test_run_details_the_bulk_endpoint_never_returns_give_no_verdict(tmp_path, f
 # --------------------------------------------------------------------------- 10: plain http
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("allowed", [False, True], ids=["refused", "allowed-by-flag"])
 def test_plain_http_to_another_host_is_refused_before_any_connection(tmp_path, fake, allowed):
     """The fake doubles as the HTTP proxy for example.invalid: any connection reaches it.
 
     With --allow-insecure-http the request does arrive (so the probe works); without it,
-    nothing does.
+    nothing does. A real process: respx, which guards this test process, cannot pass a
+    proxied request through.
     """
     fake.add_result(RESULT_ID, [completed()])
-    env = gate_env(HTTP_PROXY=fake.url, http_proxy=fake.url, NO_PROXY="", no_proxy="")
+    env = gate_env(KEY, HTTP_PROXY=fake.url, http_proxy=fake.url, NO_PROXY="", no_proxy="")
     flags = ["--allow-insecure-http"] if allowed else []
-    outcome = check(tmp_path, "http://example.invalid", *flags, env=env)
+    started = spawn_check(tmp_path, "http://example.invalid", *flags, env=env)
+    outcome = collect(started, tmp_path / "out")
     if allowed:
         assert_passed(outcome)
         assert len(fake.requests_to(RESULT)) == 1
@@ -541,12 +533,13 @@ def test_plain_http_to_another_host_is_refused_before_any_connection(tmp_path, f
 def test_key_echoed_in_an_error_body_is_redacted_everywhere(tmp_path, fake, env_key):
     fake.add_result(RESULT_ID, [completed()])
     fake.fail_next(RESULT, Fault(status=400, echo_headers=True))
-    outcome = check(tmp_path, fake.url, env=gate_env(key=env_key))  # assert_clean: no KEY
+    outcome = check(tmp_path, fake.url, env=gate_env(env_key))  # assert_clean: no KEY
     assert_no_verdict(outcome, "unexpected HTTP 400")
     assert '"x-cekura-api-key": "[redacted]"' in outcome.error_lines()[0]  # shown, minus the key
     assert not fake.unauthorised_requests()  # the key the server saw is the stripped one
 
 
+@pytest.mark.slow
 def test_key_echoed_in_retried_errors_never_shows(tmp_path, fake):
     fake.add_result(RESULT_ID, [completed()])
     fake.fail_next(RESULT, Fault(status=503, echo_headers=True), times=2)
@@ -558,7 +551,7 @@ def test_key_echoed_in_retried_errors_never_shows(tmp_path, fake):
 
 def test_blank_key_is_a_usage_error_and_the_reports_stay_intact(tmp_path, fake):
     fake.add_result(RESULT_ID, [completed()])
-    outcome = check(tmp_path, fake.url, env=gate_env(key="  "))
+    outcome = check(tmp_path, fake.url, env=gate_env("  "))
     assert "[redacted]" not in outcome.report("verdict.json")
     assert_no_verdict(outcome, "no API key: set the CEKURA_API_KEY environment variable", code=2)
     assert fake.requests == []
@@ -576,7 +569,7 @@ def test_key_echoed_into_the_result_is_redacted_from_output_and_reports(tmp_path
     """A server (or proxy) that puts the key in the result itself: the gate still hides it."""
     echoing = completed() | {"name": f"Nightly run by {KEY}"}
     fake.add_result(RESULT_ID, [echoing])
-    outcome = check(tmp_path, fake.url, env=gate_env(key=env_key))  # assert_clean: no KEY
+    outcome = check(tmp_path, fake.url, env=gate_env(env_key))  # assert_clean: no KEY
     assert_passed(outcome)
     assert outcome.verdict()["result"]["name"] == "Nightly run by [redacted]"
 
@@ -597,7 +590,7 @@ def test_key_with_markdown_characters_echoed_into_the_result_is_redacted(tmp_pat
     key = "sk_live_SECRET_7f3a9c"
     with FakeCekura(api_key=key) as server:
         server.add_result(RESULT_ID, [completed() | {"name": f"Nightly run by {key}"}])
-        outcome = check(tmp_path, server.url, env=gate_env(key=key))
+        outcome = check(tmp_path, server.url, env=gate_env(key))
     assert_passed(outcome)
     assert_clean(outcome, key)
     assert "SECRET" not in outcome.report("summary.md")  # nor its Markdown-escaped form
@@ -631,6 +624,7 @@ def test_default_auth_header_is_rejected_by_a_server_expecting_another(tmp_path)
 # --------------------------------------------------------------------------- 13: measurement
 
 
+@pytest.mark.slow
 def test_measure_run_details_of_5000_runs_concurrent_vs_sequential(no_network: respx.MockRouter):
     """5,000 runs in chunks of 50 with 20 ms of server latency per request: 8 at a time must be
     at least 3x faster than one at a time. Prints both times (pytest -s shows them)."""

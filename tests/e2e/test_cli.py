@@ -1,7 +1,10 @@
-"""End-to-end tests of the command line: the real ``python -m gate`` process, files in
-tmp_path, exit codes, the one-line error on stderr, and the reports written for every
-outcome. The ``make demo`` test compares its reports with tests/golden/fail.* (see
-test_reporters.py for UPDATE_GOLDEN=1)."""
+"""End-to-end tests of the command line: ``cekura-gate`` on files in tmp_path, exit codes, the
+one-line error on stderr, and the reports written for every outcome. The ``make demo`` test
+compares its reports with tests/golden/fail.* (see test_reporters.py for UPDATE_GOLDEN=1).
+
+Most cases run the gate in this process (``run_cli``, tests/e2e/harness.py ``run_gate``). A real
+``python -m gate`` process runs where only a process shows the behaviour: start-up, a stdout
+encoding set by PYTHONIOENCODING, an address-space limit, a terminal, a FIFO and SIGINT."""
 
 from __future__ import annotations
 
@@ -14,7 +17,6 @@ import shlex
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ import pytest
 from junitparser import JUnitXml
 
 from tests.conftest import EXAMPLES, PAYLOADS, ROOT, CliRun, make_result, make_run, run_cli
+from tests.e2e.harness import Started, clean_env, gate_env, run_process, spawn
 from tests.golden import assert_golden, status_of
 
 REPORTS = ("junit.xml", "summary.md", "verdict.json")
@@ -338,9 +341,11 @@ def test_result_error_names_the_file_when_a_runs_file_is_given(tmp_path):
 # --------------------------------------------------------------------------- robustness
 
 
+@pytest.mark.slow
 def test_non_utf8_stdout_still_gives_the_verdict(tmp_path):
     shutil.copytree(EXAMPLES, tmp_path / "examples")
-    run = run_cli(*demo_arguments(), cwd=tmp_path, env={"PYTHONIOENCODING": "cp1252"})
+    env = gate_env(PYTHONIOENCODING="cp1252")  # read at start-up: a real process
+    run = run_process(demo_arguments(), env=env, cwd=tmp_path)
     assert run.code == 1, run.stderr  # Windows runners pipe stdout in the ANSI code page
     assert json_report(tmp_path / "out")["verdict"] == "fail"
 
@@ -366,6 +371,7 @@ def _limit_address_space() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
 
+@pytest.mark.slow
 def test_gate_works_under_a_one_gib_address_space_limit(tmp_path):
     args = [
         "check",
@@ -374,33 +380,21 @@ def test_gate_works_under_a_one_gib_address_space_limit(tmp_path):
         "--result-file",
         str(EXAMPLES / "results" / "result_completed_mixed.json"),
     ]
-    proc = subprocess.run(
-        [sys.executable, "-m", "gate", *args],
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        preexec_fn=_limit_address_space,
-    )
-    assert proc.returncode == 1, proc.stderr
+    proc = spawn(args, env=_env(), preexec_fn=_limit_address_space).proc
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 1, stderr
 
 
 # --------------------------------------------------------------------------- terminal, signals
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CEKURA_")}
-    env.pop("NO_COLOR", None)
-    env.update({"PYTHONPATH": str(ROOT), **extra})
-    return env
+    return clean_env(PYTHONPATH=str(ROOT), **extra)  # NO_COLOR only where a test sets it
 
 
 def _run_on_a_tty(args: list[str], env: dict[str, str]) -> tuple[int, str]:
     primary, secondary = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gate", *args], stdout=secondary, stderr=subprocess.DEVNULL, env=env
-    )
+    proc = spawn(args, env=env, stdout=secondary, stderr=subprocess.DEVNULL).proc
     os.close(secondary)
     chunks = []
     while True:
@@ -415,6 +409,7 @@ def _run_on_a_tty(args: list[str], env: dict[str, str]) -> tuple[int, str]:
     return proc.wait(timeout=60), b"".join(chunks).decode("utf-8")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("no_color", "coloured"), [(None, True), ("1", False)])
 def test_terminal_colour_only_on_a_tty_without_no_color(no_color, coloured):
     env = _env() if no_color is None else _env(NO_COLOR=no_color)
@@ -436,16 +431,11 @@ def _gate_reading_a_fifo(folder: Path, reports: list[str]) -> tuple[subprocess.P
     fifo = folder / "result.json"
     os.mkfifo(fifo)
     args = ["check", "--policy", str(EXAMPLES / "gate.yaml"), "--result-file", str(fifo)]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gate", *args, *reports],
-        env=_env(NO_COLOR="1"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    return proc, _open_when_read(fifo, proc)
+    started: Started = spawn([*args, *reports], env=_env(NO_COLOR="1"))
+    return started.proc, _open_when_read(fifo, started.proc)
 
 
+@pytest.mark.slow
 def test_sigint_exits_130_and_writes_every_report(tmp_path):
     # The gate blocks reading the FIFO, so the signal lands inside `check`.
     out = tmp_path / "out"
@@ -463,6 +453,7 @@ def test_sigint_exits_130_and_writes_every_report(tmp_path):
     assert_no_verdict_reports(out, "the gate was interrupted")
 
 
+@pytest.mark.slow
 def test_a_result_from_a_slow_fifo_is_read_whole(tmp_path):
     """A pipe that pauses longer than the gate's wait slice still gives the whole result."""
     text = json.dumps(make_result([make_run(1), make_run(2)])).encode("utf-8")
@@ -510,6 +501,15 @@ def test_informational_commands_exit_0(args, expected):
     assert (run.code, run.stderr) == (0, "")
     assert expected in run.stdout
     assert_sane_output(run)
+
+
+def test_the_real_process_starts_and_exits_with_main_s_code():
+    """``python -m gate`` (gate/__main__.py) as a process: the one start-up check in the fast
+    tier; everything else here runs ``main`` in process."""
+    run = run_process(["--version"], env=gate_env())
+    assert run.code == 0, run.stderr
+    assert run.stdout.startswith("cekura-gate ")
+    assert run_process(["check", "--bogus"], env=gate_env()).code == 2
 
 
 def test_schema_command_prints_json():

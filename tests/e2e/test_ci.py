@@ -13,7 +13,10 @@ outside it is an unexpected workflow command, at most 10 error and 10 warning an
 (then one notice), the outputs parse and name every output the Action declares, the step
 summary starts with the verdict's heading and stays under 1 MiB.
 
-Policies poll every 0.1 s, so the whole file takes about 20 s.
+The GitLab and dotenv cases run ``cekura-gate check`` in this process (tests/e2e/harness.py
+``run_gate``); the Action's step, the GitLab component's script, ``make gate`` and the pre-push
+hook run as real processes, the installed ``cekura-gate`` entry point included. Policies poll
+every 0.1 s.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import shutil
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +42,7 @@ from gate.reporters.text import one_line
 from gate.rules.checks import Check, Outcome
 from gate.rules.evaluate import NoVerdict, Verdict, VerdictStatus
 from tests.conftest import ROOT, make_result, make_run
+from tests.e2e.harness import Completed, clean_env, run_gate
 from tests.fake_cekura import FakeCekura, Fault
 
 VENV_BIN = Path(sys.executable).parent  # not resolved: the venv's bin, not the base Python's
@@ -87,18 +91,6 @@ def load_yaml(path: Path) -> Any:
 
 
 ACTION: dict[str, Any] = load_yaml(ROOT / "action.yml")
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """This process's environment without anything CI-, Cekura- or make-specific."""
-    dropped = ("CEKURA_", "GITHUB_", "GITLAB_", "RUNNER_", "ACTIONS_", "INPUT_", "MAKE")
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(dropped) and name not in {"CI", "MFLAGS", "RESULT_ID", "POLICY"}
-    }
-    env.update(extra)
-    return env
 
 
 def run(
@@ -279,11 +271,13 @@ def parse_dotenv(text: str) -> dict[str, str]:
 # --------------------------------------------------------------------------- 1. schemas
 
 
+@pytest.mark.slow
 def test_action_yml_matches_the_github_actions_schema():
     proc = validate("vendor.github-actions", ROOT / "action.yml")
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_the_schema_check_is_not_vacuous(tmp_path):
     """A broken action and a broken GitLab job are rejected by the same schemas."""
     broken = dict(ACTION, inputs={"policy": {"required": "maybe"}})
@@ -303,12 +297,14 @@ def test_the_release_workflows_exist():
     assert {path.name for path in WORKFLOWS} >= {"ci.yml", "release.yml"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", GITHUB_WORKFLOWS, ids=lambda path: path.name)
 def test_github_workflow_matches_the_workflow_schema(path):
     proc = validate("vendor.github-workflows", path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", GITLAB_FILES, ids=lambda path: str(path.relative_to(ROOT)))
 def test_gitlab_ci_file_matches_the_gitlab_ci_schema(path):
     proc = validate("vendor.gitlab-ci", path)
@@ -411,6 +407,7 @@ def mandatory_inputs() -> dict[str, str]:
     return {name: "4242" for name, spec in inputs.items() if "default" not in spec}
 
 
+@pytest.mark.slow
 def test_rendered_component_job_matches_the_gitlab_ci_schema(tmp_path):
     jobs = render_component(mandatory_inputs())
     [(name, job)] = jobs.items()
@@ -425,6 +422,7 @@ def test_rendered_component_job_matches_the_gitlab_ci_schema(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_rendered_component_with_other_inputs_stays_valid(tmp_path):
     values: dict[str, Any] = {**mandatory_inputs(), "job-prefix": "qa", "warn-exit-code": 42}
     values["result-id"] = "$CEKURA_RESULT_ID"
@@ -459,6 +457,7 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
     return instructions
 
 
+@pytest.mark.slow
 def test_dockerfile_passes_hadolint():
     proc = run(
         [str(HADOLINT), "--no-color", "--failure-threshold", "warning", "Dockerfile"], cwd=ROOT
@@ -682,9 +681,8 @@ def three_runs() -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeCekura]:
-    with FakeCekura(api_key=KEY) as server:
-        yield server
+def api_key() -> str:
+    return KEY
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -692,6 +690,7 @@ def installed_gate() -> None:
     assert GATE_EXE.is_file(), f"{GATE_EXE} missing: install the project into this venv"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("verdict", "fail_on", "code"),
     [
@@ -729,6 +728,7 @@ def test_gate_step_exit_code_follows_verdict_and_fail_on(tmp_path, fake, verdict
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fail_on", ["error", "never"])
 def test_gate_step_result_not_found_is_no_verdict_exit_3(tmp_path, fake, fail_on):
     step = run_gate_step(tmp_path, fake, PASS_POLICY, **{"fail-on": fail_on})
@@ -742,6 +742,7 @@ def test_gate_step_result_not_found_is_no_verdict_exit_3(tmp_path, fake, fail_on
     assert "404" in step.stderr
 
 
+@pytest.mark.slow
 def test_gate_step_result_that_never_finishes_times_out_with_exit_3(tmp_path, fake):
     runs = [make_run(1)]
     fake.add_result(RESULT_ID, [running(runs)])
@@ -753,6 +754,7 @@ def test_gate_step_result_that_never_finishes_times_out_with_exit_3(tmp_path, fa
     assert len(fake.requests_to(RESULT_PATH)) >= 2
 
 
+@pytest.mark.slow
 def test_gate_step_shows_10_errors_then_a_notice_counting_the_rest(tmp_path, fake):
     runs = [make_run(1)] + [
         failing_run(100 + index, scenario_name=f"Scenario {index:02d}") for index in range(25)
@@ -773,6 +775,7 @@ def test_gate_step_shows_10_errors_then_a_notice_counting_the_rest(tmp_path, fak
     assert step.outputs["failed-runs"] == "25"
 
 
+@pytest.mark.slow
 def test_gate_step_shows_10_warnings_then_a_notice_counting_the_rest(tmp_path, fake):
     runs = [make_run(index) for index in range(1, 30)] + [
         failing_run(100 + index) for index in range(12)
@@ -787,6 +790,7 @@ def test_gate_step_shows_10_warnings_then_a_notice_counting_the_rest(tmp_path, f
     assert notice.data.startswith("0 more errors and 3 more warnings are not shown")
 
 
+@pytest.mark.slow
 def test_gate_step_escapes_annotations_and_cannot_be_injected(tmp_path, fake):
     names = [*INJECTIONS, ESCAPE_NAME]
     runs = [make_run(1)] + [
@@ -840,6 +844,7 @@ def test_injection_checker_recognises_what_the_runner_would_run():
     assert injected_commands(lines) == lines[:4]
 
 
+@pytest.mark.slow
 def test_gate_step_status_text_from_the_api_cannot_inject_commands(tmp_path, fake):
     runs = three_runs()
     fake.add_result(
@@ -854,6 +859,7 @@ def test_gate_step_status_text_from_the_api_cannot_inject_commands(tmp_path, fak
     assert_runner_contract(step, "warn")
 
 
+@pytest.mark.slow
 def test_gate_step_api_error_body_cannot_inject_commands(tmp_path, fake):
     body = '{"detail": "teapot ##[error]pwned-by-body ##[set-output name=verdict;]pass"}'
     fake.fail_next(RESULT_PATH, Fault(status=418, body=body))
@@ -862,6 +868,7 @@ def test_gate_step_api_error_body_cannot_inject_commands(tmp_path, fake):
     assert_runner_contract(step, "error", progress=False)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("inputs", "summary_on", "annotations_on"),
     [({"summary": "off"}, False, True), ({"annotations": "off"}, True, False)],
@@ -878,6 +885,7 @@ def test_gate_step_summary_and_annotations_can_be_switched_off(
     assert step.outputs["verdict"] == "fail"  # outputs are always written
 
 
+@pytest.mark.slow
 def test_gate_step_offline_result_file(tmp_path, fake):
     """``result-file`` instead of ``result-id``: no wait, no group, same outputs."""
     work_result = tmp_path / "result.json"
@@ -910,6 +918,7 @@ def baseline_input(tmp_path: Path, fake: FakeCekura, source: str) -> str:
     return str(path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", ["baseline-file", "baseline-result-id"])
 def test_gate_step_passes_a_baseline_input_to_the_gate(tmp_path, fake, source):
     serve(fake, three_runs())
@@ -924,6 +933,7 @@ def test_gate_step_passes_a_baseline_input_to_the_gate(tmp_path, fake, source):
     assert (check["outcome"], check["baseline"]) == ("fail", "100%")
 
 
+@pytest.mark.slow
 def test_gate_step_without_a_baseline_input_uses_the_policy_and_fails_closed(tmp_path, fake):
     """Empty baseline inputs pass no flag: a relative rule without any baseline is exit 3."""
     serve(fake, three_runs())
@@ -934,6 +944,7 @@ def test_gate_step_without_a_baseline_input_uses_the_policy_and_fails_closed(tmp
     assert not fake.requests_to(RESULT_PATH)  # refused before waiting for the result
 
 
+@pytest.mark.slow
 def test_install_step_is_valid_bash(tmp_path):
     script = tmp_path / "install.sh"
     script.write_text(action_step("install")["run"], encoding="utf-8")
@@ -944,13 +955,12 @@ def test_install_step_is_valid_bash(tmp_path):
 # --------------------------------------------------------------------------- 4. GitLab
 
 
-def run_gate(
-    tmp_path: Path, fake: FakeCekura, policy: str, *args: str, **env: str
-) -> subprocess.CompletedProcess[str]:
-    """``cekura-gate check --result-id`` in ``tmp_path`` with the key in the environment."""
+def check_live(tmp_path: Path, fake: FakeCekura, policy: str, *args: str, **env: str) -> Completed:
+    """``cekura-gate check --result-id`` in ``tmp_path`` with the key in the environment (in
+    this process; the Action and component tests above run the installed entry point)."""
     (tmp_path / "gate.yaml").write_text(policy, encoding="utf-8")
-    command = [str(GATE_EXE), "check", "--result-id", str(RESULT_ID), "--api-url", fake.url]
-    proc = run([*command, *args], cwd=tmp_path, env=clean_env(CEKURA_API_KEY=KEY, **env))
+    command = ["check", "--result-id", str(RESULT_ID), "--api-url", fake.url]
+    proc = run_gate([*command, *args], cwd=tmp_path, env=clean_env(CEKURA_API_KEY=KEY, **env))
     assert "Traceback" not in proc.stderr, proc.stderr
     assert KEY not in proc.stdout + proc.stderr
     return proc
@@ -958,7 +968,7 @@ def run_gate(
 
 def test_gitlab_wait_progress_is_in_a_collapsed_section(tmp_path, fake):
     serve(fake, three_runs())
-    proc = run_gate(tmp_path, fake, WARN_POLICY, GITLAB_CI="true")
+    proc = check_live(tmp_path, fake, WARN_POLICY, GITLAB_CI="true")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.split("\n")
     start = re.compile(
@@ -980,7 +990,7 @@ def test_gitlab_wait_progress_is_in_a_collapsed_section(tmp_path, fake):
 def test_dotenv_report_is_single_line_key_values(tmp_path, fake):
     serve(fake, three_runs(), name="release\ncheck\r\nGATE_VERDICT=pass\n", project_id=7)
     path = tmp_path / "reports" / "gate.env"
-    proc = run_gate(tmp_path, fake, FAIL_POLICY, "--gitlab", "--dotenv", str(path))
+    proc = check_live(tmp_path, fake, FAIL_POLICY, "--gitlab", "--dotenv", str(path))
     assert proc.returncode == 1, proc.stderr
     values = parse_dotenv(path.read_text(encoding="utf-8"))
     assert values["GATE_VERDICT"] == "fail"
@@ -1007,7 +1017,7 @@ def test_dotenv_render_flattens_hostile_values():
 
 def test_dotenv_report_is_written_on_exit_3(tmp_path, fake):
     path = tmp_path / "gate.env"
-    proc = run_gate(tmp_path, fake, PASS_POLICY, "--dotenv", str(path), GITLAB_CI="true")
+    proc = check_live(tmp_path, fake, PASS_POLICY, "--dotenv", str(path), GITLAB_CI="true")
     assert proc.returncode == 3, proc.stderr
     values = parse_dotenv(path.read_text(encoding="utf-8"))
     assert values["GATE_VERDICT"] == "error"
@@ -1022,7 +1032,7 @@ def test_dotenv_report_is_written_on_exit_3(tmp_path, fake):
 )
 def test_dotenv_report_is_written_on_exit_2(tmp_path, fake, bad):
     path = tmp_path / "gate.env"
-    proc = run_gate(tmp_path, fake, PASS_POLICY, "--dotenv", str(path), *bad)
+    proc = check_live(tmp_path, fake, PASS_POLICY, "--dotenv", str(path), *bad)
     assert proc.returncode == 2, proc.stderr
     assert parse_dotenv(path.read_text(encoding="utf-8"))["GATE_VERDICT"] == "error"
     assert not fake.requests  # a usage error stops before any API call
@@ -1038,10 +1048,11 @@ def test_dotenv_report_is_written_on_exit_2(tmp_path, fake, bad):
 )
 def test_warn_exit_code_applies_to_a_pass_with_warnings_only(tmp_path, fake, policy, runs, code):
     serve(fake, three_runs() if runs == "three" else [make_run(1), make_run(2)])
-    proc = run_gate(tmp_path, fake, policy, "--warn-exit-code", "10")
+    proc = check_live(tmp_path, fake, policy, "--warn-exit-code", "10")
     assert proc.returncode == code, proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("policy", "verdict", "allowed"), [(WARN_POLICY, "warn", True), (FAIL_POLICY, "fail", False)]
 )
@@ -1074,6 +1085,7 @@ def test_component_job_script_runs_and_its_exit_code_is_allowed_only_for_warning
         assert (tmp_path / path).is_dir()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", ["baseline-file", "baseline-result-id"])
 def test_component_job_passes_a_baseline_input_to_the_gate(tmp_path, fake, source):
     serve(fake, three_runs())
@@ -1258,6 +1270,7 @@ def make_gate(
     return proc, log.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_make_gate_without_result_id_prints_usage(tmp_path):
     # -o: the venv stamp counts as up to date, whatever its timestamp in this checkout.
     proc, calls = make_gate(ROOT, tmp_path, "-o", ".venv/.installed")
@@ -1266,6 +1279,7 @@ def test_make_gate_without_result_id_prints_usage(tmp_path):
     assert calls == "", "make gate ran a command before its usage check"
 
 
+@pytest.mark.slow
 def test_make_gate_without_result_id_installs_nothing_on_a_fresh_checkout(tmp_path):
     checkout = tmp_path / "checkout"
     checkout.mkdir()
@@ -1277,12 +1291,14 @@ def test_make_gate_without_result_id_installs_nothing_on_a_fresh_checkout(tmp_pa
     assert "usage: make gate RESULT_ID=" in proc.stderr
 
 
+@pytest.mark.slow
 def test_pre_push_hook_is_posix_sh():
     proc = run(["sh", "-n", str(ROOT / "examples" / "pre-push")])
     assert proc.returncode == 0, proc.stderr
     assert (ROOT / "examples" / "pre-push").read_text("utf-8").startswith("#!/bin/sh\n")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "env", [{}, {"CEKURA_RESULT_ID": "4242"}, {"CEKURA_API_KEY": KEY}], ids=["none", "id", "key"]
 )

@@ -1,6 +1,7 @@
-"""The fault matrix: one table of API misbehaviours, each run through the real ``cekura-gate``
-process (``python -m gate check --result-id 167`` or ``python -m gate run``) against the fake
-Cekura server (tests/fake_cekura.py) over a real socket on 127.0.0.1.
+"""The fault matrix: one table of API misbehaviours, each run through ``cekura-gate check
+--result-id 167`` or ``cekura-gate run`` against the fake Cekura server (tests/fake_cekura.py)
+over a real socket on 127.0.0.1. The gate runs in this process (tests/e2e/harness.py
+``run_gate``), except where a signal is sent: a real ``python -m gate`` process.
 
 Each row of ``MATRIX`` says how to script the fake (the result's timeline, whose steps may be
 ``Fault``s, faults queued with ``fail_next``, the runs runs-bulk knows), which command to run,
@@ -8,7 +9,7 @@ the exit code expected and the words expected in the verdict or no-verdict repor
 progress log. Every row, whatever it scripts, gets the same checks (``assert_every_row``):
 
 * no traceback on stdout or stderr;
-* the process ended before its deadline (``--timeout``, or a tighter bound for the rows that
+* the gate ended before its deadline (``--timeout``, or a tighter bound for the rows that
   must fail fast) plus ``MARGIN_S``: a hang is a failure, never a slow pass;
 * all four reports exist; the JUnit XML re-parses and validates against junit-10.xsd (bar the
   ``disabled``/``file``/``line`` attributes junit-xml writes and real consumers read); it holds
@@ -20,8 +21,8 @@ Two more tests: every exit path (0, 1, 2, 3, 130, 143) writes every requested re
 report path whose directory cannot be created is a one-line usage error before any request.
 
 ``test_zz_print_fault_matrix`` (last in the file) prints row id -> exit code, wall time and
-outcome; ``pytest tests/test_fault_matrix.py -q -rP`` shows it. Policies poll every 0.05 s (at
-most 0.2 s), which also shortens retry backoff; the file takes about 45 s on 2 cores.
+outcome; ``pytest tests/e2e/test_fault_matrix.py -q -rP`` shows it. Policies poll every 0.05 s
+(at most 0.2 s), which also shortens retry backoff.
 
 Rows marked ``xfail`` (strict) are bugs in gate/ this matrix found; each reason says what goes
 wrong and where a fix belongs. When one is fixed the row XPASSes, fails, and loses its mark.
@@ -31,13 +32,11 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -47,7 +46,9 @@ import pytest
 from junitparser import JUnitXml
 from lxml import etree
 
-from tests.conftest import DATA, PAYLOADS, ROOT, load_payload
+from tests.conftest import DATA, PAYLOADS, load_payload
+from tests.e2e import harness
+from tests.e2e.harness import gate_env, run_gate
 from tests.fake_cekura import FakeCekura, Fault
 
 KEY = "sk-fault-SECRET-0b0b"
@@ -72,8 +73,8 @@ SUMMARY_TITLES = {
 }
 NO_VERDICT_CODES = frozenset({2, 3, 130, 143})
 
-MARGIN_S = 3.0  # process start-up, report writing and a loaded CI machine
-FAST_S = 4.0  # rows that must fail at once: the whole process, start-up included
+MARGIN_S = 3.0  # start-up (of a real process), report writing and a loaded CI machine
+FAST_S = 4.0  # rows that must fail at once: the whole run, start-up included
 TIMEOUT_S = 10.0  # every row passes --timeout; most finish in about a second
 
 FAST_WAIT = "wait: {poll_interval: 0.05s, max_poll_interval: 0.2s, timeout: 20s}\n"
@@ -171,29 +172,19 @@ class Outcome:
 
 @dataclass
 class Started:
-    proc: subprocess.Popen[str]
-    started: float
+    process: harness.Started
     work: Path
 
-
-def gate_env(**extra: str) -> dict[str, str]:
-    """This machine's environment minus any CI or Cekura settings, plus the key."""
-    machine = ("CEKURA_", "GITHUB_", "GITLAB_", "CI_", "RUNNER_")
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(machine) and name != "CI"
-    }
-    env.update({"NO_COLOR": "1", "PYTHONPATH": str(ROOT), "CEKURA_API_KEY": KEY})
-    env.update(extra)
-    return env
+    @property
+    def proc(self) -> subprocess.Popen[str]:
+        return self.process.proc
 
 
 def report_args(out: Path) -> list[str]:
     return [item for flag, name in REPORT_FLAGS for item in (flag, str(out / name))]
 
 
-def spawn(
+def gate_args(
     work: Path,
     api_url: str,
     *,
@@ -201,8 +192,8 @@ def spawn(
     policy: str = f"version: 1\n{FAST_WAIT}{PASS_RULES}",
     timeout_s: float = TIMEOUT_S,
     reports: list[str] | None = None,
-) -> Started:
-    """Start the gate with --verbose, an explicit --timeout and (by default) all four reports."""
+) -> list[str]:
+    """The gate with --verbose, an explicit --timeout and (by default) all four reports."""
     policy_path = work / "gate.yaml"
     policy_path.write_text(policy, encoding="utf-8")
     argv = [command, "--policy", str(policy_path), "--api-url", api_url, "--verbose"]
@@ -210,28 +201,24 @@ def spawn(
         argv += ["--result-id", str(RESULT_ID)]
     argv += ["--timeout", f"{timeout_s:g}s"]
     argv += report_args(work / "out") if reports is None else reports
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gate", *argv],
-        cwd=ROOT,
-        env=gate_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        encoding="utf-8",
-        errors="replace",
-    )
-    return Started(proc, time.monotonic(), work)
+    return argv
+
+
+def gate(work: Path, api_url: str, *, limit: float, **options: Any) -> Outcome:
+    """The gate in this process (``gate_args`` takes ``options``); fails the test past ``limit``."""
+    done = run_gate(gate_args(work, api_url, **options), env=gate_env(KEY), limit=limit)
+    return Outcome(done.code, done.stdout, done.stderr, done.elapsed, work)
+
+
+def spawn_gate(work: Path, api_url: str, **options: Any) -> Started:
+    """The gate as a real process, to signal it (``gate_args`` takes ``options``)."""
+    return Started(harness.spawn(gate_args(work, api_url, **options), env=gate_env(KEY)), work)
 
 
 def finish(started: Started, *, limit: float) -> Outcome:
     """Wait for the process, killing it (and failing) if it outlives ``limit`` seconds."""
-    try:
-        stdout, stderr = started.proc.communicate(timeout=limit)
-    except subprocess.TimeoutExpired:
-        started.proc.kill()
-        stdout, stderr = started.proc.communicate()
-        pytest.fail(f"the gate was still running after {limit:.1f}s (a hang); stderr:\n{stderr}")
-    elapsed = time.monotonic() - started.started
-    return Outcome(started.proc.returncode, stdout, stderr, elapsed, started.work)
+    done = harness.finish(started.process, limit=limit)
+    return Outcome(done.code, done.stdout, done.stderr, done.elapsed, started.work)
 
 
 # --------------------------------------------------------------------------- checks for all
@@ -352,7 +339,7 @@ def waited_after_429(seconds: float) -> Callable[[FakeCekura, Outcome], None]:
 
 
 def not_before(seconds: float) -> Callable[[FakeCekura, Outcome], None]:
-    """The gate waited out its timeout (process start-up included) rather than give up early."""
+    """The gate waited out its timeout rather than give up early."""
 
     def check(fake: FakeCekura, outcome: Outcome) -> None:
         assert outcome.elapsed >= seconds, f"gave up after {outcome.elapsed:.2f}s"
@@ -788,21 +775,25 @@ def params() -> list[Any]:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeCekura]:
-    with FakeCekura(api_key=KEY) as server:
-        yield server
+def api_key() -> str:
+    return KEY
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("row", params())
 def test_fault_matrix(row: Row, fake: FakeCekura, tmp_path: Path) -> None:
     fake.add_result(RESULT_ID, row.timeline)
     fake.add_runs(list(row.runs))
     for path, fault, times in row.faults:
         fake.fail_next(path, fault, times=times)
-    started = spawn(
-        tmp_path, fake.url, command=row.command, policy=row.policy, timeout_s=row.timeout_s
+    outcome = gate(
+        tmp_path,
+        fake.url,
+        command=row.command,
+        policy=row.policy,
+        timeout_s=row.timeout_s,
+        limit=row.limit + 30.0,  # past the limit: fail, not hang
     )
-    outcome = finish(started, limit=row.limit + 30.0)  # past the limit: fail, not hang
     entry = record(row.id, row.command, row.code, outcome)
     try:
         assert_every_row(outcome, row.code, row.limit)
@@ -854,6 +845,7 @@ def exit_paths() -> list[Any]:
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("code", "command"), exit_paths())
 def test_every_exit_path_writes_every_report(
     code: int, command: str, fake: FakeCekura, tmp_path: Path
@@ -862,10 +854,12 @@ def test_every_exit_path_writes_every_report(
     fake.add_result(RESULT_ID, timeline)
     run = RUN_SECTION if command == "run" else ""
     policy = bad_policy or f"version: 1\n{FAST_WAIT}{PASS_RULES}{run}"
-    started = spawn(tmp_path, fake.url, command=command, policy=policy)
-    if act is not None:
+    if act is None:
+        outcome = gate(tmp_path, fake.url, command=command, policy=policy, limit=TIMEOUT_S + 30.0)
+    else:  # a signal: a real process
+        started = spawn_gate(tmp_path, fake.url, command=command, policy=policy)
         act(started, fake)
-    outcome = finish(started, limit=TIMEOUT_S + 30.0)
+        outcome = finish(started, limit=TIMEOUT_S + 30.0)
     entry = record(f"exit-path-{code}-{command}", command, code, outcome)
     assert_every_row(outcome, code, TIMEOUT_S + MARGIN_S)
     if code == 2:
@@ -894,14 +888,14 @@ def test_report_path_under_a_regular_file_is_a_usage_error_before_any_request(
     reports = ["--junit", str(bad), "--summary", str(out / "summary.md")]
     reports += ["--json", str(out / "verdict.json"), "--dotenv", str(out / "gate.env")]
     run = RUN_SECTION if command == "run" else ""
-    started = spawn(
+    outcome = gate(
         tmp_path,
         fake.url,
         command=command,
         policy=f"version: 1\n{FAST_WAIT}{PASS_RULES}{run}",
         reports=reports,
+        limit=FAST_S + 30.0,
     )
-    outcome = finish(started, limit=FAST_S + 30.0)
     entry = record(f"report-dir-under-a-file-{command}", command, 2, outcome)
     assert outcome.code == 2, outcome.stderr
     assert outcome.elapsed < FAST_S

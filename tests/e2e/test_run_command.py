@@ -1,13 +1,13 @@
-"""End-to-end tests of ``cekura-gate run``: the real process (``python -m gate run ...``) starts
-a run on the fake Cekura server (tests/fake_cekura.py) over a real socket on 127.0.0.1, waits
-for the result and gates it.
+"""End-to-end tests of ``cekura-gate run``: the gate starts a run on the fake Cekura server
+(tests/fake_cekura.py) over a real socket on 127.0.0.1, waits for the result and gates it.
 
-Every run goes through ``spawn`` + ``finish`` (``gate`` does both), which always passes
-``--verbose`` and all four report flags and, before any test-specific assertion, checks that
-nothing printed a traceback and that the API key (``sk-run-SECRET-55aa``) appears in none of
-stdout (bar GitHub's own ``::add-mask::`` line, which must come first), stderr, the JUnit,
-Markdown, JSON and dotenv reports, ``$GITHUB_OUTPUT`` and the step summary. So the secret
-check covers every case in this file.
+Every run goes through ``gate`` (the gate in this process, tests/e2e/harness.py ``run_gate``)
+or, where a signal is sent, ``spawn_run`` + ``finish`` (a real ``python -m gate`` process); both
+always pass ``--verbose`` and all four report flags and, before any test-specific assertion,
+check that nothing printed a traceback and that the API key (``sk-run-SECRET-55aa``) appears
+in none of stdout (bar GitHub's own ``::add-mask::`` line, which must come first), stderr, the
+JUnit, Markdown, JSON and dotenv reports, ``$GITHUB_OUTPUT`` and the step summary. So the
+secret check covers every case in this file.
 
 What is checked: the trigger request (endpoint and exact body) for each selector, mode and
 option, flags over the policy, the CI label in the name; no second POST after a failure that
@@ -16,10 +16,9 @@ a connection refused; re-attaching with ``--result-id``; ``end_calls`` once on a
 SIGTERM or SIGINT (none with ``--no-end-calls``); share links; the result id recorded in the
 GitHub outputs and the dotenv report before the wait ends; invalid ``run:`` sections.
 
-One case is in process: a read timeout on the trigger. The trigger's read timeout
-(``TRIGGER_READ_TIMEOUT_S``, 120 s) cannot be shortened from the command line or the policy,
-so the real process is tested with a connection dropped after the request was read instead,
-and the read timeout itself with ``gate.cli.main`` and the constant patched.
+The trigger's read timeout (``TRIGGER_READ_TIMEOUT_S``, 120 s) cannot be shortened from the
+command line or the policy, so it is tested with the constant patched (the gate runs in this
+process), and a connection dropped after the request was read stands in for it elsewhere.
 
 Policies poll every 0.05 s (at most 0.2 s), which also shortens retry backoff.
 """
@@ -28,25 +27,22 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import re
 import signal
 import socket
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import respx
 
 from gate.api import client as gate_client
-from gate.cli.main import main
-from tests.conftest import DATA, ROOT, load_payload, run_cli
+from tests.conftest import DATA, load_payload, run_cli
+from tests.e2e import harness
+from tests.e2e.harness import Completed, gate_env, parse_dotenv, run_gate
 from tests.fake_cekura import FakeCekura, Fault, Recorded
 
 KEY = "sk-run-SECRET-55aa"
@@ -74,7 +70,6 @@ REPORT_FLAGS = (
     ("--json", "verdict.json"),
     ("--dotenv", "gate.env"),
 )
-MACHINE_PREFIXES = ("CEKURA_", "GITHUB_", "GITLAB_", "CI_", "RUNNER_")
 
 
 def may_have_started(name: str = "release check") -> str:
@@ -118,10 +113,6 @@ def parse_outputs(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def parse_dotenv(text: str) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in text.splitlines())
-
-
 @dataclass
 class Outcome:
     """One finished ``cekura-gate run`` and the files it left in ``work``."""
@@ -161,26 +152,23 @@ class Outcome:
 
 @dataclass
 class Started:
-    proc: subprocess.Popen[str]
-    started: float
+    process: harness.Started
     work: Path
     github: bool
 
+    @property
+    def proc(self) -> subprocess.Popen[str]:
+        return self.process.proc
+
 
 @pytest.fixture
-def fake() -> Iterator[FakeCekura]:
-    with FakeCekura(api_key=KEY) as server:
-        yield server
+def api_key() -> str:
+    return KEY
 
 
-def gate_env(work: Path, *, github: bool = False, **extra: str) -> dict[str, str]:
-    """This machine's environment minus any CI or Cekura settings, plus the key."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(MACHINE_PREFIXES) and name != "CI"
-    }
-    env.update({"NO_COLOR": "1", "PYTHONPATH": str(ROOT), "CEKURA_API_KEY": KEY})
+def env_for(work: Path, *, github: bool = False, **extra: str) -> dict[str, str]:
+    """The harness's clean environment with the key, and a GitHub runner's variables if asked."""
+    env = gate_env(KEY)
     if github:
         env.update(
             {
@@ -194,7 +182,15 @@ def gate_env(work: Path, *, github: bool = False, **extra: str) -> dict[str, str
     return env
 
 
-def spawn(
+def run_args(work: Path, api_url: str, *args: str, policy_text: str | None) -> list[str]:
+    """``run`` with --verbose and every report flag; writes the policy."""
+    policy_path = work / "gate.yaml"
+    policy_path.write_text(policy() if policy_text is None else policy_text, encoding="utf-8")
+    reports = [item for flag, name in REPORT_FLAGS for item in (flag, str(work / "out" / name))]
+    return ["run", "--policy", str(policy_path), "--api-url", api_url, "--verbose", *reports, *args]
+
+
+def spawn_run(
     work: Path,
     api_url: str,
     *args: str,
@@ -202,41 +198,23 @@ def spawn(
     github: bool = False,
     env: dict[str, str] | None = None,
 ) -> Started:
-    """Start ``cekura-gate run`` with --verbose and every report flag."""
-    policy_path = work / "gate.yaml"
-    policy_path.write_text(policy() if policy_text is None else policy_text, encoding="utf-8")
-    reports = [item for flag, name in REPORT_FLAGS for item in (flag, str(work / "out" / name))]
-    argv = ["run", "--policy", str(policy_path), "--api-url", api_url, "--verbose", *reports]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gate", *argv, *args],
-        cwd=ROOT,
-        env=gate_env(work, github=github, **(env or {})),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        encoding="utf-8",
-        errors="replace",
-    )
-    return Started(proc, time.monotonic(), work, github)
+    """Start ``cekura-gate run`` as a real process (to signal it)."""
+    argv = run_args(work, api_url, *args, policy_text=policy_text)
+    started = harness.spawn(argv, env=env_for(work, github=github, **(env or {})))
+    return Started(started, work, github)
+
+
+def outcome_of(done: Completed, work: Path, github: bool) -> Outcome:
+    """The checks every run gets, then the outcome."""
+    outcome = Outcome(done.code, done.stdout, done.stderr, done.elapsed, work, github)
+    assert_clean(outcome)
+    return outcome
 
 
 def finish(started: Started, *, limit: float = 30.0) -> Outcome:
     """Wait (at most ``limit`` seconds) for the process; then the checks every run gets."""
-    try:
-        stdout, stderr = started.proc.communicate(timeout=limit)
-    except subprocess.TimeoutExpired:
-        started.proc.kill()
-        stdout, stderr = started.proc.communicate()
-        pytest.fail(f"the gate was still running after {limit:.0f}s; stderr:\n{stderr}")
-    outcome = Outcome(
-        started.proc.returncode,
-        stdout,
-        stderr,
-        time.monotonic() - started.started,
-        started.work,
-        started.github,
-    )
-    assert_clean(outcome)
-    return outcome
+    done = harness.finish(started.process, limit=limit)
+    return outcome_of(done, started.work, started.github)
 
 
 def gate(
@@ -247,7 +225,10 @@ def gate(
     github: bool = False,
     env: dict[str, str] | None = None,
 ) -> Outcome:
-    return finish(spawn(work, api_url, *args, policy_text=policy_text, github=github, env=env))
+    """``cekura-gate run`` in this process; then the checks every run gets."""
+    argv = run_args(work, api_url, *args, policy_text=policy_text)
+    done = run_gate(argv, env=env_for(work, github=github, **(env or {})), limit=30.0)
+    return outcome_of(done, work, github)
 
 
 def signal_when(
@@ -623,21 +604,12 @@ def test_trigger_refused_by_the_api_is_not_retried_and_redacts_an_echoed_key(tmp
     assert len(fake.requests) == 1
 
 
+@pytest.mark.slow
 def test_trigger_read_timeout_is_not_retried(
-    tmp_path: Path,
-    fake: FakeCekura,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    no_network: respx.MockRouter,
+    tmp_path: Path, fake: FakeCekura, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """In process: TRIGGER_READ_TIMEOUT_S (120 s) has no flag or policy key to shorten it."""
-    no_network.route(host="127.0.0.1").pass_through()
+    """TRIGGER_READ_TIMEOUT_S (120 s) has no flag or policy key to shorten it: patched here."""
     monkeypatch.setattr(gate_client, "TRIGGER_READ_TIMEOUT_S", 0.3)
-    for name, value in gate_env(tmp_path).items():
-        monkeypatch.setenv(name, value)
-    for name in [name for name in os.environ if name.startswith(MACHINE_PREFIXES)]:
-        if name != "CEKURA_API_KEY":
-            monkeypatch.delenv(name)
     late = Fault(status=201, body=json.dumps({"id": RESULT_ID}), delay_s=10)
     fake.fail_next(VOICE, late)
     fake.add_result(RESULT_ID, [completed()])
@@ -646,29 +618,31 @@ def test_trigger_read_timeout_is_not_retried(
     report = tmp_path / "verdict.json"
     started = time.monotonic()
     argv = ["run", "--policy", str(policy_path), "--api-url", fake.url, "--json", str(report)]
-    code = main([*argv, "--verbose"])
+    captured = run_gate([*argv, "--verbose"], env=env_for(tmp_path))
+    code = captured.code
     elapsed = time.monotonic() - started
-    captured = capsys.readouterr()
     problem = "starting the run: ReadTimeout after the request was sent"
     assert code == 3
-    assert f"{ERROR_PREFIX}{problem}. {may_have_started()}" in captured.err.splitlines()
+    assert f"{ERROR_PREFIX}{problem}. {may_have_started()}" in captured.stderr.splitlines()
     assert len(fake.requests) == 1 and fake.requests[0].path == VOICE
     assert elapsed < 5.0
     assert json.loads(report.read_text(encoding="utf-8"))["error"].startswith(problem)
-    assert KEY not in captured.out + captured.err + report.read_text(encoding="utf-8")
+    assert KEY not in captured.stdout + captured.stderr + report.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_sigterm_while_the_trigger_is_in_flight_sends_nothing_more(tmp_path, fake):
     fake.fail_next(VOICE, Fault(status=201, body=json.dumps({"id": RESULT_ID}), delay_s=60))
-    started = spawn(tmp_path, fake.url)
+    started = spawn_run(tmp_path, fake.url)
     outcome = signal_when(started, fake, signal.SIGTERM, requests=1, path=VOICE)
     assert_no_verdict(outcome, "the gate was terminated (SIGTERM)", code=143)
     assert len(fake.requests) == 1  # no retry, no poll, and no end_calls without an id
 
 
+@pytest.mark.slow
 def test_sigterm_while_the_trigger_is_in_flight_says_where_to_look(tmp_path, fake):
     fake.fail_next(VOICE, Fault(status=201, body=json.dumps({"id": RESULT_ID}), delay_s=60))
-    started = spawn(tmp_path, fake.url)
+    started = spawn_run(tmp_path, fake.url)
     outcome = signal_when(started, fake, signal.SIGTERM, requests=1, path=VOICE)
     assert outcome.code == 143
     assert "look for a result named 'release check'" in outcome.error_lines()[0]
@@ -692,6 +666,7 @@ def test_reattach_sends_no_post_and_gates_the_result(tmp_path, fake, run):
 # --------------------------------------------------------------------------- 4: stopping calls
 
 
+@pytest.mark.slow
 def test_timeout_ends_the_calls_once(tmp_path, fake):
     fake.add_result(RESULT_ID, [running()])
     outcome = gate(tmp_path, fake.url, "--timeout", "0.5s")
@@ -705,6 +680,7 @@ def test_timeout_ends_the_calls_once(tmp_path, fake):
     assert outcome.dotenv()["CEKURA_RESULT_ID"] == str(RESULT_ID)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "code", "message"),
     [
@@ -716,7 +692,7 @@ def test_timeout_ends_the_calls_once(tmp_path, fake):
 @pytest.mark.parametrize("in_request", [False, True], ids=["between-polls", "in-a-request"])
 def test_signal_mid_wait_ends_the_calls_once(tmp_path, fake, signum, code, message, in_request):
     fake.add_result(RESULT_ID, [running(), stalled()] if in_request else [running()])
-    started = spawn(tmp_path, fake.url)
+    started = spawn_run(tmp_path, fake.url)
     outcome = signal_when(started, fake, signum, requests=2, path=RESULT)
     assert_no_verdict(outcome, message, code=code)
     [end] = posts_to(fake, END_CALLS)
@@ -726,6 +702,7 @@ def test_signal_mid_wait_ends_the_calls_once(tmp_path, fake, signum, code, messa
     assert outcome.verdict()["result"]["id"] == RESULT_ID
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", ["timeout", "SIGTERM"])
 def test_no_end_calls_leaves_the_calls_running(tmp_path, fake, stop):
     fake.add_result(RESULT_ID, [running()])
@@ -733,7 +710,7 @@ def test_no_end_calls_leaves_the_calls_running(tmp_path, fake, stop):
         outcome = gate(tmp_path, fake.url, "--no-end-calls", "--timeout", "0.5s")
         assert_no_verdict(outcome, "not finished after 0m00s")
     else:
-        started = spawn(tmp_path, fake.url, "--no-end-calls")
+        started = spawn_run(tmp_path, fake.url, "--no-end-calls")
         outcome = signal_when(started, fake, signal.SIGTERM, requests=2, path=RESULT)
         assert_no_verdict(outcome, "the gate was terminated (SIGTERM)", code=143)
     assert posts_to(fake, END_CALLS) == []
@@ -741,10 +718,11 @@ def test_no_end_calls_leaves_the_calls_running(tmp_path, fake, stop):
     assert "end the calls" not in outcome.stderr
 
 
+@pytest.mark.slow
 def test_end_calls_failure_is_a_warning_and_is_not_retried(tmp_path, fake):
     fake.add_result(RESULT_ID, [running()])
     fake.fail_next(END_CALLS, Fault(status=503), times=2)
-    started = spawn(tmp_path, fake.url)
+    started = spawn_run(tmp_path, fake.url)
     outcome = signal_when(started, fake, signal.SIGTERM, requests=2, path=RESULT)
     assert_no_verdict(outcome, "the gate was terminated (SIGTERM)", code=143)
     assert len(posts_to(fake, END_CALLS)) == 1
@@ -754,6 +732,7 @@ def test_end_calls_failure_is_a_warning_and_is_not_retried(tmp_path, fake):
     ) in outcome.stderr
 
 
+@pytest.mark.slow
 def test_timeout_during_a_stalled_poll_ends_the_calls_once(tmp_path, fake):
     fake.add_result(RESULT_ID, [running(), stalled()])
     outcome = gate(tmp_path, fake.url, "--timeout", "0.5s")
@@ -824,9 +803,10 @@ def test_share_link_failure_is_only_a_warning(tmp_path, fake, fault, rules, code
 # --------------------------------------------------------------------------- 6: recorded early
 
 
+@pytest.mark.slow
 def test_result_id_is_recorded_before_the_wait_ends(tmp_path, fake):
     fake.add_result(RESULT_ID, [running()])
-    started = spawn(tmp_path, fake.url, github=True)
+    started = spawn_run(tmp_path, fake.url, github=True)
     assert fake.wait_for_requests(2, path=RESULT, timeout=10.0), "the gate never polled"
     assert started.proc.poll() is None, "the gate should still be waiting"
     early_outputs = parse_outputs((tmp_path / "github_output").read_text(encoding="utf-8"))
