@@ -52,11 +52,10 @@ NOT_RUN = {
     "python": "starts the fake server, or rewrites golden files (the files it names must exist)",
 }
 NEEDS_THE_API = "needs the Cekura API (parsed, not run)"
+
+
 # Make targets a doc names that another branch of issue 13 adds; strict, so that the entry
 # must go once the target exists.
-PENDING_TARGETS = {"test-fast": "the fast test tier is added by another branch of issue 13"}
-
-
 @dataclass(frozen=True)
 class Block:
     """One fenced block of a page: its language, info-string attributes and text."""
@@ -428,13 +427,7 @@ def test_make_commands_are_make_targets():
     assert {"demo", "test", "test-pythons", "test-latest", "test-lowest", "lock"} <= commands
 
 
-def make_case(target: str) -> Any:
-    pending = PENDING_TARGETS.get(target)
-    marks = [pytest.mark.xfail(reason=pending, strict=True)] if pending else []
-    return pytest.param(target, id=target, marks=marks)
-
-
-@pytest.mark.parametrize("target", [make_case(target) for target in make_targets()])
+@pytest.mark.parametrize("target", make_targets())
 def test_make_target_exists(target):
     env = {
         name: value
