@@ -57,11 +57,23 @@ def small_ca_bundle(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPa
         monkeypatch.setenv("SSL_CERT_FILE", small_ca_file())
 
 
-@pytest.fixture(autouse=True)
-def no_network() -> Iterator[respx.MockRouter]:
-    """Every httpx request in a test must match a declared route, or the test fails."""
+@pytest.fixture(scope="session")
+def strict_router() -> Iterator[respx.MockRouter]:
+    """One strict router for the session: patching httpx's transports for every test cost
+    about 3 ms a test, a tenth of the fast tier."""
     with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
         yield router
+
+
+@pytest.fixture(autouse=True)
+def no_network(strict_router: respx.MockRouter) -> Iterator[respx.MockRouter]:
+    """Every httpx request in a test must match a declared route, or the test fails; the
+    routes a test declares (and the calls it makes) are gone when it ends."""
+    strict_router.snapshot()
+    try:
+        yield strict_router
+    finally:
+        strict_router.rollback()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 from typing import Any, NoReturn
 
 from gate import __version__
@@ -387,6 +388,7 @@ def _add_baseline_command(commands: Any) -> None:
     _add_api_options(save, FETCH_HELP)
 
 
+@functools.cache  # built once per process: parsing does not change it, and building costs ~5 ms
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Gate a Cekura test result against a policy file.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")

@@ -238,6 +238,7 @@ def test_ci_blocks_pass_only_inputs_that_exist(block):
         build_parser().parse_args(argv)  # a usage error raises
 
 
+@pytest.mark.slow  # starts check-jsonschema
 def test_ci_blocks_match_the_official_schemas(tmp_path):
     """One check-jsonschema run per schema, over every workflow and pipeline block."""
     by_schema: dict[str, list[Path]] = {"vendor.github-workflows": [], "vendor.gitlab-ci": []}
@@ -427,6 +428,7 @@ def test_make_commands_are_make_targets():
     assert {"demo", "test", "test-pythons", "test-latest", "test-lowest", "lock"} <= commands
 
 
+@pytest.mark.slow  # starts make
 @pytest.mark.parametrize("target", make_targets())
 def test_make_target_exists(target):
     env = {

@@ -8,6 +8,7 @@ Cekura returned, then judging, then the API and rendering, then CI platforms, th
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -35,10 +36,23 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+@functools.cache
+def parsed(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
+@functools.cache
+def import_statements(path: Path) -> tuple[ast.Import | ast.ImportFrom, ...]:
+    """Every import statement of a file, at the top or inside a function."""
+    return tuple(
+        node for node in ast.walk(parsed(path)) if isinstance(node, (ast.Import, ast.ImportFrom))
+    )
+
+
 def imports_of(path: Path) -> set[str]:
     """Every gate module this file imports, wherever the import statement is."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in import_statements(path):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names if alias.name.startswith("gate"))
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("gate"):
@@ -133,7 +147,7 @@ def test_only_the_command_line_touches_env_files_streams_and_clock(path):
 def defined_names(path: Path) -> set[str]:
     """What a module defines itself (not what it imports)."""
     names: set[str] = set()
-    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+    for node in parsed(path).body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
         elif isinstance(node, ast.Assign):
@@ -157,7 +171,7 @@ def test_names_are_imported_from_the_module_that_defines_them(root):
     # hand out the reporters' formatting helpers).
     borrowed = []
     for path in sorted(root.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in import_statements(path):
             if isinstance(node, ast.ImportFrom) and node.module in SOURCES:
                 defined = defined_names(SOURCES[node.module])
                 borrowed += [
@@ -173,7 +187,7 @@ def test_no_module_imports_another_modules_private_names(root):
     private = [
         f"{path.name}: {node.module}.{alias.name}"
         for path in sorted(root.rglob("*.py"))
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        for node in import_statements(path)
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("gate")
         for alias in node.names
         if alias.name.startswith("_") and alias.name != "__version__"
