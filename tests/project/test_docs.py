@@ -54,8 +54,6 @@ NOT_RUN = {
 NEEDS_THE_API = "needs the Cekura API (parsed, not run)"
 
 
-# Make targets a doc names that another branch of issue 13 adds; strict, so that the entry
-# must go once the target exists.
 @dataclass(frozen=True)
 class Block:
     """One fenced block of a page: its language, info-string attributes and text."""
