@@ -1,0 +1,96 @@
+"""The command line's grammar (gate.cli.parser): a command line in, frozen settings out, with
+the documented defaults; a bad one is a ``UsageError`` that names the problem."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+
+import pytest
+
+from gate.cli.parser import parse
+from gate.cli.settings import (
+    BaselineSettings,
+    CheckSettings,
+    ReportPaths,
+    RunCommandSettings,
+    SchemaSettings,
+    ValidateSettings,
+)
+from gate.errors import UsageError
+
+
+def test_no_command_is_none():
+    assert parse([]) is None
+
+
+def test_check_from_files_with_the_documented_defaults():
+    settings = parse(["check", "--result-file", "r.json"])
+    assert isinstance(settings, CheckSettings)
+    assert (settings.result_file, settings.result_id, settings.runs_file) == ("r.json", None, None)
+    gate = settings.gate
+    assert (gate.policy, gate.warn_exit_code, gate.reports) == ("gate.yaml", 0, ReportPaths())
+    assert (gate.ci.fail_on, gate.ci.github, gate.ci.gitlab) == ("error", None, None)
+    assert (gate.ci.annotations, gate.ci.step_summary) == (True, True)
+    assert gate.api.api_key_env == "CEKURA_API_KEY"
+    assert gate.api.timeout_s is None  # the policy's wait.timeout decides
+
+
+def test_check_reports_baseline_and_waiver_day():
+    settings = parse(
+        [
+            "check", "--result-id", "42", "--policy", "p.yaml", "--junit", "j.xml",
+            "--summary", "s.md", "--json", "v.json", "--dotenv", "g.env",
+            "--baseline-result-id", "7", "--as-of", "2026-06-30", "--timeout", "90s",
+        ]
+    )  # fmt: skip
+    assert isinstance(settings, CheckSettings)
+    assert settings.result_id == 42
+    assert settings.gate.reports == ReportPaths("j.xml", "s.md", "v.json", "g.env")
+    assert settings.gate.baseline.result_id == 7
+    assert settings.gate.baseline.as_of == datetime.date(2026, 6, 30)
+    assert settings.gate.api.timeout_s == 90.0
+
+
+def test_run_lists_are_tuples():
+    settings = parse(["run", "--scenario-ids", "1,2,3", "--tags", "smoke,billing"])
+    assert isinstance(settings, RunCommandSettings)
+    assert (settings.scenario_ids, settings.tags) == ((1, 2, 3), ("smoke", "billing"))
+
+
+@pytest.mark.parametrize(
+    ("argv", "kind"),
+    [
+        (["validate"], ValidateSettings),
+        (["validate", "--against", "r.json"], ValidateSettings),
+        (["baseline", "save", "--result-file", "r.json"], BaselineSettings),
+        (["schema"], SchemaSettings),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else "",
+)
+def test_every_command_has_its_settings_type(argv, kind):
+    assert type(parse(argv)) is kind
+
+
+def test_settings_are_frozen():
+    settings = parse(["check", "--result-file", "r.json"])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.result_file = "other.json"  # type: ignore[misc, union-attr]
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["check", "--result-file", "r.json", "--bogus"], "--bogus"),
+        (["check", "--result-file", "r.json", "--result-id", "1"], "not allowed with"),
+        (["check", "--result-id", "0"], "--result-id"),
+        (["check", "--result-file", "r.json", "--timeout", "fast"], "--timeout"),
+        (["check", "--result-file", "r.json", "--as-of", "June"], "--as-of"),
+        (["check", "--result-file", "r.json", "--warn-exit-code", "3"], "--warn-exit-code"),
+    ],
+)
+def test_a_bad_command_line_is_a_usage_error_that_names_it(argv, words):
+    with pytest.raises(UsageError) as caught:
+        parse(argv)
+    assert words in caught.value.message
+    assert caught.value.message.endswith("--help')")
