@@ -1,10 +1,13 @@
 """One gate's link to the outside world (``check`` and ``run``): the CI it runs in, the
 API key, its log lines, and what the reports of a failed gate can still say.
 
-A ``Session`` is frozen: built once from the settings and the environment, it prints and
-writes on the gate's behalf. What a gate learns on the way (the result id, its link)
-flows as ``Known`` values; ``knowing(known)`` attaches them to whatever stops the gate,
-so that ``gate.cli.main`` can write no-verdict reports that still name the result.
+A ``Session`` is built once from the settings and the environment and prints and writes
+on the gate's behalf. It holds the API key only from the moment the key is read for the
+API (a live gate at once, an offline check only if it fetches a baseline by id): an
+offline check never reads the key, so never masks or redacts it. What a gate learns on
+the way (the result id, its link) flows as ``Known`` values; ``knowing(known)`` attaches
+them to whatever stops the gate, so that ``gate.cli.main`` can write no-verdict reports
+that still name the result.
 """
 
 from __future__ import annotations
@@ -89,16 +92,16 @@ def _between(first: str, last: Callable[[], str]) -> Iterator[None]:
         _print(last())
 
 
-@dataclass(frozen=True)
+@dataclass
 class Session:
-    """The CI integrations, the API key and the log of one ``check`` or ``run``."""
+    """The CI integrations, the API key (once read) and the log of one ``check`` or ``run``."""
 
     options: GateOptions
     env: Environment
     github: GitHub | None
     gitlab: GitLab | None
-    secret: str
-    masked_at_start: bool
+    secret: str = ""
+    key_read: bool = False
 
     @classmethod
     def open(cls, options: GateOptions, env: Environment, *, live: bool) -> Session:
@@ -114,14 +117,17 @@ class Session:
                 summary_on=ci.step_summary,
             ),
             gitlab=gitlab.detect(env.variables, force=ci.gitlab),
-            secret=env.api_key(options.api.api_key_env),
-            masked_at_start=live,
         )
         if live:
-            session._mask()
+            session._read_key()
         return session
 
-    def _mask(self) -> None:
+    def _read_key(self) -> None:
+        """Read the key for the API and, in GitHub Actions, mask it before anything prints."""
+        if self.key_read:
+            return
+        self.secret = self.env.api_key(self.options.api.api_key_env)
+        self.key_read = True
         line = self.github.mask_line(self.secret) if self.github is not None else None
         if line is not None:
             _print(line)
@@ -129,8 +135,7 @@ class Session:
     @contextlib.contextmanager
     def client(self, wait: WaitSettings) -> Iterator[CekuraClient]:
         """The API client, retries paced by ``wait``; the key is masked before first use."""
-        if not self.masked_at_start:  # an offline check that fetches its baseline by id
-            self._mask()
+        self._read_key()  # at once for a live gate; here for an offline baseline by id
         with api_client(self.options.api, self.env, self.secret, wait, self.emit) as client:
             yield client
 

@@ -901,6 +901,22 @@ def test_gate_step_offline_result_file(tmp_path, fake):
     assert "::group::" not in step.stdout
 
 
+def test_offline_check_neither_reads_masks_nor_redacts_the_key(tmp_path):
+    """An offline check never uses the key, so a key that happens to equal a word of the
+    result (here ``completed``) must not be masked or cut out of the reports."""
+    result = tmp_path / "result.json"
+    result.write_text(json.dumps(make_result(three_runs(), id=RESULT_ID)), "utf-8")
+    (tmp_path / "gate.yaml").write_text(WARN_POLICY, encoding="utf-8")
+    argv = ["check", "--result-file", str(result), "--json", "verdict.json"]
+    env = clean_env(CEKURA_API_KEY="completed", GITHUB_ACTIONS="true")
+    proc = run_gate(argv, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "::add-mask::" not in proc.stdout
+    assert "[redacted]" not in proc.stdout + proc.stderr
+    verdict = json.loads((tmp_path / "verdict.json").read_text("utf-8"))
+    assert verdict["result"]["status"] == "completed"
+
+
 BASELINE_ID = 4141
 # The baseline passed every run; now one run of three fails: a drop of 33 points.
 BASELINE_POLICY = f"version: 1\n{FAST_WAIT}rules:\n  success_rate: {{max_drop: 10}}\n"
