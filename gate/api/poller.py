@@ -79,19 +79,19 @@ class _Schedule:
 
     settings: WaitSettings
     deadline: float
-    clock: Callable[[], float]
+    now: Callable[[RetryCallState], float]
     pause: float = 0.0
     first_progress: Snapshot | None = None
     finish_started: float | None = None
 
     def __call__(self, state: RetryCallState) -> float:
-        # tenacity asks for the pause before it asks whether to stop, so this also runs
-        # after the last look; a pause asked for at the deadline is never slept.
+        # tenacity asks for the pause and whether to stop after every look, in an order
+        # that is its own; a pause asked for at the deadline is never slept.
         outcome = state.outcome
         if outcome is None or outcome.failed:
             return 0.0  # an outage at the deadline: the stop ends the wait, no pause follows
         look: _Look = outcome.result()
-        remaining = self.deadline - self.clock()
+        remaining = self.deadline - self.now(state)
         return max(0.0, min(self.next_pause(look.seen), remaining))
 
     def next_pause(self, seen: Snapshot) -> float:
@@ -192,6 +192,7 @@ class _Watch:
     lines: ProgressLines
     timeout_s: float
     last: Snapshot | None = None
+    reading: tuple[int, float] | None = None
 
     def look(self) -> _Look:
         payload = self.fetch(self.deadline)
@@ -199,9 +200,19 @@ class _Watch:
         self.lines.saw(self.last)
         return _Look(payload, self.last)
 
+    def now(self, state: RetryCallState) -> float:
+        """The clock, read once per look: the pause and the stop decide on the same reading.
+
+        Read twice, a look that ends just before the deadline could be given a pause of a
+        few microseconds and then be stopped without the last look that pause was for.
+        """
+        if self.reading is None or self.reading[0] != state.attempt_number:
+            self.reading = (state.attempt_number, self.clock())
+        return self.reading[1]
+
     def past_deadline(self, state: RetryCallState) -> bool:
         """tenacity's ``stop``, on the injected clock."""
-        return self._past()
+        return self.now(state) >= self.deadline
 
     def _past(self) -> bool:
         return self.clock() >= self.deadline
@@ -242,7 +253,7 @@ def wait_for_result(
     watch = _Watch(fetch, clock, deadline, ProgressLines(emit, started), settings.timeout_s)
     retrying = Retrying(
         retry=retry_if_result(_unfinished) | retry_if_exception(watch.outage_at_deadline),
-        wait=_Schedule(settings, deadline, clock),
+        wait=_Schedule(settings, deadline, watch.now),
         stop=watch.past_deadline,
         sleep=lambda seconds: sleep(float(seconds)),  # tenacity passes a float subclass
         retry_error_callback=watch.timed_out,

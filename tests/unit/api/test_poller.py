@@ -130,6 +130,35 @@ def test_timeout_reports_the_last_status(timeout: float, status: str, latency: f
     assert set(poll.deadlines) == {timeout}
 
 
+class TickingClock(FakeClock):
+    """A clock that, like a real one, has moved on a little every time it is read."""
+
+    def __init__(self, tick: float) -> None:
+        super().__init__(now=0.0)
+        self.tick = tick
+
+    def __call__(self) -> float:
+        reading = self.now
+        self.now += self.tick
+        return reading
+
+
+@pytest.mark.parametrize("ticks_left", [0.1, 0.5, 0.9, 2.0, 4.0])
+def test_a_look_that_ends_just_before_the_deadline_gets_one_last_look(ticks_left: float) -> None:
+    """The pause and the stop are decided on one reading of the clock: a look that ends a
+    moment before the deadline is followed by the last look that its pause was for."""
+    tick, timeout = 0.001, 10.0
+    # The clock is read twice before the pause is chosen (the start, the look's time), so
+    # the pause is chosen ``ticks_left`` ticks before the deadline.
+    latency = timeout - (2 + ticks_left) * tick
+    clock = TickingClock(tick)
+    poll = Poll(sequence("running"), clock=clock, latency=latency)
+    with pytest.raises(WaitTimeout):
+        poll.wait(WaitSettings(timeout_s=timeout, poll_interval_s=60.0, max_poll_interval_s=60.0))
+    assert len(poll.times) == 2
+    assert poll.times[-1] >= timeout
+
+
 def outage_from(start: float, clock: FakeClock, *, runs_into: float | None = None) -> Any:
     """Answers 'running' until ``start``, then the API is down (the client's retries use up
     the time until ``runs_into`` when given)."""
