@@ -33,9 +33,14 @@ written for the person reading the CI log, and never contain the API key.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 import re
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
+
+R = TypeVar("R")
 
 
 class ExitCode(enum.IntEnum):
@@ -130,21 +135,160 @@ class Interrupted(GateError):
 
 REDACTED = "[redacted]"
 
+# ----------------------------------------------------------------------------- the API key
+
+API_KEY_MIN_LENGTH = 16
+
+
+def api_key_problem(key: str) -> str | None:
+    """Why ``key`` (already stripped of surrounding whitespace) cannot be an API key, or
+    ``None`` if it can.
+
+    Cekura documents no key format, so the rule is what any real key satisfies and what a
+    mistake rarely does: at least 16 printable ASCII characters, none of them a space or a
+    control character. It is also what keeps redaction safe: a key that long cannot be a
+    word (``test``, ``pass``) or a number of a report, and it can travel in an HTTP header.
+    The answer never quotes the key; it gives the length only of a key too short to be real.
+    """
+    if len(key) < API_KEY_MIN_LENGTH:
+        return f"it is too short ({len(key)} characters)"
+    if not key.isascii():
+        return "it holds a character that is not ASCII"
+    if not all(char.isprintable() and not char.isspace() for char in key):
+        return "it holds a space, a tab, a line break or another control character"
+    return None
+
+
+def api_key_rule(variable: str) -> str:
+    """The rule as the error message states it, naming where the key came from."""
+    return (
+        f"{variable} does not hold an API key: an API key is at least {API_KEY_MIN_LENGTH} "
+        "printable ASCII characters, without spaces or control characters"
+    )
+
+
+# ----------------------------------------------------------------------------- redaction
+#
+# Server text reaches the output in two shapes. JSON payloads are redacted value by value
+# once parsed (``redact_json``), before anything is built from them, so that a key echoed
+# anywhere in them is gone while every report is still rendered by its reporter from clean
+# data: redaction never touches a report's structure (an XML tag, a JSON key, a verdict).
+# Messages (one-line texts: error bodies, log lines) are redacted as text (``redact_forms``).
+# A key that breaks the rule above is never sent, so there is nothing to redact: its forms
+# are empty, and a mistaken ``CEKURA_API_KEY=test`` cannot cut "test" out of anything.
+
 
 def secret_forms(secret: str) -> tuple[str, ...]:
-    """The secret as written raw and as JSON, XML and Markdown would escape it."""
-    if not secret.strip():
+    """The secret as written raw and as JSON, XML and Markdown would escape it; none for a
+    value that is not a usable key (blank, or too short to be one: it is never sent)."""
+    secret = secret.strip()
+    if api_key_problem(secret) is not None:
         return ()
     json_form = json.dumps(secret)[1:-1]
     xml_form = secret.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     quoted = xml_form.replace('"', "&quot;").replace("'", "&apos;")
     markdown_form = re.sub(r"([\\|<>*_`\[\]])", r"\\\1", secret)
-    forms = {secret, json_form, xml_form, quoted, markdown_form}
+    forms = {secret, json_form, json_form.replace("/", "\\/"), xml_form, quoted, markdown_form}
     return tuple(sorted(forms, key=len, reverse=True))
 
 
 def redact_forms(text: str, secret: str) -> str:
-    """``text`` without the secret in any of its escaped forms."""
+    """A message (one line of text) without the secret in any of its escaped forms."""
     for form in secret_forms(secret):
         text = text.replace(form, REDACTED)
     return text
+
+
+def _redacted_leaf(value: object, secret: str) -> object:
+    if isinstance(value, str):
+        return value.replace(secret, REDACTED) if secret in value else value
+    # A key made of digits could come back as a JSON number: hide it, even if that makes
+    # the payload unreadable (no verdict beats a leaked key).
+    if isinstance(value, int | float) and not isinstance(value, bool) and secret in repr(value):
+        return REDACTED
+    return value
+
+
+def redact_json(payload: Any, secret: str) -> Any:
+    """A parsed JSON payload with the secret replaced inside every string, mapping key and
+    number; the structure is untouched. Works in place (the payload is the caller's own,
+    fresh from ``json.loads``) and without recursion, so any depth ``json`` accepts is fine.
+    """
+    secret = secret.strip()
+    if not secret_forms(secret):
+        return payload
+    box = [payload]
+    pending: list[list[Any] | dict[Any, Any]] = [box]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                if isinstance(item, list | dict):
+                    pending.append(item)
+                else:
+                    node[index] = _redacted_leaf(item, secret)
+            continue
+        if any(secret in key for key in node):
+            items = list(node.items())
+            node.clear()
+            node.update((_redacted_leaf(key, secret), value) for key, value in items)
+        for key, item in node.items():
+            if isinstance(item, list | dict):
+                pending.append(item)
+            else:
+                node[key] = _redacted_leaf(item, secret)
+    return box[0]
+
+
+def redact_record(record: R, secret: str) -> R:
+    """A copy of ``record`` (a verdict: frozen dataclasses, tuples, named tuples, mappings)
+    with the secret replaced inside every string; what does not change is not copied."""
+    secret = secret.strip()
+    if not secret_forms(secret):
+        return record
+    return cast(R, _redact_value(record, secret))
+
+
+def _redact_value(value: Any, secret: str) -> Any:
+    if isinstance(value, enum.Enum | bool | int | float) or value is None:
+        return value  # an enum can be a str too: its value is the gate's own
+    if isinstance(value, str):
+        return _redacted_leaf(value, secret)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {}
+        for spec in dataclasses.fields(value):
+            old = getattr(value, spec.name)
+            new = _redact_value(old, secret)
+            if new is not old:
+                changes[spec.name] = new
+        return dataclasses.replace(value, **changes) if changes else value
+    if isinstance(value, tuple | list):
+        items = [_redact_value(item, secret) for item in value]
+        if all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        if hasattr(value, "_make"):  # a named tuple
+            return value._make(items)
+        return type(value)(items)
+    if isinstance(value, Mapping):
+        pairs = [(_redact_value(k, secret), _redact_value(v, secret)) for k, v in value.items()]
+        if all(
+            k is old_k and v is old_v
+            for (k, v), (old_k, old_v) in zip(pairs, value.items(), strict=True)
+        ):
+            return value
+        return dict(pairs)
+    return value  # anything else (dates, lazily read run details) holds no server text
+
+
+def redacted_render(render: Callable[[R], str], record: R, secret: str) -> str:
+    """``render(record)``, rendered from a redacted copy if the secret shows in it.
+
+    The copy is made only when needed (a verdict can hold 10,000 runs). If the secret still
+    shows after that, it is the report's own structure (a tag, a field name), not something
+    the report says: the structure wins, so that every report stays readable.
+    """
+    text = render(record)
+    forms = secret_forms(secret)
+    if not any(form in text for form in forms):
+        return text
+    return render(redact_record(record, secret))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gate.ci import workflow
-from gate.errors import redact_forms
+from gate.errors import redact_record, secret_forms
 from gate.rules.evaluate import NoVerdict, Verdict
 
 
@@ -50,7 +50,10 @@ class GitHub:
     label: str | None = None
 
     def mask_line(self, secret: str) -> str | None:
-        return workflow.command("add-mask", secret) if secret.strip() else None
+        """The command that masks the key in the log; none for a value that is not a usable
+        key (it is refused before it is ever sent, and masking "test" would hide every
+        "test" in the log)."""
+        return workflow.command("add-mask", secret) if secret_forms(secret) else None
 
     def group_lines(self, title: str) -> tuple[str, str]:
         """The lines that open and close a collapsible log group."""
@@ -63,7 +66,7 @@ class GitHub:
 
     def announcement(self, result_id: int, result_url: str) -> Append | None:
         """The step outputs for a result, recorded at once, before the wait starts."""
-        return self._outputs({"result-id": str(result_id), "result-url": result_url}, "")
+        return self._outputs({"result-id": str(result_id), "result-url": result_url})
 
     def publication(
         self,
@@ -74,27 +77,26 @@ class GitHub:
         cwd: str,
         secret: str = "",
     ) -> Publication:
-        """Annotations, the step summary and the outputs for a finished (or failed) gate."""
+        """Annotations, the step summary and the outputs for a finished (or failed) gate,
+        rendered from the verdict without the secret (so redaction never breaks their form)."""
+        verdict = redact_record(verdict, secret)
         lines: tuple[str, ...] = ()
         if self.annotations:
             file = self._repo_path(policy_path, cwd)
-            annotations = workflow.annotation_lines(verdict, file=file)
-            lines = tuple(redact_forms(line, secret) for line in annotations)
+            lines = tuple(workflow.annotation_lines(verdict, file=file))
         appends = []
         if self.summary and self.summary_path:
-            text = redact_forms(workflow.step_summary(verdict), secret)
-            appends.append(Append(self.summary_path, text))
-        outputs = self._outputs(workflow.outputs(verdict, junit_path=junit_path), secret)
+            appends.append(Append(self.summary_path, workflow.step_summary(verdict)))
+        outputs = self._outputs(workflow.outputs(verdict, junit_path=junit_path))
         if outputs is not None:
             appends.append(outputs)
         return Publication(lines, tuple(appends))
 
-    def _outputs(self, values: dict[str, str], secret: str) -> Append | None:
+    def _outputs(self, values: dict[str, str]) -> Append | None:
         if not self.output_path:
             return None
         delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
-        text = workflow.output_file_text(values, delimiter)
-        return Append(self.output_path, redact_forms(text, secret))
+        return Append(self.output_path, workflow.output_file_text(values, delimiter))
 
     def _repo_path(self, path: str, cwd: str) -> str | None:
         """``path`` relative to the repository, as annotations need; ``None`` if outside."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from gate.cli.parser import PROG
 from gate.cli.settings import ReportPaths
-from gate.errors import UsageError, redact_forms
+from gate.errors import UsageError, redacted_render
 from gate.reporters import REPORTERS
 from gate.reporters.text import one_line
 from gate.rules.evaluate import NoVerdict, Verdict, no_verdict
@@ -119,7 +119,7 @@ def write_reports(paths: ReportPaths, verdict: Verdict | NoVerdict, secret: str 
     ok = True
     for name, path in paths.items():
         try:
-            text = REPORTERS[name](verdict)
+            text = redacted_render(REPORTERS[name], verdict, secret)
         except Exception as exc:
             message = f"internal error while writing the {name} report ({type(exc).__name__})"
             error_line(message)
@@ -128,7 +128,7 @@ def write_reports(paths: ReportPaths, verdict: Verdict | NoVerdict, secret: str 
                 False,
             )
         try:
-            write_atomic(path, redact_forms(text, secret))
+            write_atomic(path, text)
         except OSError as exc:
             error_line(f"{path}: cannot write the {name} report: {exc.strerror or exc}")
             ok = False

@@ -27,7 +27,7 @@ from gate.cli.connect import api_client
 from gate.cli.output import append_text, error_line, log_text, write_atomic
 from gate.cli.parser import DEFAULT_DASHBOARD_URL, PROG
 from gate.cli.settings import Environment, GateOptions, ReportPaths
-from gate.errors import redact_forms
+from gate.errors import redact_forms, redacted_render
 from gate.policy.model import WaitSettings
 from gate.reporters import dotenv, terminal
 from gate.rules.evaluate import NoVerdict, Verdict, no_verdict
@@ -193,8 +193,10 @@ class Session:
         """The verdict on stdout; in GitHub Actions, never read as workflow commands."""
         with self.untrusted():
             colour = sys.stdout.isatty() and not self.env.no_color
-            text = terminal.render(verdict, color=colour)
-            print(redact_forms(text, self.secret), end="", flush=True)
+            text = redacted_render(
+                lambda record: terminal.render(record, color=colour), verdict, self.secret
+            )
+            print(text, end="", flush=True)
 
     def failure(self, message: str, known: Known) -> NoVerdict:
         return no_verdict(
