@@ -1,40 +1,50 @@
 """HTTP access to the Cekura API: the only module that speaks HTTP.
 
-``ApiSettings`` resolves where to talk and how to authenticate (refusing to
-send a key over plain HTTP to a non-loopback host); ``CekuraClient`` makes
+``ApiSettings`` resolves where to talk and how to authenticate, and checks all of it
+before the first request: the key (``gate.errors.api_key_problem``), the auth header's
+name, the URL, the proxy (``gate.api.proxy``) and that the key never leaves this machine
+over plain HTTP, directly or through a proxy. ``CekuraClient`` makes
 idempotent GETs with one retry policy, declared once in ``_retrying``:
 network errors, timeouts, 408, 429, 5xx and non-JSON bodies are retried with
 exponential backoff and jitter, honouring ``Retry-After``; 401/403/404 and other
-4xx fail at once. Nothing here retries a POST. Every message that could carry
-server text is passed through ``redact`` so the API key never leaks.
+4xx fail at once. Nothing here retries a POST. The API key never leaks: every JSON body is
+redacted value by value once parsed (``redact_json``), and every message that could carry
+server text is redacted as text (``redact_forms``).
 """
 
 from __future__ import annotations
 
 import email.utils
+import functools
 import ipaddress
 import json
 import math
 import random
+import re
+import ssl
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import httpx
 import tenacity
 
 from gate import __version__
+from gate.api.proxy import Proxy, proxy_for
 from gate.errors import (
     ApiError,
     ApiRejected,
     ApiUnavailable,
     OutcomeUnknown,
     UsageError,
+    api_key_problem,
+    api_key_rule,
     redact_forms,
+    redact_json,
 )
 
 DEFAULT_API_URL = "https://api.cekura.ai"
@@ -66,6 +76,9 @@ class ApiSettings:
     legacy_paths: bool = False
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 30.0
+    proxy: Proxy | None = None
+    ca_file: str | None = None  # SSL_CERT_FILE / SSL_CERT_DIR, read by gate.cli
+    ca_dir: str | None = None
 
     def result_path(self, result_id: int) -> str:
         if self.legacy_paths:
@@ -95,6 +108,55 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+# An HTTP header name is an RFC 9110 token: anything else cannot be sent (or splits the request).
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def auth_header_problem(name: str) -> str | None:
+    """Why ``name`` cannot be the name of an HTTP header, or ``None`` if it can."""
+    if _HEADER_NAME.fullmatch(name):
+        return None
+    return (
+        "a header name is letters, digits and !#$%&'*+-.^_`|~ only "
+        "(no spaces, colons or other characters)"
+    )
+
+
+def _url_parts(base: str) -> SplitResult:
+    """``base`` split, or a ``UsageError`` that never repeats a user or password in it."""
+    try:
+        parts = urlsplit(base)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a port
+        httpx.URL(base)
+    except (ValueError, httpx.InvalidURL):
+        raise UsageError(f"API URL {_shown(base)!r} is not a usable URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"API URL {_shown(base)!r} is not an http(s) URL")
+    return parts
+
+
+def _shown(url: str) -> str:
+    """``url`` without any ``user:password@``."""
+    return re.sub(r"(?<=://)[^/@]*@", "", url)
+
+
+def _refuse_plain_http(parts: SplitResult, proxy: Proxy | None) -> None:
+    """Plain HTTP only when the connection itself stays on this machine: to a loopback API,
+    directly or through a loopback proxy."""
+    host = parts.hostname or ""
+    if not _is_loopback(host):
+        raise UsageError(
+            f"refusing to send the API key over plain http to {host}; use https "
+            "(or --allow-insecure-http if you really mean it)"
+        )
+    if proxy is not None and not _is_loopback(proxy.host):
+        raise UsageError(
+            f"refusing to send the API key over plain http through the proxy {proxy.host} "
+            f"(from {proxy.variable}); use https, add {host} to NO_PROXY, or "
+            "--allow-insecure-http if you really mean it"
+        )
+
+
 def resolve_settings(
     *,
     api_url: str | None,
@@ -103,24 +165,41 @@ def resolve_settings(
     auth_header: str | None = None,
     api_version: int | None = None,
     allow_insecure_http: bool = False,
+    variables: Mapping[str, str] | None = None,
 ) -> ApiSettings:
-    """Validate the connection settings; raises ``UsageError`` (exit 2)."""
+    """Validate the connection settings; raises ``UsageError`` (exit 2).
+
+    ``variables`` is the environment as ``gate.cli`` read it: the proxy variables and
+    ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` are taken from it, and nothing else.
+    """
+    environment = variables or {}
     base = (api_url or DEFAULT_API_URL).strip().rstrip("/")
-    parts = urlsplit(base)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"API URL {base!r} is not an http(s) URL")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_insecure_http:
-        raise UsageError(
-            f"refusing to send the API key over plain http to {parts.hostname}; use https "
-            "(or --allow-insecure-http if you really mean it)"
-        )
-    if not api_key or not api_key.strip():
+    parts = _url_parts(base)
+    proxy = proxy_for(parts, environment)
+    if parts.scheme == "http" and not allow_insecure_http:
+        _refuse_plain_http(parts, proxy)
+    key = (api_key or "").strip()
+    if not key:
         raise UsageError(f"no API key: set {key_source}")
-    host = parts.hostname.lower()
+    problem = api_key_problem(key)
+    if problem is not None:
+        raise UsageError(f"{api_key_rule(key_source)}; {problem}")
+    if auth_header is not None and auth_header_problem(auth_header) is not None:
+        raise UsageError(f"--auth-header {auth_header!r}: {auth_header_problem(auth_header)}")
+    host = (parts.hostname or "").lower()
     legacy = host == "vocera.ai" or host.endswith(".vocera.ai")
     header = auth_header or (LEGACY_AUTH_HEADER if legacy else DEFAULT_AUTH_HEADER)
     version = api_version or (1 if legacy else 2)
-    return ApiSettings(base, api_key.strip(), header, version, legacy_paths=legacy)
+    return ApiSettings(
+        base,
+        key,
+        header,
+        version,
+        legacy_paths=legacy,
+        proxy=proxy,
+        ca_file=environment.get("SSL_CERT_FILE") or None,
+        ca_dir=environment.get("SSL_CERT_DIR") or None,
+    )
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
@@ -173,8 +252,35 @@ class _Transient(Exception):
         self.retry_after = retry_after
 
 
+@functools.cache
+def _tls_context(ca_file: str | None, ca_dir: str | None) -> ssl.SSLContext:
+    """The certificates to trust: ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` as httpx would read
+    them, else certifi's bundle. Built once per process (loading a bundle costs ~40 ms)."""
+    if ca_file or ca_dir:
+        variable = "SSL_CERT_FILE" if ca_file else "SSL_CERT_DIR"
+        try:
+            return ssl.create_default_context(cafile=ca_file, capath=None if ca_file else ca_dir)
+        except (OSError, ssl.SSLError) as exc:
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            raise UsageError(
+                f"{variable}: cannot load the certificates it names ({reason})"
+            ) from None
+    return httpx.create_ssl_context(trust_env=False)
+
+
 def build_http(settings: ApiSettings, transport: httpx.BaseTransport | None = None) -> httpx.Client:
-    """The one ``httpx.Client``: base URL, auth header, explicit timeouts, no redirects."""
+    """The one ``httpx.Client``: base URL, auth header, explicit timeouts, no redirects.
+
+    ``trust_env`` is off: the proxy and the certificates are the ones ``resolve_settings``
+    decided on, so that where the key goes is known before the first request.
+    """
+    if transport is None:
+        transport = httpx.HTTPTransport(
+            verify=_tls_context(settings.ca_file, settings.ca_dir),
+            proxy=settings.proxy.url if settings.proxy is not None else None,
+            limits=httpx.Limits(max_connections=RUNS_CONCURRENCY * 2),
+            trust_env=False,
+        )
     return httpx.Client(
         base_url=settings.base_url,
         headers={
@@ -185,8 +291,8 @@ def build_http(settings: ApiSettings, transport: httpx.BaseTransport | None = No
         },
         timeout=httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
         follow_redirects=False,
-        limits=httpx.Limits(max_connections=RUNS_CONCURRENCY * 2),
         transport=transport,
+        trust_env=False,
     )
 
 
@@ -373,7 +479,7 @@ class CekuraClient:
         if not response.content.strip():
             return None
         try:
-            return json.loads(redact_forms(response.text, self.settings.api_key))
+            return redact_json(json.loads(response.text), self.settings.api_key)
         except ValueError:
             raise OutcomeUnknown(f"{what}: HTTP {status} with a body that is not JSON") from None
 
@@ -499,8 +605,9 @@ class CekuraClient:
         if status >= 300:
             raise ApiRejected(f"unexpected HTTP {status}{self._excerpt(response)}", status)
         try:
-            # Redacting the raw text keeps a key echoed by the API out of every field.
-            return json.loads(redact_forms(response.text, self.settings.api_key))
+            # Redacting the parsed values keeps a key echoed by the API out of every field
+            # without ever touching the structure (redacting the text could, or break it).
+            return redact_json(json.loads(response.text), self.settings.api_key)
         except ValueError:
             raise _Transient(f"HTTP {status} with a body that is not JSON") from None
 

@@ -46,6 +46,7 @@ def api_client(
         auth_header=api.auth_header,
         api_version=api.api_version,
         allow_insecure_http=api.allow_insecure_http,
+        variables=env.variables,  # the proxy and certificate variables, read once
     )
     with build_http(settings) as http:
         yield CekuraClient(
