@@ -14,6 +14,7 @@ from gate.rules.evaluate import Verdict
 
 
 def judge(settings: CheckSettings, session: Session) -> Verdict:
+    session.env.check_dashboard_url(settings.gate.dashboard_url)
     policy = load_policy(settings.gate.policy)
     if settings.result_id is None:
         assert settings.result_file is not None  # the parser requires one of the two

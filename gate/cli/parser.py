@@ -24,6 +24,7 @@ from gate.cli.settings import (
     SchemaSettings,
     Settings,
     ValidateSettings,
+    dashboard_url_problem,
 )
 from gate.errors import UsageError
 from gate.policy.units import TRANSPORT_MODES, parse_date, parse_duration
@@ -115,6 +116,19 @@ def _positive_int(text: str) -> int:
     return value
 
 
+MAX_SHARE_LINK_DAYS = 3650
+
+
+def _share_link_days(text: str) -> int:
+    """1 to 3650 days: checked here, because the link is made after the run was paid for."""
+    days = _positive_int(text)
+    if days > MAX_SHARE_LINK_DAYS:
+        raise argparse.ArgumentTypeError(
+            f"expected at most {MAX_SHARE_LINK_DAYS} days (ten years), got {days}"
+        )
+    return days
+
+
 def _duration(text: str) -> float:
     seconds = parse_duration(text)
     if seconds is None:
@@ -193,6 +207,7 @@ def _add_gate_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--dashboard-url",
+        type=_dashboard_url,
         metavar="URL",
         help="Cekura dashboard base URL (default: $CEKURA_DASHBOARD_URL or "
         f"{DEFAULT_DASHBOARD_URL})",
@@ -203,6 +218,13 @@ def _add_gate_options(parser: argparse.ArgumentParser) -> None:
         metavar="ID",
         help="project id: for the dashboard link and, with run, for --folder-path",
     )
+
+
+def _dashboard_url(text: str) -> str:
+    problem = dashboard_url_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return text.strip()
 
 
 def _date(text: str) -> datetime.date:
@@ -319,9 +341,9 @@ def _add_run_command(commands: Any) -> None:
     )
     trigger.add_argument(
         "--share-link-days",
-        type=_positive_int,
+        type=_share_link_days,
         metavar="N",
-        help="create a public link to the result, valid N days (it exposes "
+        help="create a public link to the result, valid N days, 1 to 3650 (it exposes "
         "transcripts to anyone with the link)",
     )
     _add_gate_options(run)

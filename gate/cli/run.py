@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gate.api.trigger import labelled, trigger_request, with_overrides
 from gate.cli.gating import load_baseline, verdict_of, wait_for, wait_settings
@@ -34,16 +34,31 @@ if TYPE_CHECKING:
     from gate.api.client import CekuraClient
 
 
+@dataclasses.dataclass(frozen=True)
+class _Trigger:
+    """The POST that starts the run, built and checked before anything is sent."""
+
+    path: str
+    body: dict[str, Any]
+    mode: str
+    name: str
+
+
 def judge(settings: RunCommandSettings, session: Session) -> Verdict:
+    session.env.check_dashboard_url(settings.gate.dashboard_url)
     policy = load_policy(settings.gate.policy)
     wait = wait_settings(policy, settings.gate.api)
+    # Everything that can be refused is refused before the first request: the trigger is
+    # built here, the connection settings when the client is made, the flags when parsed.
+    trigger = _trigger(settings, session, policy) if settings.result_id is None else None
     with knowing(Known(settings.result_id)), session.client(wait) as client:
         baseline = load_baseline(session, policy, client)  # before a run is started and billed
-        if settings.result_id is not None:
+        if trigger is None:
+            assert settings.result_id is not None
             result_id = settings.result_id
             session.emit(f"re-attaching to result {result_id}; nothing new is started")
         else:
-            result_id = _start_run(settings, session, client, policy)
+            result_id = _start_run(session, client, trigger)
         with knowing(session.announce(result_id)):
             result = _wait_or_end_calls(settings, session, client, result_id, policy)
             verdict = verdict_of(session, policy, result, baseline)
@@ -54,10 +69,8 @@ def judge(settings: RunCommandSettings, session: Session) -> Verdict:
             return dataclasses.replace(verdict, share_url=link)
 
 
-def _start_run(
-    settings: RunCommandSettings, session: Session, client: CekuraClient, policy: Policy
-) -> int:
-    """POST the trigger once; the new result's id. Never retried once it may have been sent."""
+def _trigger(settings: RunCommandSettings, session: Session, policy: Policy) -> _Trigger:
+    """The policy's run: with the flags on top, as the request that starts it."""
     run = with_overrides(
         policy.run,
         agent_id=settings.agent_id,
@@ -77,13 +90,18 @@ def _start_run(
         )
     run = dataclasses.replace(run, name=labelled(run.name, session.ci_label()))
     path, body = trigger_request(run)
-    session.emit(f"starting a {run.mode} run named '{run.name}'")
+    return _Trigger(path, body, run.mode, run.name or "")
+
+
+def _start_run(session: Session, client: CekuraClient, trigger: _Trigger) -> int:
+    """POST the trigger once; the new result's id. Never retried once it may have been sent."""
+    session.emit(f"starting a {trigger.mode} run named '{trigger.name}'")
     advice = (
-        f"The run may have started (and be billed): look for a result named '{run.name}' in "
-        "the Cekura dashboard before running this again, and gate it with --result-id"
+        f"The run may have started (and be billed): look for a result named '{trigger.name}' "
+        "in the Cekura dashboard before running this again, and gate it with --result-id"
     )
     try:
-        return client.start_run(path, body)
+        return client.start_run(trigger.path, trigger.body)
     except OutcomeUnknown as exc:
         raise OutcomeUnknown(f"{exc.message}. {advice}") from None
     except Interrupted as exc:

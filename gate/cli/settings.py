@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TypeAlias
+
+from gate.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,16 @@ Settings: TypeAlias = (
 GateSettings: TypeAlias = CheckSettings | RunCommandSettings
 
 
+def dashboard_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be the dashboard's base URL, or ``None`` if it can. Checked before
+    anything is sent: the link is made only once a run was started (and billed)."""
+    text = url.strip()
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in text):
+        return "expected an http(s) URL such as https://dashboard.cekura.ai"
+    return None
+
+
 @dataclass(frozen=True)
 class Environment:
     """The process environment as it was when ``main`` started (a read-only copy)."""
@@ -169,3 +182,12 @@ class Environment:
     @property
     def dashboard_url(self) -> str | None:
         return self.get("CEKURA_DASHBOARD_URL") or None
+
+    def check_dashboard_url(self, flag: str | None) -> None:
+        """Refuse an unusable ``CEKURA_DASHBOARD_URL`` up front (unless ``--dashboard-url``,
+        checked when parsed, overrides it)."""
+        problem = (
+            None if flag or not self.dashboard_url else dashboard_url_problem(self.dashboard_url)
+        )
+        if problem is not None:
+            raise UsageError(f"CEKURA_DASHBOARD_URL: {problem}")
