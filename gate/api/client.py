@@ -125,6 +125,8 @@ def auth_header_problem(name: str) -> str | None:
 def _url_parts(base: str) -> SplitResult:
     """``base`` split, or a ``UsageError`` that never repeats a user or password in it."""
     try:
+        if not base.isprintable() or any(char.isspace() for char in base):
+            raise ValueError("spaces or control characters")
         parts = urlsplit(base)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a port
         httpx.URL(base)

@@ -80,6 +80,8 @@ def _checked(variable: str, value: str, *, socks_installed: Callable[[], bool]) 
     if "://" not in url:
         url = f"http://{url}"  # as httpx reads "proxy.example:3128"
     try:
+        if not url.isprintable() or any(char.isspace() for char in url):
+            raise ValueError("spaces or control characters")
         parts = urlsplit(url)
         scheme, host, _ = parts.scheme.lower(), parts.hostname, parts.port
         httpx.URL(url)
