@@ -8,7 +8,7 @@ import time
 from gate.api.client import CekuraClient, build_http, resolve_settings
 from tests.fake_cekura import FakeCekura
 
-KEY = "bench-key"
+KEY = "bench-key-0123456789abcdef"
 
 
 def timed_fetch(runs: int, latency_s: float, concurrency: int) -> tuple[float, int]:

@@ -79,7 +79,7 @@ def no_network(strict_router: respx.MockRouter) -> Iterator[respx.MockRouter]:
 @pytest.fixture
 def api_key() -> str:
     """The key the ``fake`` server expects; a test module overrides it with its own."""
-    return "test-key"
+    return "test-key-0123456789"
 
 
 @pytest.fixture

@@ -25,10 +25,11 @@ Or start it by hand for a local trial (127.0.0.1 only; Ctrl-C stops it)::
     python -m tests.fake_cekura --port 8080 \
         --result examples/results/result_completed_mixed.json \
         --runs examples/results/runs_bulk.json
-    CEKURA_API_KEY=test-key cekura-gate check --result-id 167 --api-url http://127.0.0.1:8080
+    CEKURA_API_KEY=test-key-0123456789 cekura-gate check --result-id 167 --api-url http://127.0.0.1:8080
 
 It serves the result (completed, under its own ``id``) and the runs-bulk entries, prints its URL
-and the command above, and expects the key ``test-key`` unless ``--api-key`` says otherwise.
+and the command above, and expects the key ``test-key-0123456789`` unless ``--api-key`` says
+otherwise.
 ``--port 0`` takes any free port.
 """
 
@@ -112,7 +113,10 @@ class FakeCekura:
     """The fake server; thread-safe, started and stopped by ``with``."""
 
     def __init__(
-        self, api_key: str = "test-key", auth_header: str = "X-CEKURA-API-KEY", port: int = 0
+        self,
+        api_key: str = "test-key-0123456789",
+        auth_header: str = "X-CEKURA-API-KEY",
+        port: int = 0,
     ) -> None:
         self.api_key = api_key
         self.auth_header = auth_header
@@ -353,7 +357,11 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8080, help="0: any free port (default 8080)")
     parser.add_argument("--result", type=Path, required=True, help="a result JSON file to serve")
     parser.add_argument("--runs", type=Path, help="a runs-bulk JSON file (a list of runs)")
-    parser.add_argument("--api-key", default="test-key", help="the key expected (test-key)")
+    parser.add_argument(
+        "--api-key",
+        default="test-key-0123456789",
+        help="the key expected (test-key-0123456789)",
+    )
     return parser.parse_args(argv)
 
 

@@ -47,8 +47,12 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 # What a CI runner, a developer's shell or ``make`` may set and the gate (or the Action's
 # scripts) would read: none of it may leak into a test's run.
 DROPPED_PREFIXES = ("CEKURA_", "GITHUB_", "GITLAB_", "CI_", "RUNNER_", "ACTIONS_", "INPUT_", "MAKE")
+# Proxies too: the gate honours them, and the fake server is on 127.0.0.1 (a test that
+# wants a proxy sets one).
+PROXY_NAMES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 DROPPED_NAMES = frozenset(
     {"CI", "MFLAGS", "RESULT_ID", "POLICY", "NO_COLOR", "FORCE_COLOR", "PYTHONIOENCODING"}
+    | {name for upper in PROXY_NAMES for name in (upper, upper.lower())}
 )
 DEFAULT_LIMIT_S = 60.0
 

@@ -20,21 +20,29 @@ RUNS = EXAMPLES / "results" / "runs_bulk.json"
 
 @pytest.mark.slow
 def test_fake_server_started_by_hand_serves_a_result_to_the_gate(tmp_path: Path) -> None:
-    argv = ["--port", "0", "--result", str(RESULT), "--runs", str(RUNS), "--api-key", "hand-key"]
+    argv = [
+        "--port",
+        "0",
+        "--result",
+        str(RESULT),
+        "--runs",
+        str(RUNS),
+        "--api-key",
+        "hand-key-0123456789",
+    ]
     server = spawn(argv, env=gate_env(), command=[sys.executable, "-m", "tests.fake_cekura"]).proc
     try:
         assert server.stdout is not None
         url, serving, command = (server.stdout.readline().strip() for _ in range(3))
         assert url.startswith("http://127.0.0.1:"), url
         assert serving == "serving result 167; try:"
-        assert (
-            command == f"CEKURA_API_KEY=hand-key cekura-gate check --result-id 167 --api-url {url}"
-        )
+        key = "CEKURA_API_KEY=hand-key-0123456789"
+        assert command == f"{key} cekura-gate check --result-id 167 --api-url {url}"
         report = tmp_path / "verdict.json"
         args = ["check", "--policy", str(EXAMPLES / "gate.yaml"), "--result-id", "167"]
         done = run_gate(
             [*args, "--api-url", url, "--json", str(report)],
-            env=gate_env("hand-key"),
+            env=gate_env("hand-key-0123456789"),
             cwd=tmp_path,
         )
         assert done.code == 1, done.stderr  # the bundled result fails the bundled policy

@@ -15,6 +15,7 @@ Policies poll every 0.1 s (at most 0.5 s), which also shortens retry backoff.
 from __future__ import annotations
 
 import copy
+import importlib.util
 import itertools
 import json
 import re
@@ -594,6 +595,89 @@ def test_key_with_markdown_characters_echoed_into_the_result_is_redacted(tmp_pat
     assert_passed(outcome)
     assert_clean(outcome, key)
     assert "SECRET" not in outcome.report("summary.md")  # nor its Markdown-escaped form
+
+
+@pytest.mark.parametrize(
+    ("env_key", "shown"),
+    [
+        pytest.param("test", (), id="a-word"),
+        pytest.param("pass", (), id="a-verdict"),
+        pytest.param("1", (), id="a-digit"),
+        pytest.param(f"{KEY[:8]}\r\n{KEY[8:]}", (KEY[:8], KEY[8:]), id="cr-lf"),
+        pytest.param(f"{KEY[:8]}ü{KEY[8:]}", ("ü", KEY[:8], KEY[8:]), id="non-ascii"),
+    ],
+)
+def test_a_key_that_cannot_be_a_key_is_refused_before_any_request(tmp_path, fake, env_key, shown):
+    """Exit 2 at once, naming the variable; every report still parses and says why; no
+    part of the key shows (nor where in it the problem is)."""
+    fake.add_result(RESULT_ID, [completed()])
+    outcome = check(tmp_path, fake.url, env=gate_env(env_key))
+    assert_no_verdict(outcome, "CEKURA_API_KEY environment variable does not hold an API key", 2)
+    assert fake.requests == []
+    printed = outcome.stdout + outcome.stderr + "".join(map(outcome.report, REPORTS))
+    assert not [part for part in shown if part in printed]
+    assert "position" not in printed and "[redacted]" not in printed
+
+
+# Keys (valid ones) that are also pieces of the reports' own structure, echoed by the server.
+STRUCTURAL_KEYS = [
+    '"schema_version":',
+    'classname="cekura-gate.rules">',
+    'name="result_status"',
+    'value="completed"',
+    ":white_check_mark:",
+]
+
+
+@pytest.mark.parametrize("key", STRUCTURAL_KEYS)
+def test_a_key_that_collides_with_report_structure_never_breaks_a_report(tmp_path, key):
+    """Whatever the key, every report parses and the verdict reads as it should, while the
+    key echoed into the result is still redacted from what the result says."""
+    with FakeCekura(api_key=key) as server:
+        server.add_result(RESULT_ID, [completed() | {"name": f"Nightly run by {key}"}])
+        outcome = check(tmp_path, server.url, env=gate_env(key))
+        assert not server.unauthorised_requests()
+    assert_passed(outcome)  # JUnit and JSON parse; the summary's first line is intact
+    assert outcome.verdict()["result"]["name"] == "Nightly run by [redacted]"
+    assert outcome.verdict()["schema_version"] == 1
+    assert f"run by {key}" not in outcome.stdout + outcome.stderr
+
+
+@pytest.mark.parametrize(
+    ("variables", "fragments"),
+    [
+        pytest.param(
+            {"HTTP_PROXY": "http://proxy.invalid:3128"},
+            ("HTTP_PROXY", "proxy.invalid", "--allow-insecure-http"),
+            id="plain-http-through-a-proxy-elsewhere",
+        ),
+        pytest.param(
+            {"http_proxy": "ftp://user:hunter2@proxy.invalid:21"},
+            ("http_proxy", "'ftp' is not supported"),
+            id="unsupported-scheme",
+        ),
+        pytest.param(
+            {"ALL_PROXY": "socks5://user:hunter2@127.0.0.1:1080"},
+            ("ALL_PROXY", "socksio"),
+            id="socks-without-socksio",
+            marks=pytest.mark.skipif(
+                importlib.util.find_spec("socksio") is not None, reason="socksio is installed"
+            ),
+        ),
+    ],
+)
+def test_a_proxy_that_cannot_be_used_is_refused_before_any_connection(
+    tmp_path, fake, variables, fragments
+):
+    """Refused before any connection (the proxy's name is not even looked up), naming the
+    variable and never its password."""
+    fake.add_result(RESULT_ID, [completed()])
+    outcome = check(tmp_path, fake.url, env=gate_env(KEY, NO_PROXY="", no_proxy="", **variables))
+    assert_no_verdict(outcome, fragments[0], code=2)
+    assert all(fragment in outcome.error_lines()[0] for fragment in fragments)
+    assert "hunter2" not in outcome.stdout + outcome.stderr
+    assert fake.requests == []
+    assert "GET " not in outcome.stderr
 
 
 # --------------------------------------------------------------------------- 12: API flavours

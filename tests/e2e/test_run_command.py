@@ -859,3 +859,55 @@ def test_invalid_run_section_exits_2_naming_the_key(tmp_path, fake, case):
     message = expected.replace("gate.yaml", str(tmp_path / "gate.yaml"), 1)
     assert_no_verdict(outcome, message, code=2)
     assert fake.requests == []
+
+
+# --------------------------------------------------------------------------- pre-flight
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "policy_text", "fragment"),
+    [
+        pytest.param(
+            ("--share-link-days", "3000000"),
+            {},
+            None,
+            "argument --share-link-days: expected at most 3650 days",
+            id="share-link-days-past-the-calendar",
+        ),
+        pytest.param(
+            ("--baseline-result-id", "99"),
+            {},
+            policy(None),
+            "run: no scenarios selected",
+            id="nothing-selected-before-the-baseline-fetch",
+        ),
+        pytest.param(
+            (),
+            {"CEKURA_DASHBOARD_URL": "dashboard.cekura.ai/results"},
+            None,
+            "CEKURA_DASHBOARD_URL: expected an http(s) URL",
+            id="dashboard-url-from-the-environment",
+        ),
+        pytest.param(
+            ("--dashboard-url", "javascript:alert(1)"),
+            {},
+            None,
+            "argument --dashboard-url: expected an http(s) URL",
+            id="dashboard-url-flag",
+        ),
+        pytest.param(
+            ("--auth-header", "X Cekura: Key"),
+            {},
+            None,
+            "--auth-header 'X Cekura: Key': a header name is",
+            id="auth-header-not-a-header-name",
+        ),
+    ],
+)
+def test_what_would_fail_after_the_run_is_paid_for_is_refused_before_any_request(
+    tmp_path, fake, args, env, policy_text, fragment
+):
+    fake.add_result(RESULT_ID, [completed()])
+    outcome = gate(tmp_path, fake.url, *args, policy_text=policy_text, env=env)
+    assert_no_verdict(outcome, fragment, code=2)
+    assert fake.requests == []

@@ -5,9 +5,12 @@ fail-fast errors, key redaction, and runs-bulk chunking."""
 from __future__ import annotations
 
 import email.utils
+import importlib.util
 import itertools
+import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -22,6 +25,7 @@ from gate.api.client import (
     parse_retry_after,
     resolve_settings,
 )
+from gate.api.proxy import proxy_for
 from gate.errors import ApiError, ApiRejected, ApiUnavailable, UsageError
 from tests.e2e.harness import FakeClock
 
@@ -393,6 +397,40 @@ def test_no_part_of_the_key_leaks_when_the_body_is_cut(no_network: respx.MockRou
     assert KEY[:10] not in str(caught.value)
 
 
+def test_a_key_echoed_with_json_escapes_is_redacted_in_every_value_and_mapping_key(
+    no_network: respx.MockRouter,
+) -> None:
+    """JSON may escape any character (``\\u0033`` is ``3``): the parsed values are redacted,
+    so the key is caught however the server wrote it, in a string, a key or a list."""
+    escaped = KEY.replace("3", "\\u0033")
+    assert escaped != KEY
+    body = (
+        '{"id": 42, "status": "completed", "name": "by @@", '
+        '"meta": {"@@": [{"note": "x@@y"}, "@@"]}}'
+    ).replace("@@", escaped)
+    no_network.get(RESULT_URL).mock(return_value=httpx.Response(200, text=body))
+    assert make_client()[0].get_result(42) == {
+        "id": 42,
+        "status": "completed",
+        "name": "by [redacted]",
+        "meta": {"[redacted]": [{"note": "x[redacted]y"}, "[redacted]"]},
+    }
+
+
+@pytest.mark.parametrize("key", ['"status":"completed"', '"status":"completed",'])
+def test_a_key_that_is_also_json_structure_never_corrupts_a_payload(
+    no_network: respx.MockRouter, key: str
+) -> None:
+    """Redacting the text would have cut the structure (and made the body unreadable)."""
+    settings = resolve_settings(api_url=None, api_key=key, key_source=KEY_ENV)
+    document = {"id": 42, "status": "completed", "name": f"echo {key}"}
+    payload = json.dumps(document, separators=(",", ":"))
+    assert key in payload  # the structure itself holds the key
+    no_network.get(RESULT_URL).mock(return_value=httpx.Response(200, text=payload))
+    result = make_client(settings)[0].get_result(42)
+    assert result == {"id": 42, "status": "completed", "name": "echo [redacted]"}
+
+
 # --------------------------------------------------------------------------- runs bulk
 
 
@@ -467,3 +505,234 @@ def test_get_runs_retries_a_failing_chunk(no_network: respx.MockRouter) -> None:
     assert client.get_runs([5, 6]) == [{"id": 5}, {"id": 6}]
     assert route.call_count == 2
     assert len(clock.sleeps) == 1
+
+
+# --------------------------------------------------------------------------- checked up front
+
+
+@pytest.mark.parametrize(
+    ("api_key", "reason"),
+    [
+        pytest.param("test", "too short (4 characters)", id="a-word"),
+        pytest.param("1", "too short (1 characters)", id="one-digit"),
+        pytest.param("k3y-7f1c9a2b4d6", "too short (15 characters)", id="15-characters"),
+        pytest.param(f"{KEY[:9]}é{KEY[9:]}", "not ASCII", id="non-ascii"),
+        pytest.param(f"{KEY[:9]}\r\n{KEY[9:]}", "line break", id="cr-lf-inside"),
+        pytest.param(f"{KEY[:9]}\t{KEY[9:]}", "tab", id="tab-inside"),
+        pytest.param(f"{KEY[:9]} {KEY[9:]}", "space", id="space-inside"),
+        pytest.param(f"{KEY[:9]}\x00{KEY[9:]}", "control character", id="nul-inside"),
+    ],
+)
+def test_a_key_that_cannot_be_a_key_is_refused_without_showing_any_of_it(
+    api_key: str, reason: str
+) -> None:
+    with pytest.raises(UsageError) as caught:
+        resolve_settings(api_url=None, api_key=api_key, key_source=KEY_ENV)
+    message = caught.value.message
+    assert message.startswith(f"{KEY_ENV} does not hold an API key") and reason in message
+    assert "at least 16 printable ASCII characters" in message
+    assert caught.value.exit_code == 2
+    assert not any(part in message for part in ("é", "\r", "\n", "\t", "\x00", KEY[:9], KEY[9:]))
+
+
+@pytest.mark.parametrize(
+    "api_key", ["k3y-7f1c9a2b4d6e", f"  {KEY}\n", "!#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\"A"]
+)
+def test_a_key_of_16_or_more_printable_characters_is_accepted_once_stripped(api_key: str) -> None:
+    settings = resolve_settings(api_url=None, api_key=api_key, key_source=KEY_ENV)
+    assert settings.api_key == api_key.strip()
+
+
+@pytest.mark.parametrize("header", ["X CEKURA KEY", "X-Key:", "X-Clé", "X-Key\r\nEvil: 1", ""])
+def test_an_auth_header_that_is_not_a_header_name_is_refused(header: str) -> None:
+    with pytest.raises(UsageError, match="--auth-header") as caught:
+        settings_for(auth_header=header)
+    assert KEY not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "api_url",
+    ["https://api.cekura.ai:99999", "https://api.cekura.ai:port", "https://api cekura.ai"],
+)
+def test_an_api_url_httpx_cannot_use_is_refused_up_front(api_url: str) -> None:
+    with pytest.raises(UsageError, match="API URL"):
+        settings_for(api_url)
+
+
+def test_an_api_url_is_never_shown_with_its_password() -> None:
+    with pytest.raises(UsageError) as caught:
+        settings_for("ftp://user:hunter2@api.cekura.ai")
+    assert "hunter2" not in caught.value.message and "api.cekura.ai" in caught.value.message
+
+
+PROXY = "http://proxy.example:3128"
+
+
+@pytest.mark.parametrize(
+    ("api_url", "variables", "host", "variable"),
+    [
+        pytest.param(None, {}, None, None, id="none"),
+        pytest.param(None, {"HTTPS_PROXY": PROXY}, "proxy.example", "HTTPS_PROXY", id="https"),
+        pytest.param(None, {"HTTP_PROXY": PROXY}, None, None, id="http-only-for-http-urls"),
+        pytest.param(None, {"ALL_PROXY": PROXY}, "proxy.example", "ALL_PROXY", id="all"),
+        pytest.param(
+            None,
+            {"ALL_PROXY": "http://all.example", "https_proxy": PROXY},
+            "proxy.example",
+            "https_proxy",
+            id="the-scheme-before-all",
+        ),
+        pytest.param(
+            None,
+            {"HTTPS_PROXY": "http://upper.example", "https_proxy": PROXY},
+            "proxy.example",
+            "https_proxy",
+            id="lowercase-wins",
+        ),
+        pytest.param(
+            None, {"HTTPS_PROXY": PROXY, "https_proxy": ""}, None, None, id="empty-lowercase-unsets"
+        ),
+        pytest.param(
+            None, {"HTTPS_PROXY": "proxy.example:3128"}, "proxy.example", "HTTPS_PROXY", id="bare"
+        ),
+        pytest.param(None, {"HTTPS_PROXY": PROXY, "NO_PROXY": "*"}, None, None, id="no-proxy-*"),
+        pytest.param(
+            None, {"HTTPS_PROXY": PROXY, "NO_PROXY": "api.cekura.ai"}, None, None, id="no-host"
+        ),
+        pytest.param(
+            None, {"HTTPS_PROXY": PROXY, "no_proxy": "x.org, cekura.ai"}, None, None, id="domain"
+        ),
+        pytest.param(
+            None, {"HTTPS_PROXY": PROXY, "NO_PROXY": ".cekura.ai"}, None, None, id="subdomains"
+        ),
+        pytest.param(
+            None,
+            {"HTTPS_PROXY": PROXY, "NO_PROXY": "notcekura.ai,api.cekura.ai.evil"},
+            "proxy.example",
+            "HTTPS_PROXY",
+            id="no-proxy-elsewhere",
+        ),
+        pytest.param(
+            "http://127.0.0.1:8080",
+            {"HTTP_PROXY": PROXY, "NO_PROXY": "localhost,127.0.0.1"},
+            None,
+            None,
+            id="no-proxy-loopback",
+        ),
+        pytest.param(
+            "http://127.0.0.1:8080",
+            {"HTTP_PROXY": "http://127.0.0.1:3128"},
+            "127.0.0.1",
+            "HTTP_PROXY",
+            id="loopback-proxy-for-a-loopback-api",
+        ),
+        pytest.param(
+            "https://10.1.2.3",
+            {"HTTPS_PROXY": PROXY, "NO_PROXY": "10.0.0.0/8"},
+            None,
+            None,
+            id="cidr",
+        ),
+        pytest.param(
+            "https://[::1]:8443", {"HTTPS_PROXY": PROXY, "NO_PROXY": "::1"}, None, None, id="ipv6"
+        ),
+        pytest.param(
+            "https://api.cekura.ai:8443",
+            {"HTTPS_PROXY": PROXY, "NO_PROXY": "api.cekura.ai:443"},
+            "proxy.example",
+            "HTTPS_PROXY",
+            id="no-proxy-other-port",
+        ),
+    ],
+)
+def test_the_proxy_is_resolved_once_from_the_given_variables(
+    api_url: str | None, variables: dict[str, str], host: str | None, variable: str | None
+) -> None:
+    settings = settings_for(api_url, variables=variables)
+    proxy = settings.proxy
+    assert (proxy and proxy.host, proxy and proxy.variable) == (host, variable)
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        pytest.param({"HTTP_PROXY": "http://proxy.invalid:3128"}, id="http-proxy"),
+        pytest.param({"ALL_PROXY": "proxy.invalid:1080"}, id="all-proxy"),
+        pytest.param({"http_proxy": "https://proxy.invalid:3128"}, id="https-proxy-scheme"),
+        pytest.param(
+            {"HTTP_PROXY": "http://proxy.invalid:3128", "NO_PROXY": "127.0.0.2"},
+            id="no-proxy-other",
+        ),
+    ],
+)
+def test_plain_http_to_this_machine_through_a_proxy_elsewhere_is_refused(
+    variables: dict[str, str],
+) -> None:
+    with pytest.raises(UsageError) as caught:
+        settings_for("http://127.0.0.1:8080", variables=variables)
+    message = caught.value.message
+    assert "proxy.invalid" in message and "--allow-insecure-http" in message
+    assert next(iter(variables)) in message
+    allowed = settings_for("http://127.0.0.1:8080", variables=variables, allow_insecure_http=True)
+    assert allowed.proxy is not None and allowed.proxy.host == "proxy.invalid"
+
+
+def test_https_through_an_http_proxy_is_fine() -> None:
+    """The proxy only sees a CONNECT tunnel: the key travels inside TLS."""
+    settings = settings_for(variables={"HTTPS_PROXY": "http://proxy.invalid:3128"})
+    assert settings.proxy is not None and settings.proxy.host == "proxy.invalid"
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        pytest.param(
+            "ftp://user:hunter2@proxy.invalid:21", "scheme 'ftp' is not supported", id="ftp"
+        ),
+        pytest.param(
+            "http://user:hunter2@proxy.invalid:99999", "not a usable proxy URL", id="port"
+        ),
+        pytest.param("http://user:hunter2@:3128", "names no host", id="no-host"),
+        pytest.param("http://user:hunter2@proxy .invalid", "not a usable proxy URL", id="space"),
+    ],
+)
+def test_an_unusable_proxy_is_refused_naming_the_variable_never_its_password(
+    value: str, fragment: str
+) -> None:
+    with pytest.raises(UsageError) as caught:
+        settings_for(variables={"HTTPS_PROXY": value})
+    message = caught.value.message
+    assert message.startswith("HTTPS_PROXY") and fragment in message, message
+    assert "hunter2" not in message and "user" not in message
+
+
+@pytest.mark.parametrize("scheme", ["socks5", "socks5h"])
+def test_a_socks_proxy_needs_socksio_and_says_what_to_install(scheme: str) -> None:
+    api = urlsplit(BASE)
+    variables = {"ALL_PROXY": f"{scheme}://user:hunter2@proxy.invalid:1080"}
+    with pytest.raises(UsageError) as caught:
+        proxy_for(api, variables, socks_installed=lambda: False)
+    message = caught.value.message
+    assert message.startswith("ALL_PROXY") and "socksio" in message and "hunter2" not in message
+    proxy = proxy_for(api, variables, socks_installed=lambda: True)
+    assert proxy is not None and proxy.host == "proxy.invalid"
+    assert "hunter2" not in repr(proxy)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("socksio") is not None, reason="socksio installed")
+def test_a_socks_proxy_without_socksio_installed_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="socksio"):
+        settings_for(variables={"HTTPS_PROXY": "socks5://proxy.invalid:1080"})
+
+
+def test_the_client_ignores_proxies_httpx_would_read_from_the_process_environment(
+    no_network: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the variables given to resolve_settings count: a proxy set in os.environ that the
+    gate did not read (an unusable one here) changes nothing."""
+    monkeypatch.setenv("HTTPS_PROXY", "ftp://proxy.invalid:21")
+    monkeypatch.setenv("ALL_PROXY", "socks5://proxy.invalid:1080")
+    route = no_network.get(RESULT_URL).mock(return_value=ok())
+    client, _ = make_client()
+    assert client.get_result(42) == {"id": 42, "status": "completed"}
+    assert route.called and not client.http.trust_env
