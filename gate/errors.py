@@ -29,6 +29,11 @@ which exit code the command line ends with::
 The class attribute ``exit_code`` holds each code; ``gate.cli.main`` is the one
 place that turns an exception into an exit status. Messages are single lines
 written for the person reading the CI log, and never contain the API key.
+
+The API key's side of that promise lives here too: what a key can be
+(``api_key_problem``), and how it is kept out of everything the gate says:
+parsed payloads and verdicts are redacted value by value (``redact_json``,
+``redact_record``, ``redacted_render``), messages as text (``redact_forms``).
 """
 
 from __future__ import annotations

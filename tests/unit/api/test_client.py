@@ -9,6 +9,7 @@ import importlib.util
 import itertools
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -736,3 +737,15 @@ def test_the_client_ignores_proxies_httpx_would_read_from_the_process_environmen
     client, _ = make_client()
     assert client.get_result(42) == {"id": 42, "status": "completed"}
     assert route.called and not client.http.trust_env
+
+
+@pytest.mark.parametrize("content", ["not a certificate", None], ids=["garbage", "missing"])
+def test_certificates_that_cannot_be_loaded_are_a_usage_error_naming_the_variable(
+    tmp_path: Path, content: str | None
+) -> None:
+    path = tmp_path / "certificates.pem"
+    if content is not None:
+        path.write_text(content, encoding="ascii")
+    settings = settings_for(variables={"SSL_CERT_FILE": str(path)})
+    with pytest.raises(UsageError, match=r"^SSL_CERT_FILE: cannot load the certificates"):
+        build_http(settings)

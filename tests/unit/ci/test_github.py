@@ -72,6 +72,12 @@ def test_a_blank_secret_is_not_masked(secret):
     assert GitHub(None, None, None).mask_line(secret) is None
 
 
+@pytest.mark.parametrize("secret", ["test", "pass", f"{SECRET[:6]}\n::error::{SECRET[6:]}"])
+def test_a_value_that_cannot_be_a_key_is_never_sent_so_never_masked(secret):
+    """Masking "test" would hide every "test" in the log; the key is refused before use."""
+    assert GitHub(None, None, None).mask_line(secret) is None
+
+
 def test_the_secret_is_masked_with_one_command():
     assert GitHub(None, None, None).mask_line(SECRET) == f"::add-mask::{SECRET}"
 
