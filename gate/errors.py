@@ -245,6 +245,27 @@ def redact_json(payload: Any, secret: str) -> Any:
     return box[0]
 
 
+def loads_redacted(text: str, secret: str) -> Any:
+    """``json.loads(text)`` with the secret redacted from its values (``redact_json``).
+
+    The walk is skipped when the text provably cannot hold the secret: it is not there as
+    written or JSON-escaped, and no ``\\u`` or ``\\/`` escape could spell it some other way
+    (a number that could read as the key is always walked). Raises ``ValueError`` as
+    ``json.loads`` does.
+    """
+    payload = json.loads(text)
+    forms = secret_forms(secret)
+    if not forms:
+        return payload
+    hidden = "\\u" in text or "\\/" in text or _NUMERIC.fullmatch(secret.strip()) is not None
+    if not hidden and not any(form in text for form in forms):
+        return payload
+    return redact_json(payload, secret)
+
+
+_NUMERIC = re.compile(r"[0-9eE+.-]+")
+
+
 def redact_record(record: R, secret: str) -> R:
     """A copy of ``record`` (a verdict: frozen dataclasses, tuples, named tuples, mappings)
     with the secret replaced inside every string; what does not change is not copied."""

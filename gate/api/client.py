@@ -8,7 +8,7 @@ idempotent GETs with one retry policy, declared once in ``_retrying``:
 network errors, timeouts, 408, 429, 5xx and non-JSON bodies are retried with
 exponential backoff and jitter, honouring ``Retry-After``; 401/403/404 and other
 4xx fail at once. Nothing here retries a POST. The API key never leaks: every JSON body is
-redacted value by value once parsed (``redact_json``), and every message that could carry
+redacted value by value once parsed (``loads_redacted``), and every message that could carry
 server text is redacted as text (``redact_forms``).
 """
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 import email.utils
 import functools
 import ipaddress
-import json
 import math
 import random
 import re
@@ -43,8 +42,8 @@ from gate.errors import (
     UsageError,
     api_key_problem,
     api_key_rule,
+    loads_redacted,
     redact_forms,
-    redact_json,
 )
 
 DEFAULT_API_URL = "https://api.cekura.ai"
@@ -481,7 +480,7 @@ class CekuraClient:
         if not response.content.strip():
             return None
         try:
-            return redact_json(json.loads(response.text), self.settings.api_key)
+            return loads_redacted(response.text, self.settings.api_key)
         except ValueError:
             raise OutcomeUnknown(f"{what}: HTTP {status} with a body that is not JSON") from None
 
@@ -609,7 +608,7 @@ class CekuraClient:
         try:
             # Redacting the parsed values keeps a key echoed by the API out of every field
             # without ever touching the structure (redacting the text could, or break it).
-            return redact_json(json.loads(response.text), self.settings.api_key)
+            return loads_redacted(response.text, self.settings.api_key)
         except ValueError:
             raise _Transient(f"HTTP {status} with a body that is not JSON") from None
 

@@ -77,12 +77,23 @@ class GitHub:
         cwd: str,
         secret: str = "",
     ) -> Publication:
-        """Annotations, the step summary and the outputs for a finished (or failed) gate,
-        rendered from the verdict without the secret (so redaction never breaks their form)."""
-        verdict = redact_record(verdict, secret)
+        """Annotations, the step summary and the outputs for a finished (or failed) gate.
+
+        If the secret shows in them, they are rendered again from a verdict without it, so
+        that redaction never breaks their form (a verdict is copied only then: it can hold
+        10,000 runs)."""
+        published = self._publication(verdict, junit_path, self._repo_path(policy_path, cwd))
+        texts = [*published.lines, *(append.text for append in published.appends)]
+        if any(form in text for text in texts for form in secret_forms(secret)):
+            clean = redact_record(verdict, secret)
+            published = self._publication(clean, junit_path, self._repo_path(policy_path, cwd))
+        return published
+
+    def _publication(
+        self, verdict: Verdict | NoVerdict, junit_path: str | None, file: str | None
+    ) -> Publication:
         lines: tuple[str, ...] = ()
         if self.annotations:
-            file = self._repo_path(policy_path, cwd)
             lines = tuple(workflow.annotation_lines(verdict, file=file))
         appends = []
         if self.summary and self.summary_path:

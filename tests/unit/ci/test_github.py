@@ -117,6 +117,27 @@ def test_publication_redacts_the_secret_from_annotations_summary_and_outputs(tmp
     )
 
 
+@pytest.mark.parametrize("secret", ["verdict<<ghadelimiter_", "result-id<<ghadelimiter_"])
+def test_a_key_that_is_also_publication_structure_never_breaks_it(tmp_path, secret):
+    """The outputs and the summary are rendered from a verdict without the key, never cut
+    afterwards: a key that is a piece of their form leaves the form (and the verdict) whole."""
+    github = GitHub(str(tmp_path / "out"), str(tmp_path / "sum"), str(tmp_path))
+    published = github.publication(
+        failing(f"the key {secret} leaked into a reason"),
+        junit_path=None,
+        policy_path=str(tmp_path / "gate.yaml"),
+        cwd=str(tmp_path),
+        secret=secret,
+    )
+    summary, outputs = (append.text for append in published.appends)
+    assert summary.startswith("## :x: Cekura gate failed")
+    assert "the key \\[redacted\\] leaked" in summary and "| :x: fail |" in summary
+    lines = outputs.splitlines()
+    assert lines[lines.index(next(line for line in lines if line.startswith("verdict<<"))) + 1] == (
+        "fail"
+    )
+
+
 def test_publication_with_annotations_and_summary_off_keeps_only_the_outputs(tmp_path):
     github = GitHub(
         str(tmp_path / "out"), str(tmp_path / "sum"), None, annotations=False, summary=False
