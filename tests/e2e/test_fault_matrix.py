@@ -47,6 +47,8 @@ import pytest
 from junitparser import JUnitXml
 from lxml import etree
 
+from gate.api import client as gate_client
+from gate.api.client import BACKSTOP_S
 from tests.conftest import DATA, PAYLOADS, load_payload
 from tests.e2e import harness
 from tests.e2e.harness import gate_env, run_gate
@@ -1097,6 +1099,130 @@ def test_every_exit_path_writes_every_report(
     if command == "run":
         assert [r.path for r in fake.posts()].count(TRIGGER) == (0 if code == 2 else 1)
     entry[-1] = "ok"
+
+
+# --------------------------------------------------------------------------- POSTs, fetches by id
+
+
+@dataclass
+class Post:
+    """A POST whose answer never ends, its budget shortened (no flag sets it) to ``budget_s``."""
+
+    budget: str  # the gate.api.client constant
+    path: str
+    timeline: list[Any]
+    fault: Fault
+    words: tuple[str, ...]
+    log: tuple[str, ...] = ()
+    end_calls: int = 0
+
+
+POSTS = {
+    "trigger-body-trickles": Post(
+        "TRIGGER_READ_TIMEOUT_S",
+        TRIGGER,
+        [completed()],
+        trickle({"id": RESULT_ID, "status": "pending"}),
+        ("no complete response within 1.0s after the request was sent", "may have started"),
+    ),
+    "trigger-headers-trickle": Post(
+        "TRIGGER_READ_TIMEOUT_S",
+        TRIGGER,
+        [completed()],
+        trickle({"id": RESULT_ID}, headers_too=True),
+        ("no complete response within", "after the request was sent", "may have started"),
+    ),
+    "end-calls-body-trickles": Post(
+        "END_CALLS_READ_TIMEOUT_S",
+        END_CALLS,
+        [Fault(status=503)],
+        trickle({"detail": "ending"}),
+        ("failed after 7 attempts", "HTTP 503"),
+        log=("could not end the calls of result 167: ending the calls: no complete response",),
+        end_calls=1,
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", POSTS)
+def test_a_post_answer_that_never_ends_is_given_up_at_its_budget(
+    name: str, fake: FakeCekura, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post = POSTS[name]
+    monkeypatch.setattr(gate_client, post.budget, 1.0)
+    fake.add_result(RESULT_ID, post.timeline)
+    fake.fail_next(post.path, post.fault, times=2)  # a retry would meet it again
+    policy = f"version: 1\n{FAST_WAIT}{PASS_RULES}{RUN_SECTION}"
+    outcome = gate(tmp_path, fake.url, command="run", policy=policy, limit=TIMEOUT_S + 30.0)
+    entry = record(f"post-{name}", "run", 3, outcome)
+    assert_every_row(outcome, 3, 1.0 + BACKSTOP_S + 1.5 + MARGIN_S)  # the wait's 7 tries: ~1 s
+    assert_words(outcome, post.words)
+    for fragment in post.log:
+        assert fragment in outcome.stderr, outcome.stderr
+    one_trigger(end_calls=post.end_calls)(fake, outcome)
+    entry[-1] = "ok"
+
+
+FETCHES = {  # a command that fetches a result once, without reports
+    "validate": ["validate", "--result-id", str(RESULT_ID)],
+    "save": ["baseline", "save", "--result-id", str(RESULT_ID)],
+}
+FETCH_FAULTS = {  # fault (for every request), flags, words of the one error line
+    "trickle": (trickle(completed()), ("--timeout", "2s"), "the request timed out"),
+    "headers-trickle": (
+        trickle(completed(), headers_too=True),
+        ("--timeout", "2s"),
+        "the request timed out",
+    ),
+    "gzip-bomb": (bomb(8), ("--max-response-size", "1MiB"), too_large("1 MiB")),
+    "corrupt-gzip": (mislabelled(completed()), ("--timeout", "1s"), "corrupt gzip body"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault_name", FETCH_FAULTS)
+@pytest.mark.parametrize("command", FETCHES)
+def test_a_fetch_by_id_is_bounded_by_its_own_timeout_and_the_cap(
+    command: str, fault_name: str, fake: FakeCekura, tmp_path: Path
+) -> None:
+    fault, flags, words = FETCH_FAULTS[fault_name]
+    fake.add_result(RESULT_ID, [fault])
+    argv = [*FETCHES[command], "--api-url", fake.url, *flags]
+    if command == "validate":
+        policy = tmp_path / "gate.yaml"
+        policy.write_text(f"version: 1\n{PASS_RULES}", encoding="utf-8")
+        argv += ["--policy", str(policy)]
+    else:
+        argv += ["--output", str(tmp_path / "baseline.json")]
+    done = run_gate(argv, env=gate_env(KEY), limit=40.0)
+    outcome = Outcome(done.code, done.stdout, done.stderr, done.elapsed, tmp_path)
+    entry = record(f"{command}-{fault_name}", command[:5], 3, outcome)
+    assert done.code == 3, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    [line] = outcome.error_lines()  # one line, and nothing else that looks like an error
+    assert words in line
+    assert done.elapsed < 2.0 + BACKSTOP_S + MARGIN_S
+    assert KEY_FRAGMENT not in done.stdout + done.stderr
+    assert not (tmp_path / "baseline.json").exists()
+    entry[-1] = "ok"
+
+
+def test_a_bad_max_response_size_in_the_environment_is_a_usage_error(
+    fake: FakeCekura, tmp_path: Path
+) -> None:
+    fake.add_result(RESULT_ID, [completed()])
+    outcome = gate(
+        tmp_path,
+        fake.url,
+        env={"CEKURA_GATE_MAX_RESPONSE_SIZE": "huge"},
+        limit=FAST_S + 30.0,
+    )
+    record("max-response-size-env-bad", "check", 2, outcome)[-1] = "ok"
+    assert_every_row(outcome, 2, FAST_S)
+    [line] = outcome.error_lines()
+    assert "CEKURA_GATE_MAX_RESPONSE_SIZE='huge' is not a size such as 256MiB" in line
+    assert fake.requests == []
 
 
 # --------------------------------------------------------------------------- unusable report path

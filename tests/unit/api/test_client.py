@@ -588,8 +588,10 @@ def test_a_body_that_trickles_ends_at_the_deadline(fetch: Any) -> None:
     deadline = clock.now + 5
     with pytest.raises(ApiUnavailable, match=r"after 1 attempt: the request timed out"):
         fetch(client, deadline)
-    assert clock.now <= deadline + 0.5 * len(seen)  # each stream overshoots by one byte at most
-    assert len(clock.sleeps) < 12 * len(seen)
+    # Each stream overshoots by one byte (half a second) at most; the four concurrent ones
+    # share the fake clock.
+    assert clock.now <= deadline + 0.5 * 4
+    assert len(seen) <= 4  # one request per chunk at most: a timeout at the deadline is final
 
 
 def test_a_trickling_get_is_cut_at_its_budget_and_retried() -> None:
