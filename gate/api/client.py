@@ -253,7 +253,7 @@ class _Reply:
 
     @property
     def text(self) -> str:
-        charset = self.headers.get("Content-Type", "").partition("charset=")[2]
+        charset = self.headers.get("Content-Type", "").partition("charset=")[2].split(";")[0]
         try:
             return self.body.decode(charset.strip(' "') or "utf-8", errors="replace")
         except LookupError:  # a charset Python does not know
@@ -299,6 +299,7 @@ def _inflated(chunks: Iterator[bytes], encoding: str) -> Iterator[bytes]:
 
 
 def _inflate(inflater: Any, data: bytes, encoding: str) -> Iterator[bytes]:
+    # Whatever follows the end of the stream is ignored, as httpx's own decoders do.
     while not inflater.eof:
         try:
             piece: bytes = inflater.decompress(data, INFLATE_PIECE)
@@ -318,7 +319,7 @@ def _window_bits(encoding: str, head: bytes) -> int:
     return zlib.MAX_WBITS if zlib_header else -zlib.MAX_WBITS  # some servers send raw deflate
 
 
-def size_text(size: int) -> str:
+def _size_text(size: int) -> str:
     """``256 MiB``, ``1.5 KiB`` or ``100 bytes``."""
     for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if size >= scale:
@@ -625,7 +626,7 @@ class CekuraClient:
         try:
             reply = self._exchange("GET", path, until=until, params=params)
         except _Fault as fault:
-            self._log(path, "timed out" if "timed out" in fault.problem else fault.name, started)
+            self._log(path, fault.name, started)
             raise _Transient(fault.problem) from None
         except _TooLarge:
             self._log(path, "too large", started)
@@ -639,7 +640,7 @@ class CekuraClient:
 
     def _too_large(self, method: str, path: str) -> str:
         # Not retried: the same request would bring the same answer.
-        size = size_text(self.max_response_bytes)
+        size = _size_text(self.max_response_bytes)
         return f"the response to {method} {path} is larger than {size} (--max-response-size)"
 
     # ---- the one way a request is made and its response read
