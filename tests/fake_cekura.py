@@ -5,7 +5,10 @@ timeline (each GET of a result returns the next step; the last step repeats),
 and injects faults on demand: any status code with a body and headers (5xx
 bursts, 429 with ``Retry-After``, an HTML error page, 401, 404), slow responses,
 truncated JSON, a JSON body that is not an object, dropped connections, connections
-reset with a TCP RST, and a ``Retry-After`` HTTP date computed when the fault is served.
+reset with a TCP RST, a ``Retry-After`` HTTP date computed when the fault is served, bodies
+or headers that trickle in a byte at a time, chunked bodies (no ``Content-Length``), a
+``Content-Length`` that lies, and compression bombs (``compressed``: a result padded to any
+size, gzip or deflate, a few hundred KiB on the wire).
 A timeline step may itself be a ``Fault`` (a stall or an error at a chosen poll),
 and a fault with ``echo_headers`` answers with the request's own headers, API
 key included, the way a misconfigured proxy might. Delays end early when the
@@ -38,6 +41,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import email.utils
+import functools
 import json
 import math
 import re
@@ -47,6 +51,7 @@ import struct
 import sys
 import threading
 import time
+import zlib
 from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -83,6 +88,38 @@ class Fault:
     # served, rounded up to a whole second (HTTP dates have none): the client must wait at
     # least this long. Computed when serving, so process start-up time does not eat into it.
     retry_after_date_in_s: float | None = None
+    trickle_s: float = 0.0  # send the body one byte every this many seconds
+    trickle_headers_s: float = 0.0  # the status line and headers too, a byte at a time
+    chunked: bool = False  # Transfer-Encoding: chunked (64 KiB chunks), no Content-Length
+    content_length: int | None = None  # declared instead of the body's true length
+
+
+BOMB_BLOCK = b" " * (1 << 20)
+
+
+@functools.cache
+def compressed(padding_mib: int, encoding: str = "gzip") -> bytes:
+    """Result 167 (completed) padded with ``padding_mib`` MiB of spaces, as a gzip or
+    deflate (zlib) body: about 1 KiB on the wire per MiB it inflates to, made in a moment.
+
+    Each MiB of padding is compressed after a full flush, from the same state, so it is
+    compressed once and repeated; the checksum is computed over what it inflates to.
+    """
+    head, tail = b'{"id": 167, "status": "completed", "runs": {}, "pad": "', b'"}'
+    raw = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    first = raw.compress(head) + raw.flush(zlib.Z_FULL_FLUSH)
+    block = raw.compress(BOMB_BLOCK) + raw.flush(zlib.Z_FULL_FLUSH)
+    last = raw.compress(tail) + raw.flush()
+    body = first + block * padding_mib + last
+    check = zlib.crc32 if encoding == "gzip" else zlib.adler32
+    total = check(head)
+    for _ in range(padding_mib):
+        total = check(BOMB_BLOCK, total)
+    total = check(tail, total)
+    if encoding == "gzip":
+        size = (len(head) + len(tail) + padding_mib * len(BOMB_BLOCK)) & 0xFFFFFFFF
+        return b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + body + struct.pack("<II", total, size)
+    return b"\x78\xda" + body + struct.pack(">I", total)
 
 
 @dataclass
@@ -327,21 +364,45 @@ class FakeCekura:
                 if fault.retry_after_date_in_s is not None:
                     when = math.ceil(time.time() + fault.retry_after_date_in_s)
                     reply_headers["Retry-After"] = email.utils.formatdate(when, usegmt=True)
-                self._send(fault.status, body, reply_headers, fault.content_type)
+                self._send(fault.status, body, reply_headers, fault.content_type, fault)
 
             def _send(
-                self, status: int, body: bytes, headers: dict[str, str], content_type: str
+                self,
+                status: int,
+                body: bytes,
+                headers: dict[str, str],
+                content_type: str,
+                fault: Fault | None = None,
             ) -> None:
+                fault = fault or Fault()
+                length = len(body) if fault.content_length is None else fault.content_length
+                framing = {"Transfer-Encoding": "chunked"} if fault.chunked else {}
+                framing = framing or {"Content-Length": str(length)}
+                lines = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}"]
+                lines += [f"Content-Type: {content_type}"]
+                lines += [f"{key}: {value}" for key, value in {**framing, **headers}.items()]
+                head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+                if fault.chunked:
+                    parts = [body[i : i + 65536] for i in range(0, len(body), 65536)]
+                    body = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in parts)
+                    body += b"0\r\n\r\n"
                 try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", content_type)
-                    self.send_header("Content-Length", str(len(body)))
-                    for key, value in headers.items():
-                        self.send_header(key, value)
-                    self.end_headers()
-                    self.wfile.write(body)
+                    self._write(head, fault.trickle_headers_s)
+                    self._write(body, fault.trickle_s)
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True
+                if fault.content_length is not None or fault.trickle_s or fault.trickle_headers_s:
+                    self.close_connection = True  # the framing lied, or the test is ending
+
+            def _write(self, data: bytes, every_s: float) -> None:
+                """``data`` at once, or a byte every ``every_s`` until done or the server stops."""
+                if not every_s:
+                    self.wfile.write(data)
+                    return
+                for index in range(len(data)):
+                    self.wfile.write(data[index : index + 1])
+                    if fake._stopping.wait(every_s):
+                        return
 
         return Handler
 

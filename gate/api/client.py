@@ -5,11 +5,20 @@ before the first request: the key (``gate.errors.api_key_problem``), the auth he
 name, the URL, the proxy (``gate.api.proxy``) and that the key never leaves this machine
 over plain HTTP, directly or through a proxy. ``CekuraClient`` makes
 idempotent GETs with one retry policy, declared once in ``_retrying``:
-network errors, timeouts, 408, 429, 5xx and non-JSON bodies are retried with
-exponential backoff and jitter, honouring ``Retry-After``; 401/403/404 and other
-4xx fail at once. Nothing here retries a POST. The API key never leaks: every JSON body is
-redacted value by value once parsed (``loads_redacted``), and every message that could carry
-server text is redacted as text (``redact_forms``).
+network errors, timeouts, 408, 429, 5xx, corrupt encodings and non-JSON bodies
+are retried with exponential backoff and jitter, honouring ``Retry-After``;
+401/403/404 and other 4xx fail at once. A POST is retried only when it provably
+never left this machine. The API key never leaks: every JSON body is redacted value
+by value once parsed (``loads_redacted``), and every message that could carry server
+text is redacted as text (``redact_forms``).
+
+Every request, GET or POST, is made and read by one function, ``_exchange``: the
+response is streamed and read whole before anything looks at it, under a deadline
+for the whole response (headers and body, however slowly they trickle in) and a
+cap on its size once decoded (``max_response_bytes``; a ``Content-Length`` over
+the cap is refused before any byte of the body is read). Content codings are
+undone here, a bounded piece at a time, so a small compressed body that inflates
+to gigabytes is stopped at the cap; only gzip and deflate are asked for.
 """
 
 from __future__ import annotations
@@ -23,8 +32,9 @@ import re
 import ssl
 import threading
 import time
+import zlib
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
@@ -56,10 +66,22 @@ BACKOFF_INITIAL_S = 1.0
 BACKOFF_MAX_S = 30.0
 BACKOFF_JITTER_S = 1.0
 MAX_RETRY_AFTER_S = 300.0
+# A request started just before the deadline still gets this long (the deadline's grace).
 MIN_REQUEST_TIMEOUT_S = 1.0
-# Creating many runs can take a while; a trigger that times out is a run of unknown fate.
+# How long one whole response (headers and body) may take, deadline or not. Creating many
+# runs can take a while; a trigger that times out is a run of unknown fate.
+GET_BUDGET_S = 60.0
 TRIGGER_READ_TIMEOUT_S = 120.0
 END_CALLS_READ_TIMEOUT_S = 15.0
+POST_BUDGET_S = 30.0
+# The worker reading a response enforces its deadline itself (socket timeouts, and the clock
+# after every chunk); the caller stops waiting for it this much later, so that only headers
+# that trickle in (which httpx reads on its own, byte after byte) meet the backstop.
+BACKSTOP_S = 0.5
+DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+# Content codings the gate undoes itself, in bounded pieces; nothing else is asked for.
+ACCEPT_ENCODING = "gzip, deflate"
+INFLATE_PIECE = 1024 * 1024
 RUNS_CHUNK = 50
 RUNS_CONCURRENCY = 8
 
@@ -269,6 +291,142 @@ def _tls_context(ca_file: str | None, ca_dir: str | None) -> ssl.SSLContext:
     return httpx.create_ssl_context(trust_env=False)
 
 
+# ---- one response, read whole under a deadline and a size cap
+
+
+class _Fault(Exception):
+    """One exchange failed in transport: no connection, a timeout, a dropped, cut or corrupt
+    response. ``problem`` is said of a GET, ``name`` of a POST (``... after the request was
+    sent``); ``sent``: the request may have reached the server."""
+
+    def __init__(self, problem: str, name: str, *, sent: bool = True) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.name = name
+        self.sent = sent
+
+    @classmethod
+    def of(cls, error: httpx.HTTPError) -> _Fault:
+        name = type(error).__name__
+        unsent = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+        if isinstance(error, httpx.TimeoutException):
+            return cls("the request timed out", name, sent=not unsent)
+        return cls(f"network error ({name})", name, sent=not unsent)
+
+
+class _TooLarge(Exception):
+    """The response is larger than the cap: declared so, or counted while reading it."""
+
+
+class _Corrupt(Exception):
+    """The body is not what its ``Content-Encoding`` says (or is a coding not asked for)."""
+
+
+@dataclass(frozen=True)
+class _Deadline:
+    """When one response must be whole (on the client's clock), and whether its caller has
+    stopped waiting for it."""
+
+    until: float
+    window_s: float
+    abandoned: threading.Event = field(default_factory=threading.Event)
+
+    def passed(self, now: float) -> bool:
+        return self.abandoned.is_set() or now > self.until
+
+    def expired(self) -> _Fault:
+        within = f"no complete response within {_seconds_text(self.window_s)}"
+        return _Fault("the request timed out", within)
+
+
+@dataclass(frozen=True)
+class _Reply:
+    """A whole response: its body read to the end and decoded (empty when not needed)."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes = b""
+
+    @property
+    def text(self) -> str:
+        charset = self.headers.get("Content-Type", "").partition("charset=")[2].split(";")[0]
+        try:
+            return self.body.decode(charset.strip(' "') or "utf-8", errors="replace")
+        except LookupError:  # a charset Python does not know
+            return self.body.decode("utf-8", errors="replace")
+
+
+def _wants_body(status: int) -> bool:
+    """Whether anything reads the body of a response with this status (5xx, 408 and 429 are
+    judged on their status alone, by GET and POST alike)."""
+    return status < 500 and status not in (408, 429)
+
+
+def _declared_length(headers: httpx.Headers) -> int | None:
+    value = headers.get("Content-Length", "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def _decoded(chunks: Iterator[bytes], headers: httpx.Headers) -> Iterator[bytes]:
+    """The body with its content codings undone (the header lists them in the order applied)."""
+    named = [name.strip().lower() for name in headers.get("Content-Encoding", "").split(",")]
+    for encoding in reversed([name for name in named if name and name != "identity"]):
+        if encoding not in ("gzip", "x-gzip", "deflate"):
+            raise _Corrupt(f"a body in an encoding the gate does not accept ({encoding[:20]})")
+        chunks = _inflated(chunks, encoding)
+    return chunks
+
+
+def _inflated(chunks: Iterator[bytes], encoding: str) -> Iterator[bytes]:
+    """``chunks`` with one gzip or deflate coding undone, ``INFLATE_PIECE`` bytes at most at a
+    time, so that the caller's count stops a bomb long before it is held in memory."""
+    inflater: Any = None
+    head = b""
+    for chunk in chunks:
+        if inflater is None:  # deflate may come with a zlib header or without: look first
+            head += chunk
+            if len(head) < 2:
+                continue
+            inflater = zlib.decompressobj(_window_bits(encoding, head))
+            chunk, head = head, b""
+        yield from _inflate(inflater, chunk, encoding)
+    if head or (inflater is not None and not inflater.eof):
+        raise _Corrupt(f"a {encoding} body that ends early")
+
+
+def _inflate(inflater: Any, data: bytes, encoding: str) -> Iterator[bytes]:
+    # Whatever follows the end of the stream is ignored, as httpx's own decoders do.
+    while not inflater.eof:
+        try:
+            piece: bytes = inflater.decompress(data, INFLATE_PIECE)
+        except zlib.error:
+            raise _Corrupt(f"a corrupt {encoding} body") from None
+        if piece:
+            yield piece
+        data = inflater.unconsumed_tail
+        if not data and len(piece) < INFLATE_PIECE:
+            return  # all input used and no output pending; a full piece may have more
+
+
+def _window_bits(encoding: str, head: bytes) -> int:
+    if encoding != "deflate":
+        return 16 + zlib.MAX_WBITS  # a gzip header and trailer
+    zlib_header = head[0] & 0x0F == 8 and (head[0] << 8 | head[1]) % 31 == 0
+    return zlib.MAX_WBITS if zlib_header else -zlib.MAX_WBITS  # some servers send raw deflate
+
+
+def _size_text(size: int) -> str:
+    """``256 MiB``, ``1.5 KiB`` or ``100 bytes``."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.4g} {unit}"
+    return f"{size} bytes"
+
+
+def _seconds_text(seconds: float) -> str:
+    return f"{seconds:.0f}s" if seconds >= 10 else f"{seconds:.1f}s"
+
+
 def build_http(settings: ApiSettings, transport: httpx.BaseTransport | None = None) -> httpx.Client:
     """The one ``httpx.Client``: base URL, auth header, explicit timeouts, no redirects.
 
@@ -301,8 +459,8 @@ def build_http(settings: ApiSettings, transport: httpx.BaseTransport | None = No
 class CekuraClient:
     """Typed GETs against the Cekura API with one retry policy.
 
-    ``sleep`` and ``clock`` are injectable so tests never wait; ``wall_clock``
-    turns an HTTP-date ``Retry-After`` into seconds.
+    ``sleep`` and ``clock`` are injectable so tests never wait (the clock also times every
+    response as it is read); ``wall_clock`` turns an HTTP-date ``Retry-After`` into seconds.
     """
 
     http: httpx.Client
@@ -316,6 +474,7 @@ class CekuraClient:
     on_retry: Callable[[str], None] | None = None
     log: Callable[[str], None] | None = None
     cancelled: threading.Event = field(default_factory=threading.Event)
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     # ---- public
 
@@ -394,7 +553,7 @@ class CekuraClient:
             self.settings.trigger_path(path),
             body,
             what="starting the run",
-            read_timeout_s=TRIGGER_READ_TIMEOUT_S,
+            budget_s=TRIGGER_READ_TIMEOUT_S,
         )
         result_id = answer.get("id") if isinstance(answer, Mapping) else None
         if isinstance(result_id, bool) or not isinstance(result_id, int | str):
@@ -412,13 +571,17 @@ class CekuraClient:
             self.settings.result_action_path(result_id, "end_calls"),
             {},
             what="ending the calls",
-            read_timeout_s=END_CALLS_READ_TIMEOUT_S,
+            budget_s=END_CALLS_READ_TIMEOUT_S,
         )
 
     def create_share_link(self, result_id: int, expire_at: str) -> str:
         """A public link to the result (it exposes transcripts to anyone holding it)."""
         path = self.settings.result_action_path(result_id, "create_shareable_link_token")
-        answer = self.post_once(path, {"expire_at": expire_at}, what="creating a share link")
+        answer = self.post_once(
+            path,
+            {"expire_at": expire_at},
+            what="creating a share link",
+        )
         link = answer.get("shareable_link") if isinstance(answer, Mapping) else None
         if not isinstance(link, str) or not link.strip():
             raise ApiError("creating a share link: the response had no shareable_link")
@@ -430,18 +593,19 @@ class CekuraClient:
         body: Mapping[str, Any],
         *,
         what: str,
-        read_timeout_s: float | None = None,
+        budget_s: float = POST_BUDGET_S,
     ) -> Any:
         """POST ``body``; retried only when it provably never left this machine.
 
         A connection that could not be made (refused, DNS, connect timeout) is retried
-        with backoff. Any failure after the request may have reached the server (a read
-        timeout, a dropped connection, a 5xx) raises ``OutcomeUnknown`` at once: every
-        Cekura run is billed, so a second POST could start a second, paid run.
+        with backoff. Any failure after the request may have reached the server (no whole
+        response within ``budget_s``, a dropped connection, a corrupt or oversized body, a
+        5xx) raises ``OutcomeUnknown`` at once: every Cekura run is billed, so a second POST
+        could start a second, paid run.
         """
         retrying = self._retrying(None, retry_on=_NotSent)
         try:
-            return retrying(self._post_attempt, path, body, what, read_timeout_s)
+            return retrying(self._post_attempt, path, body, what, budget_s)
         except _NotSent as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
             raise ApiUnavailable(
@@ -450,37 +614,33 @@ class CekuraClient:
                 attempts,
             ) from None
 
-    def _post_attempt(
-        self, path: str, body: Mapping[str, Any], what: str, read_timeout_s: float | None
-    ) -> Any:
+    def _post_attempt(self, path: str, body: Mapping[str, Any], what: str, budget_s: float) -> Any:
         started = self.clock()
-        timeout = httpx.Timeout(
-            read_timeout_s or self.settings.read_timeout_s, connect=self.settings.connect_timeout_s
-        )
         try:
-            response = self.http.post(path, json=body, timeout=timeout)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            self._log(path, type(exc).__name__, started, method="POST")
-            raise _NotSent(f"network error ({type(exc).__name__})") from None
-        except httpx.HTTPError as exc:
-            self._log(path, type(exc).__name__, started, method="POST")
-            problem = f"{what}: {type(exc).__name__} after the request was sent"
-            raise OutcomeUnknown(problem) from None
-        self._log(path, f"HTTP {response.status_code}", started, method="POST")
-        return self._read_post(response, what)
+            reply = self._exchange("POST", path, until=started + budget_s, payload=body)
+        except _Fault as fault:
+            self._log(path, fault.name, started, method="POST")
+            if not fault.sent:
+                raise _NotSent(f"network error ({fault.name})") from None
+            raise OutcomeUnknown(f"{what}: {fault.name} after the request was sent") from None
+        except _TooLarge:
+            self._log(path, "too large", started, method="POST")
+            raise OutcomeUnknown(f"{what}: {self._too_large('POST', path)}") from None
+        self._log(path, f"HTTP {reply.status}", started, method="POST")
+        return self._read_post(reply, what)
 
-    def _read_post(self, response: httpx.Response, what: str) -> Any:
-        status = response.status_code
+    def _read_post(self, reply: _Reply, what: str) -> Any:
+        status = reply.status
         if status >= 500 or status == 408:
             raise OutcomeUnknown(f"{what}: HTTP {status} from the API")
         if status in (401, 403):
             raise ApiRejected(f"the API key was rejected (HTTP {status})", status)
         if status >= 300:
-            raise ApiRejected(f"{what}: HTTP {status}{self._excerpt(response)}", status)
-        if not response.content.strip():
+            raise ApiRejected(f"{what}: HTTP {status}{self._excerpt(reply)}", status)
+        if not reply.body.strip():
             return None
         try:
-            return loads_redacted(response.text, self.settings.api_key)
+            return self._json(reply)
         except ValueError:
             raise OutcomeUnknown(f"{what}: HTTP {status} with a body that is not JSON") from None
 
@@ -567,35 +727,146 @@ class CekuraClient:
         if self.cancelled.is_set():
             raise ApiError("the request was cancelled")
         started = self.clock()
+        until = started + GET_BUDGET_S
+        if deadline is not None:  # never past the deadline, bar a moment's grace
+            until = min(until, max(deadline, started + MIN_REQUEST_TIMEOUT_S))
         try:
-            response = self.http.get(path, params=params, timeout=self._timeout(deadline))
-        except httpx.TimeoutException:
-            self._log(path, "timed out", started)
-            raise _Transient("the request timed out") from None
-        except httpx.TransportError as exc:
-            self._log(path, type(exc).__name__, started)
-            raise _Transient(f"network error ({type(exc).__name__})") from None
-        self._log(path, f"HTTP {response.status_code}", started)
-        body = self._read(response, not_found)
+            reply = self._exchange("GET", path, until=until, params=params)
+        except _Fault as fault:
+            self._log(path, fault.name, started)
+            raise _Transient(fault.problem) from None
+        except _TooLarge:
+            self._log(path, "too large", started)
+            raise ApiError(self._too_large("GET", path)) from None
+        self._log(path, f"HTTP {reply.status}", started)
+        body = self._read(reply, not_found)
         problem = shape(body) if shape is not None else None
         if problem is not None:
-            raise _Transient(f"HTTP {response.status_code} with {problem}")
+            raise _Transient(f"HTTP {reply.status} with {problem}")
         return body
 
-    def _timeout(self, deadline: float | None) -> httpx.Timeout:
-        """The client's timeouts, cut to what is left before the deadline (at least 1 s)."""
-        read, connect = self.settings.read_timeout_s, self.settings.connect_timeout_s
-        if deadline is not None:
-            left = max(deadline - self.clock(), MIN_REQUEST_TIMEOUT_S)
-            read, connect = min(read, left), min(connect, left)
-        return httpx.Timeout(read, connect=connect)
+    def _too_large(self, method: str, path: str) -> str:
+        # Not retried: the same request would bring the same answer.
+        size = _size_text(self.max_response_bytes)
+        return f"the response to {method} {path} is larger than {size} (--max-response-size)"
+
+    # ---- the one way a request is made and its response read
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        until: float,
+        params: Mapping[str, str] | None = None,
+        payload: Mapping[str, Any] | None = None,
+    ) -> _Reply:
+        """Send one request; its whole response, read before ``until`` on ``clock``.
+
+        Raises ``_Fault`` (the request may have been sent, unless ``sent`` says otherwise)
+        or ``_TooLarge``. The reading happens on a daemon thread: httpx times each read of
+        the socket, not the response, and reads the headers on its own, so headers that
+        trickle in a byte at a time would hold the caller for hours. The caller stops
+        waiting at the deadline; the thread left behind stops at its next chunk.
+        """
+        deadline = _Deadline(until, until - self.clock())
+        outcome: list[_Reply | BaseException] = []
+        finished = threading.Event()
+
+        def work() -> None:
+            try:
+                outcome.append(self._transfer(method, path, deadline, params, payload))
+            except BaseException as exc:  # handed to the caller below
+                outcome.append(exc)
+            finally:
+                finished.set()
+
+        threading.Thread(target=work, name=f"cekura-gate {method}", daemon=True).start()
+        try:
+            done = finished.wait(max(until - self.clock(), 0.0) + BACKSTOP_S)
+        finally:
+            deadline.abandoned.set()  # a no-op once finished; else the thread stops soon
+        if not done:
+            raise deadline.expired()
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
+
+    def _transfer(
+        self,
+        method: str,
+        path: str,
+        deadline: _Deadline,
+        params: Mapping[str, str] | None,
+        payload: Mapping[str, Any] | None,
+    ) -> _Reply:
+        request = self.http.build_request(
+            method,
+            path,
+            params=params,
+            json=payload,
+            headers={"Accept-Encoding": ACCEPT_ENCODING},
+            timeout=self._timeout(method, deadline.until),
+        )
+        try:
+            response = self.http.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise _Fault.of(exc) from None
+        try:
+            if not _wants_body(response.status_code):
+                return _Reply(response.status_code, response.headers)
+            return _Reply(response.status_code, response.headers, self._body(response, deadline))
+        except httpx.HTTPError as exc:
+            raise _Fault.of(exc) from None
+        except _Corrupt as exc:
+            problem = f"HTTP {response.status_code} with {exc}"
+            raise _Fault(problem, problem) from None
+        finally:
+            response.close()
+
+    def _timeout(self, method: str, until: float) -> httpx.Timeout:
+        """The timeouts of each connect and read, cut to what is left before ``until``.
+
+        A GET that stalls is retried after the client's read timeout; a POST may take its
+        whole budget before the first byte of its answer (the API creates the runs first).
+        """
+        left = max(until - self.clock(), 0.001)
+        read = min(self.settings.read_timeout_s, left) if method == "GET" else left
+        return httpx.Timeout(read, connect=min(self.settings.connect_timeout_s, left))
+
+    def _body(self, response: httpx.Response, deadline: _Deadline) -> bytes:
+        """The decoded body, refused once it is larger than the cap (or says it will be)."""
+        declared = _declared_length(response.headers)
+        if declared is not None and declared > self.max_response_bytes:
+            raise _TooLarge
+        pieces: list[bytes] = []
+        size = 0
+        for piece in _decoded(self._raw(response, deadline), response.headers):
+            size += len(piece)
+            if size > self.max_response_bytes:
+                raise _TooLarge
+            pieces.append(piece)
+        return b"".join(pieces)
+
+    def _raw(self, response: httpx.Response, deadline: _Deadline) -> Iterator[bytes]:
+        """The body as it arrives, timed after every chunk: each read is bounded by the
+        socket timeout, the whole body by the deadline."""
+        received = 0
+        for chunk in response.iter_raw():
+            if deadline.passed(self.clock()):
+                raise deadline.expired()
+            received += len(chunk)
+            if received > self.max_response_bytes:
+                raise _TooLarge
+            if chunk:
+                yield chunk
 
     def _log(self, path: str, outcome: str, started: float, method: str = "GET") -> None:
         if self.log is not None and not self.cancelled.is_set():
             self.log(f"{method} {path} -> {outcome} in {self.clock() - started:.2f}s")
 
-    def _read(self, response: httpx.Response, not_found: str) -> Any:
-        status = response.status_code
+    def _read(self, response: _Reply, not_found: str) -> Any:
+        status = response.status
         if status == 408 or status == 429 or status >= 500:
             retry_after = parse_retry_after(response.headers.get("Retry-After"), self.wall_clock())
             raise _Transient(f"HTTP {status}", retry_after)
@@ -606,13 +877,20 @@ class CekuraClient:
         if status >= 300:
             raise ApiRejected(f"unexpected HTTP {status}{self._excerpt(response)}", status)
         try:
-            # Redacting the parsed values keeps a key echoed by the API out of every field
-            # without ever touching the structure (redacting the text could, or break it).
-            return loads_redacted(response.text, self.settings.api_key)
+            return self._json(response)
         except ValueError:
             raise _Transient(f"HTTP {status} with a body that is not JSON") from None
 
-    def _excerpt(self, response: httpx.Response) -> str:
+    def _json(self, reply: _Reply) -> Any:
+        """The body as JSON; raises ``ValueError``."""
+        # Redacting the parsed values keeps a key echoed by the API out of every field
+        # without ever touching the structure (redacting the text could, or break it).
+        try:
+            return loads_redacted(reply.text, self.settings.api_key)
+        except RecursionError:  # nested deeper than the parser goes: not a Cekura result
+            raise ValueError("JSON nested too deeply") from None
+
+    def _excerpt(self, response: _Reply) -> str:
         # Redact before cutting: a key straddling the cut would no longer match.
         text = " ".join(redact_forms(response.text, self.settings.api_key).split())[:200]
         return f": {text}" if text else ""

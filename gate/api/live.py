@@ -27,6 +27,9 @@ from gate.results.merge import (
 )
 from gate.rules.checks import plural
 
+DETAILS_GRACE_SHARE = 0.1
+DETAILS_GRACE_MAX_S = 60.0
+
 
 class ResultSource(Protocol):
     def get_result(self, result_id: int, *, deadline: float | None = None) -> Any: ...
@@ -116,8 +119,10 @@ def fetch_finished_result(
         return source.get_result(result_id, deadline=until)
 
     payload = wait_for_result(fetch, settings=wait, clock=clock, sleep=sleep, emit=emit)
-    # The details fetch gets at least a minute, even when the wait used its budget.
-    until = max(deadline, clock() + 60.0)
+    # The details fetch ends at the deadline too, except for a result that finished just
+    # before it: that one still gets a tenth of the timeout (at most a minute) for them.
+    grace = min(wait.timeout_s * DETAILS_GRACE_SHARE, DETAILS_GRACE_MAX_S)
+    until = max(deadline, clock() + grace)
     return with_run_details(
         source,
         payload,

@@ -1,5 +1,6 @@
 """The Cekura API as the command line uses it: a client built from the settings and the
-environment, and one finished result fetched without waiting (baselines, validate, save).
+environment, and one finished result fetched without waiting (baselines, validate, save),
+within one deadline for the whole fetch: the result and its run details.
 
 ``gate.api.client`` and httpx are imported only when a command needs the API.
 """
@@ -7,12 +8,12 @@ environment, and one finished result fetched without waiting (baselines, validat
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from gate.cli.parser import DEFAULT_MAX_RESPONSE_SIZE, MAX_RESPONSE_SIZE_ENV, parse_size
 from gate.cli.settings import ApiOptions, Environment
-from gate.errors import GateError, ResultError, redact_forms
+from gate.errors import GateError, ResultError, UsageError, redact_forms
 from gate.policy.model import WaitSettings
 from gate.results.normalise import normalise
 
@@ -48,6 +49,7 @@ def api_client(
         allow_insecure_http=api.allow_insecure_http,
         variables=env.variables,  # the proxy and certificate variables, read once
     )
+    max_response_bytes = _max_response_bytes(api, env)
     with build_http(settings) as http:
         yield CekuraClient(
             http,
@@ -57,7 +59,21 @@ def api_client(
             backoff_max_s=min(BACKOFF_MAX_S, wait.max_poll_interval_s),
             on_retry=emit,
             log=emit if api.verbose else None,
+            max_response_bytes=max_response_bytes,
         )
+
+
+def _max_response_bytes(api: ApiOptions, env: Environment) -> int:
+    """``--max-response-size``, else ``$CEKURA_GATE_MAX_RESPONSE_SIZE``, else 256 MiB."""
+    if api.max_response_bytes is not None:
+        return api.max_response_bytes
+    size = parse_size(env.max_response_size or DEFAULT_MAX_RESPONSE_SIZE)
+    if size is None:
+        raise UsageError(
+            f"{MAX_RESPONSE_SIZE_ENV}={env.max_response_size!r} is not a size such as 256MiB, "
+            "1GiB, 500KB or a number of bytes"
+        )
+    return size
 
 
 def fetch_result_once(
@@ -68,10 +84,11 @@ def fetch_result_once(
     emit: Callable[[str], None],
     timeout_s: float = FETCH_TIMEOUT_S,
 ) -> Any:
-    """One finished result from the API with its run details; no waiting."""
+    """One finished result from the API with its run details, all within ``timeout_s``;
+    no waiting for it to finish."""
     from gate.api.live import with_run_details
 
-    deadline = time.monotonic() + timeout_s
+    deadline = client.clock() + timeout_s
     payload = client.get_result(result_id, deadline=deadline)
     result = normalise(payload)
     if not result.status.is_terminal:
@@ -81,7 +98,7 @@ def fetch_result_once(
         payload,
         findings=findings,
         every_run=True,  # a baseline or a lint needs all of them
-        deadline=max(deadline, time.monotonic() + 60.0),
+        deadline=deadline,
         emit=emit,
     )
 

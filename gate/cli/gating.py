@@ -13,7 +13,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from gate.cli.connect import fetch_result_once
+from gate.cli.connect import FETCH_TIMEOUT_S, fetch_result_once
 from gate.cli.inputs import (
     Baseline,
     baseline_from_file,
@@ -161,9 +161,16 @@ def _fetch_baseline(
     from gate.api.live import needs_findings
 
     label = f"result {result_id}"
+    # Bounded by --timeout (or the policy's wait.timeout), and by two minutes: a baseline is
+    # a finished result, fetched at once or not at all.
+    timeout_s = min(FETCH_TIMEOUT_S, wait_settings(policy, session.options.api).timeout_s)
     try:
         payload = fetch_result_once(
-            client, result_id, findings=needs_findings(policy), emit=session.emit
+            client,
+            result_id,
+            findings=needs_findings(policy),
+            emit=session.emit,
+            timeout_s=timeout_s,
         )
         return Baseline(normalise(payload), label)
     except (ApiError, ResultError) as exc:

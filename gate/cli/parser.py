@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import functools
+import re
 from typing import Any, NoReturn
 
 from gate import __version__
@@ -34,6 +35,8 @@ DEFAULT_POLICY = "gate.yaml"
 DEFAULT_DASHBOARD_URL = "https://dashboard.cekura.ai"
 DEFAULT_API_URL = "https://api.cekura.ai"
 DEFAULT_KEY_ENV = "CEKURA_API_KEY"
+DEFAULT_MAX_RESPONSE_SIZE = "256MiB"
+MAX_RESPONSE_SIZE_ENV = "CEKURA_GATE_MAX_RESPONSE_SIZE"
 RESERVED_EXIT_CODES = frozenset({2, 3, 130, 143})
 
 
@@ -138,6 +141,29 @@ def _duration(text: str) -> float:
     return seconds
 
 
+SIZE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9}
+SIZE_UNITS.update({"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30})
+
+
+def parse_size(text: str) -> int | None:
+    """Bytes in ``256MiB``, ``1.5GiB``, ``500KB`` or ``1048576``; ``None`` if not a size
+    of at least one byte."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", text.lower())
+    if match is None or match[2] not in SIZE_UNITS:
+        return None
+    size = int(float(match[1]) * SIZE_UNITS[match[2]])
+    return size if size >= 1 else None
+
+
+def _size(text: str) -> int:
+    size = parse_size(text)
+    if size is None:
+        raise argparse.ArgumentTypeError(
+            f"expected a size such as 256MiB, 1GiB, 500KB or a number of bytes, got {text!r}"
+        )
+    return size
+
+
 WAIT_HELP = "how long to wait for the result (default: the policy's wait.timeout)"
 FETCH_HELP = "how long fetching the result may take (default: 2m)"
 
@@ -178,6 +204,13 @@ def _add_api_options(parser: argparse.ArgumentParser, timeout_help: str = WAIT_H
         type=_duration,
         metavar="DURATION",
         help=timeout_help,
+    )
+    group.add_argument(
+        "--max-response-size",
+        type=_size,
+        metavar="SIZE",
+        help="the largest API response accepted, decompressed (default: "
+        f"${MAX_RESPONSE_SIZE_ENV} or {DEFAULT_MAX_RESPONSE_SIZE})",
     )
     group.add_argument(
         "--verbose",
@@ -439,6 +472,7 @@ def _api(args: argparse.Namespace) -> ApiOptions:
         allow_insecure_http=args.allow_insecure_http,
         timeout_s=args.timeout,
         verbose=args.verbose,
+        max_response_bytes=args.max_response_size,
     )
 
 

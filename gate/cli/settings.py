@@ -44,6 +44,7 @@ class ApiOptions:
     allow_insecure_http: bool
     timeout_s: float | None
     verbose: bool
+    max_response_bytes: int | None = None  # None: the environment's, else the default
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,11 @@ class Environment:
     @property
     def api_url(self) -> str | None:
         return self.get("CEKURA_API_URL") or None
+
+    @property
+    def max_response_size(self) -> str | None:
+        """``CEKURA_GATE_MAX_RESPONSE_SIZE``, as written (``--max-response-size`` wins)."""
+        return self.get("CEKURA_GATE_MAX_RESPONSE_SIZE").strip() or None
 
     @property
     def dashboard_url(self) -> str | None:

@@ -36,6 +36,7 @@ import re
 import signal
 import subprocess
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -46,10 +47,12 @@ import pytest
 from junitparser import JUnitXml
 from lxml import etree
 
+from gate.api import client as gate_client
+from gate.api.client import BACKSTOP_S
 from tests.conftest import DATA, PAYLOADS, load_payload
 from tests.e2e import harness
 from tests.e2e.harness import gate_env, run_gate
-from tests.fake_cekura import FakeCekura, Fault
+from tests.fake_cekura import FakeCekura, Fault, compressed
 
 KEY = "sk-fault-SECRET-0b0b"
 KEY_FRAGMENT = "SECRET-0b0b"  # a key cut in two must not show in part either
@@ -58,6 +61,7 @@ RESULT = f"/test_framework/v2/results/{RESULT_ID}/"
 BULK = "/test_framework/v2/runs/bulk/"
 TRIGGER = "/test_framework/v1/scenarios/run_scenarios/"
 END_CALLS = f"/test_framework/v1/results/{RESULT_ID}/end_calls/"
+BASELINE = "/test_framework/v2/results/168/"
 XSD = DATA / "junit-10.xsd"
 REPORT_FLAGS = (
     ("--junit", "junit.xml"),
@@ -135,6 +139,46 @@ def stall(payload: dict[str, Any]) -> Fault:
     return Fault(status=200, body=json.dumps(payload), delay_s=60)
 
 
+def trickle(payload: Any, *, headers_too: bool = False) -> Fault:
+    """``payload`` sent a byte every half second (its headers too, if asked): an answer
+    that would take minutes to arrive, though no single read waits long."""
+    return Fault(
+        status=200,
+        body=json.dumps(payload),
+        trickle_s=0.5,
+        trickle_headers_s=0.5 if headers_too else 0.0,
+    )
+
+
+def encoded(payload: Any, encoding: str, status: int = 200, **changes: Any) -> Fault:
+    """``payload`` compressed as ``encoding`` says (``deflate-raw``: deflate without its
+    zlib header, as some servers send it)."""
+    data = json.dumps(payload).encode()
+    wbits = {"gzip": 31, "deflate": 15, "deflate-raw": -15}[encoding]
+    packer = zlib.compressobj(6, zlib.DEFLATED, wbits)
+    body = packer.compress(data) + packer.flush()
+    name = encoding.removesuffix("-raw")
+    return Fault(status=status, body=body, headers={"Content-Encoding": name}, **changes)
+
+
+def bomb(padding_mib: int, encoding: str = "gzip", status: int = 200) -> Fault:
+    """A result padded to ``padding_mib`` MiB, compressed to about a KiB per MiB."""
+    body = compressed(padding_mib, encoding)
+    return Fault(status=status, body=body, headers={"Content-Encoding": encoding})
+
+
+def mislabelled(payload: Any, encoding: str = "gzip", status: int = 200) -> Fault:
+    """Plain JSON sent as ``Content-Encoding: gzip``: a corrupt encoding."""
+    return Fault(status=status, body=json.dumps(payload), headers={"Content-Encoding": encoding})
+
+
+def too_large(size: str, method: str = "GET", path: str = RESULT) -> str:
+    return f"the response to {method} {path} is larger than {size} (--max-response-size)"
+
+
+END_CALLS_TOO_LARGE = too_large("1 MiB", "POST", END_CALLS)
+
+
 # --------------------------------------------------------------------------- the process
 
 
@@ -192,6 +236,7 @@ def gate_args(
     policy: str = f"version: 1\n{FAST_WAIT}{PASS_RULES}",
     timeout_s: float = TIMEOUT_S,
     reports: list[str] | None = None,
+    args: tuple[str, ...] = (),
 ) -> list[str]:
     """The gate with --verbose, an explicit --timeout and (by default) all four reports."""
     policy_path = work / "gate.yaml"
@@ -199,14 +244,17 @@ def gate_args(
     argv = [command, "--policy", str(policy_path), "--api-url", api_url, "--verbose"]
     if command == "check":
         argv += ["--result-id", str(RESULT_ID)]
-    argv += ["--timeout", f"{timeout_s:g}s"]
+    argv += ["--timeout", f"{timeout_s:g}s", *args]
     argv += report_args(work / "out") if reports is None else reports
     return argv
 
 
-def gate(work: Path, api_url: str, *, limit: float, **options: Any) -> Outcome:
+def gate(
+    work: Path, api_url: str, *, limit: float, env: dict[str, str] | None = None, **options: Any
+) -> Outcome:
     """The gate in this process (``gate_args`` takes ``options``); fails the test past ``limit``."""
-    done = run_gate(gate_args(work, api_url, **options), env=gate_env(KEY), limit=limit)
+    environment = gate_env(KEY, **(env or {}))
+    done = run_gate(gate_args(work, api_url, **options), env=environment, limit=limit)
     return Outcome(done.code, done.stdout, done.stderr, done.elapsed, work)
 
 
@@ -401,6 +449,8 @@ class Row:
     limit_s: float | None = None  # the wall-time bound, if tighter than timeout + MARGIN_S
     check: Callable[[FakeCekura, Outcome], None] | None = None
     xfail: str | None = None
+    args: tuple[str, ...] = ()  # more flags
+    env: dict[str, str] = field(default_factory=dict)  # more environment variables
 
     @property
     def limit(self) -> float:
@@ -512,6 +562,150 @@ MATRIX: list[Row] = [
         words=("not finished after 0m02s", "last status 'running'"),
         timeout_s=2.0,
         check=all_of(not_before(2.0), requests_to_result(2)),
+    ),
+    # ---- responses that never end: --timeout bounds each one, not each read of it
+    Row(
+        "body-trickles-first-poll",
+        [trickle(completed())],
+        3,
+        words=("the request timed out",),
+        timeout_s=2.0,
+        check=all_of(not_before(2.0), requests_to_result(1)),
+    ),
+    Row(
+        "headers-trickle-first-poll",
+        [trickle(completed(), headers_too=True)],
+        3,
+        words=("the request timed out",),
+        timeout_s=2.0,
+        check=all_of(not_before(2.0), requests_to_result(1)),
+    ),
+    Row(
+        "body-trickles-later-poll",
+        [in_progress("running"), trickle(completed())],
+        3,
+        words=("not finished after 0m02s", "last status 'running'"),
+        timeout_s=2.0,
+        check=all_of(not_before(2.0), requests_to_result(2)),
+    ),
+    Row(
+        "bulk-body-trickles",
+        [without_findings(completed())],
+        3,
+        words=(f"GET {BULK} failed after 1 attempt: the request timed out",),
+        faults=[(BULK, trickle(list(bulk_runs(273, 274))), 1)],
+        runs=bulk_runs(273, 274),
+        rules=FINDINGS_RULES,
+        timeout_s=2.0,
+    ),
+    Row(
+        "baseline-body-trickles",
+        [completed()],
+        3,
+        words=("baseline result 168", "the request timed out"),
+        faults=[(BASELINE, trickle(completed()), 1)],
+        args=("--baseline-result-id", "168"),
+        timeout_s=2.0,
+        check=requests_to_result(0),  # no wait for a result that cannot be judged
+    ),
+    # ---- responses too large to hold: refused at the cap, not retried
+    Row(
+        "gzip-bomb-512MiB",
+        [bomb(512)],
+        3,
+        words=(too_large("256 MiB"),),
+        check=requests_to_result(1),
+    ),
+    Row(
+        "deflate-bomb-over-flag",
+        [bomb(8, "deflate")],
+        3,
+        words=(too_large("1 MiB"),),
+        args=("--max-response-size", "1MiB"),
+        limit_s=FAST_S,
+        check=requests_to_result(1),
+    ),
+    Row(
+        "content-length-over-cap",
+        [Fault(status=200, body="{}", content_length=300 << 20)],
+        3,
+        words=(too_large("256 MiB"),),
+        limit_s=FAST_S,  # refused from the header: nothing of the body is read
+        check=requests_to_result(1),
+    ),
+    Row(
+        "chunked-over-cap-env",  # no Content-Length to refuse it by: counted as it comes
+        [
+            Fault(
+                status=200,
+                body=json.dumps(with_changes(completed(), pad=" " * (2 << 20))),
+                chunked=True,
+            )
+        ],
+        3,
+        words=(too_large("1 MiB"),),
+        env={"CEKURA_GATE_MAX_RESPONSE_SIZE": "1MiB"},
+        limit_s=FAST_S,
+        check=requests_to_result(1),
+    ),
+    Row(
+        "bulk-gzip-bomb",
+        [without_findings(completed())],
+        3,
+        words=(too_large("1 MiB", path=BULK),),
+        faults=[(BULK, bomb(8), 1)],
+        runs=bulk_runs(273, 274),
+        rules=FINDINGS_RULES,
+        args=("--max-response-size", "1MiB"),
+        limit_s=FAST_S,
+        check=bulk_asked("273,274"),
+    ),
+    # ---- encodings: undone here; a corrupt one is a transport fault, retried
+    Row("gzip-result", [encoded(completed(), "gzip")], 0),
+    Row("deflate-result", [encoded(completed(), "deflate")], 0),
+    Row("deflate-raw-result", [encoded(completed(), "deflate-raw")], 0),
+    Row("chunked-result", [Fault(status=200, body=json.dumps(completed()), chunked=True)], 0),
+    Row(
+        "gzip-corrupt-then-ok",
+        [completed()],
+        0,
+        log=("HTTP 200 with a corrupt gzip body; retrying in",),
+        faults=[(RESULT, mislabelled(completed()), 1)],
+        check=requests_to_result(2),
+    ),
+    Row(
+        "gzip-corrupt-always",
+        [mislabelled(completed())],
+        3,
+        words=("failed after 7 attempts", "HTTP 200 with a corrupt gzip body"),
+        check=requests_to_result(7),
+    ),
+    Row(
+        "gzip-cut-short-then-ok",
+        [completed()],
+        0,
+        log=("HTTP 200 with a gzip body that ends early; retrying in",),
+        faults=[(RESULT, encoded(completed(), "gzip", truncate=True), 1)],
+        check=requests_to_result(2),
+    ),
+    Row(
+        "brotli-not-asked-for-then-ok",
+        [completed()],
+        0,
+        log=("an encoding the gate does not accept (br); retrying in",),
+        faults=[(RESULT, mislabelled(completed(), "br"), 1)],
+        check=requests_to_result(2),
+    ),
+    Row(
+        "bulk-corrupt-gzip-then-ok",
+        [without_findings(completed())],
+        1,  # run 273 has a critical finding
+        words=("critical",),
+        log=("HTTP 200 with a corrupt gzip body; retrying in",),
+        faults=[(BULK, mislabelled(list(bulk_runs(273, 274))), 1)],
+        runs=bulk_runs(273, 274),
+        rules=FINDINGS_RULES,
+        check=bulk_asked("273,274", "273,274"),
     ),
     # ---- 200s that are not a result
     Row(
@@ -736,6 +930,38 @@ MATRIX: list[Row] = [
         check=all_of(exactly_one_request, one_trigger(end_calls=0)),
     ),
     Row(
+        "run-trigger-gzip-bomb",
+        [completed()],
+        3,
+        words=(too_large("1 MiB", "POST", TRIGGER), "The run may have started"),
+        faults=[(TRIGGER, bomb(8, status=201), 1)],
+        command="run",
+        args=("--max-response-size", "1MiB"),
+        limit_s=FAST_S,
+        check=all_of(exactly_one_request, one_trigger(end_calls=0)),
+    ),
+    Row(
+        "run-trigger-corrupt-gzip",
+        [completed()],
+        3,
+        words=("HTTP 201 with a corrupt gzip body after the request was sent", "may have started"),
+        faults=[(TRIGGER, mislabelled({"id": RESULT_ID}, status=201), 1)],
+        command="run",
+        limit_s=FAST_S,
+        check=all_of(exactly_one_request, one_trigger(end_calls=0)),
+    ),
+    Row(
+        "run-end-calls-gzip-bomb",
+        [Fault(status=503)],
+        3,
+        words=("failed after 7 attempts", "HTTP 503"),
+        log=(f"could not end the calls of result 167: ending the calls: {END_CALLS_TOO_LARGE}",),
+        faults=[(END_CALLS, bomb(8), 1)],
+        command="run",
+        args=("--max-response-size", "1MiB"),
+        check=one_trigger(end_calls=1),
+    ),
+    Row(
         "run-trigger-dropped",
         [completed()],
         3,
@@ -792,6 +1018,8 @@ def test_fault_matrix(row: Row, fake: FakeCekura, tmp_path: Path) -> None:
         command=row.command,
         policy=row.policy,
         timeout_s=row.timeout_s,
+        args=row.args,
+        env=row.env,
         limit=row.limit + 30.0,  # past the limit: fail, not hang
     )
     entry = record(row.id, row.command, row.code, outcome)
@@ -871,6 +1099,130 @@ def test_every_exit_path_writes_every_report(
     if command == "run":
         assert [r.path for r in fake.posts()].count(TRIGGER) == (0 if code == 2 else 1)
     entry[-1] = "ok"
+
+
+# --------------------------------------------------------------------------- POSTs, fetches by id
+
+
+@dataclass
+class Post:
+    """A POST whose answer never ends, its budget shortened (no flag sets it) to ``budget_s``."""
+
+    budget: str  # the gate.api.client constant
+    path: str
+    timeline: list[Any]
+    fault: Fault
+    words: tuple[str, ...]
+    log: tuple[str, ...] = ()
+    end_calls: int = 0
+
+
+POSTS = {
+    "trigger-body-trickles": Post(
+        "TRIGGER_READ_TIMEOUT_S",
+        TRIGGER,
+        [completed()],
+        trickle({"id": RESULT_ID, "status": "pending"}),
+        ("no complete response within 1.0s after the request was sent", "may have started"),
+    ),
+    "trigger-headers-trickle": Post(
+        "TRIGGER_READ_TIMEOUT_S",
+        TRIGGER,
+        [completed()],
+        trickle({"id": RESULT_ID}, headers_too=True),
+        ("no complete response within", "after the request was sent", "may have started"),
+    ),
+    "end-calls-body-trickles": Post(
+        "END_CALLS_READ_TIMEOUT_S",
+        END_CALLS,
+        [Fault(status=503)],
+        trickle({"detail": "ending"}),
+        ("failed after 7 attempts", "HTTP 503"),
+        log=("could not end the calls of result 167: ending the calls: no complete response",),
+        end_calls=1,
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", POSTS)
+def test_a_post_answer_that_never_ends_is_given_up_at_its_budget(
+    name: str, fake: FakeCekura, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post = POSTS[name]
+    monkeypatch.setattr(gate_client, post.budget, 1.0)
+    fake.add_result(RESULT_ID, post.timeline)
+    fake.fail_next(post.path, post.fault, times=2)  # a retry would meet it again
+    policy = f"version: 1\n{FAST_WAIT}{PASS_RULES}{RUN_SECTION}"
+    outcome = gate(tmp_path, fake.url, command="run", policy=policy, limit=TIMEOUT_S + 30.0)
+    entry = record(f"post-{name}", "run", 3, outcome)
+    assert_every_row(outcome, 3, 1.0 + BACKSTOP_S + 1.5 + MARGIN_S)  # the wait's 7 tries: ~1 s
+    assert_words(outcome, post.words)
+    for fragment in post.log:
+        assert fragment in outcome.stderr, outcome.stderr
+    one_trigger(end_calls=post.end_calls)(fake, outcome)
+    entry[-1] = "ok"
+
+
+FETCHES = {  # a command that fetches a result once, without reports
+    "validate": ["validate", "--result-id", str(RESULT_ID)],
+    "save": ["baseline", "save", "--result-id", str(RESULT_ID)],
+}
+FETCH_FAULTS = {  # fault (for every request), flags, words of the one error line
+    "trickle": (trickle(completed()), ("--timeout", "2s"), "the request timed out"),
+    "headers-trickle": (
+        trickle(completed(), headers_too=True),
+        ("--timeout", "2s"),
+        "the request timed out",
+    ),
+    "gzip-bomb": (bomb(8), ("--max-response-size", "1MiB"), too_large("1 MiB")),
+    "corrupt-gzip": (mislabelled(completed()), ("--timeout", "1s"), "corrupt gzip body"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault_name", FETCH_FAULTS)
+@pytest.mark.parametrize("command", FETCHES)
+def test_a_fetch_by_id_is_bounded_by_its_own_timeout_and_the_cap(
+    command: str, fault_name: str, fake: FakeCekura, tmp_path: Path
+) -> None:
+    fault, flags, words = FETCH_FAULTS[fault_name]
+    fake.add_result(RESULT_ID, [fault])
+    argv = [*FETCHES[command], "--api-url", fake.url, *flags]
+    if command == "validate":
+        policy = tmp_path / "gate.yaml"
+        policy.write_text(f"version: 1\n{PASS_RULES}", encoding="utf-8")
+        argv += ["--policy", str(policy)]
+    else:
+        argv += ["--output", str(tmp_path / "baseline.json")]
+    done = run_gate(argv, env=gate_env(KEY), limit=40.0)
+    outcome = Outcome(done.code, done.stdout, done.stderr, done.elapsed, tmp_path)
+    entry = record(f"{command}-{fault_name}", command[:5], 3, outcome)
+    assert done.code == 3, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    [line] = outcome.error_lines()  # one line, and nothing else that looks like an error
+    assert words in line
+    assert done.elapsed < 2.0 + BACKSTOP_S + MARGIN_S
+    assert KEY_FRAGMENT not in done.stdout + done.stderr
+    assert not (tmp_path / "baseline.json").exists()
+    entry[-1] = "ok"
+
+
+def test_a_bad_max_response_size_in_the_environment_is_a_usage_error(
+    fake: FakeCekura, tmp_path: Path
+) -> None:
+    fake.add_result(RESULT_ID, [completed()])
+    outcome = gate(
+        tmp_path,
+        fake.url,
+        env={"CEKURA_GATE_MAX_RESPONSE_SIZE": "huge"},
+        limit=FAST_S + 30.0,
+    )
+    record("max-response-size-env-bad", "check", 2, outcome)[-1] = "ok"
+    assert_every_row(outcome, 2, FAST_S)
+    [line] = outcome.error_lines()
+    assert "CEKURA_GATE_MAX_RESPONSE_SIZE='huge' is not a size such as 256MiB" in line
+    assert fake.requests == []
 
 
 # --------------------------------------------------------------------------- unusable report path

@@ -1,14 +1,19 @@
 """Unit tests of the HTTP client (gate/client.py) against respx routes: paths and headers,
 connection-settings validation, the retry policy (with a recorded, never real, sleep),
-fail-fast errors, key redaction, and runs-bulk chunking."""
+fail-fast errors, key redaction, and runs-bulk chunking; and, against streaming responses,
+the whole-response deadline, the size cap and content codings (bombs, corrupt bodies)."""
 
 from __future__ import annotations
 
 import email.utils
+import gzip
 import importlib.util
 import itertools
 import json
-from collections.abc import Callable
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,7 +24,11 @@ import respx
 
 from gate import __version__
 from gate.api.client import (
+    BACKSTOP_S,
+    END_CALLS_READ_TIMEOUT_S,
+    GET_BUDGET_S,
     MAX_RETRY_AFTER_S,
+    TRIGGER_READ_TIMEOUT_S,
     ApiSettings,
     CekuraClient,
     build_http,
@@ -27,8 +36,9 @@ from gate.api.client import (
     resolve_settings,
 )
 from gate.api.proxy import proxy_for
-from gate.errors import ApiError, ApiRejected, ApiUnavailable, UsageError
+from gate.errors import ApiError, ApiRejected, ApiUnavailable, OutcomeUnknown, UsageError
 from tests.e2e.harness import FakeClock
+from tests.fake_cekura import compressed
 
 KEY = "k3y-7f1c9a2b4d6e8f0a1b2c3d4e5f6a7b8c"
 BASE = "https://api.cekura.ai"
@@ -749,3 +759,266 @@ def test_certificates_that_cannot_be_loaded_are_a_usage_error_naming_the_variabl
     settings = settings_for(variables={"SSL_CERT_FILE": str(path)})
     with pytest.raises(UsageError, match=r"^SSL_CERT_FILE: cannot load the certificates"):
         build_http(settings)
+
+
+# --------------------------------------------------------------------------- whole responses
+# httpx.MockTransport, not respx (which reads every body before handing it over): these
+# responses trickle, inflate, lie about their length or never end, as a socket's would.
+
+
+class Trickle(httpx.SyncByteStream):
+    """``data`` a piece at a time, ``every_s`` apart on the fake clock; records how much of
+    it was asked for."""
+
+    def __init__(self, data: bytes, clock: FakeClock, every_s: float = 0.5, piece: int = 1):
+        self.data, self.clock, self.every_s, self.piece = data, clock, every_s, piece
+        self.sent = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for start in range(0, len(self.data), self.piece):
+            if self.every_s:
+                self.clock.sleep(self.every_s)
+            self.sent = start + self.piece
+            yield self.data[start : start + self.piece]
+
+
+class Untouchable(httpx.SyncByteStream):
+    """A body that must not be read (a Content-Length over the cap is refused from the header)."""
+
+    def __iter__(self) -> Iterator[bytes]:
+        raise AssertionError("the body was read")
+
+
+Handler = Callable[[httpx.Request, FakeClock], httpx.Response]
+
+
+def streaming_client(
+    answers: list[Handler], clock: FakeClock | None = None, **kwargs: Any
+) -> tuple[CekuraClient, FakeClock, list[httpx.Request]]:
+    """A client whose n-th request gets ``answers[n](request, clock)`` (the last repeats)."""
+    clock = clock or FakeClock()
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answers[min(len(seen), len(answers)) - 1](request, clock)
+
+    settings = settings_for()
+    client = CekuraClient(
+        build_http(settings, transport=httpx.MockTransport(handle)),
+        settings,
+        sleep=clock.sleep,
+        clock=clock,
+        wall_clock=lambda: NOW,
+        **kwargs,
+    )
+    return client, clock, seen
+
+
+RESULT_BODY = json.dumps({"id": 42, "status": "completed"}).encode()
+BULK_BODY = json.dumps([{"id": 5}, {"id": 6}]).encode()
+
+
+def trickling(body: bytes = RESULT_BODY, status: int = 200) -> Handler:
+    return lambda request, clock: httpx.Response(status, stream=Trickle(body, clock))
+
+
+def plain(body: bytes = RESULT_BODY, status: int = 200, **headers: str) -> Handler:
+    return lambda request, clock: httpx.Response(
+        status, headers=headers, stream=httpx.ByteStream(body)
+    )
+
+
+def coded(body: bytes, encoding: str, status: int = 200, piece: int = 0) -> Handler:
+    """``body`` as ``Content-Encoding: encoding`` says, whole or ``piece`` bytes at a time."""
+
+    def answer(request: httpx.Request, clock: FakeClock) -> httpx.Response:
+        stream: httpx.SyncByteStream = httpx.ByteStream(body)
+        if piece:
+            stream = Trickle(body, clock, every_s=0.0, piece=piece)
+        return httpx.Response(status, headers={"Content-Encoding": encoding}, stream=stream)
+
+    return answer
+
+
+def deflated(data: bytes, wbits: int) -> bytes:
+    packer = zlib.compressobj(6, zlib.DEFLATED, wbits)
+    return packer.compress(data) + packer.flush()
+
+
+@pytest.mark.parametrize(
+    "fetch",
+    [
+        pytest.param(
+            lambda client, deadline: client.get_result(42, deadline=deadline), id="result"
+        ),
+        pytest.param(
+            lambda client, deadline: client.get_runs([5, 6], deadline=deadline), id="runs-bulk"
+        ),
+        pytest.param(
+            lambda client, deadline: client.get_runs(
+                list(range(200)), concurrency=4, deadline=deadline
+            ),
+            id="runs-bulk-concurrent",
+        ),
+    ],
+)
+def test_a_body_that_trickles_ends_at_the_deadline(fetch: Any) -> None:
+    # A byte every half second: no single read ever waits long, the whole never comes.
+    client, clock, seen = streaming_client([trickling(BULK_BODY * 10)])
+    deadline = clock.now + 5
+    with pytest.raises(ApiUnavailable, match=r"after 1 attempt: the request timed out"):
+        fetch(client, deadline)
+    # Each stream overshoots by one byte (half a second) at most; the four concurrent ones
+    # share the fake clock.
+    assert clock.now <= deadline + 0.5 * 4
+    assert len(seen) <= 4  # one request per chunk at most: a timeout at the deadline is final
+
+
+def test_a_trickling_get_is_cut_at_its_budget_and_retried() -> None:
+    client, clock, seen = streaming_client([trickling(RESULT_BODY * 1000), plain()])
+    assert client.get_result(42)["status"] == "completed"  # no deadline: the budget still holds
+    assert len(seen) == 2
+    trickled = 0.5 * clock.sleeps.count(0.5)  # the backoff pause is a second or more
+    assert GET_BUDGET_S <= trickled <= GET_BUDGET_S + 0.5
+
+
+@pytest.mark.parametrize("post", ["trigger", "end_calls"])
+def test_a_post_answer_that_never_ends_is_an_unknown_outcome_sent_once(post: str) -> None:
+    client, clock, seen = streaming_client([trickling(b'{"id": 167}' * 10_000, 201)])
+    with pytest.raises(OutcomeUnknown, match=r"no complete response within .* after the request"):
+        if post == "trigger":
+            client.start_run("/test_framework/v1/scenarios/run_scenarios/", {"scenarios": [1]})
+        else:
+            client.end_calls(167)
+    assert len(seen) == 1
+    budget = TRIGGER_READ_TIMEOUT_S if post == "trigger" else END_CALLS_READ_TIMEOUT_S
+    assert budget <= clock.now - 1000.0 <= budget + 0.5
+
+
+def test_a_response_that_never_comes_is_given_up_by_the_caller() -> None:
+    # Headers that trickle are read inside httpx, out of reach of any per-chunk check: the
+    # caller stops waiting (on the real clock) and leaves the request behind.
+    release = threading.Event()
+
+    def never(request: httpx.Request, clock: FakeClock) -> httpx.Response:
+        release.wait(10)
+        return httpx.Response(200, json={"id": 167})
+
+    client, _, seen = streaming_client([never], clock=FakeClock())
+    started = time.monotonic()
+    try:
+        with pytest.raises(OutcomeUnknown, match="after the request was sent"):
+            client.post_once("/x/", {}, what="testing", budget_s=0.05)
+    finally:
+        release.set()
+    assert time.monotonic() - started < 0.05 + BACKSTOP_S + 0.4
+    assert len(seen) == 1
+
+
+LIMIT = 1 << 20  # a 1 MiB cap for these tests
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(coded(compressed(64), "gzip"), id="gzip-bomb"),
+        pytest.param(coded(compressed(64, "deflate"), "deflate"), id="deflate-bomb"),
+        pytest.param(coded(compressed(64), "gzip", piece=4096), id="gzip-bomb-in-pieces"),
+        pytest.param(
+            coded(gzip.compress(compressed(64)), "gzip, gzip"), id="gzip-bomb-in-a-gzip-bomb"
+        ),
+        pytest.param(plain(b" " * (LIMIT + 1)), id="plain-no-length"),
+        pytest.param(
+            lambda request, clock: httpx.Response(
+                200, headers={"Content-Length": str(300 << 20)}, stream=Untouchable()
+            ),
+            id="content-length-over-the-cap",
+        ),
+    ],
+)
+def test_a_response_over_the_cap_is_refused_at_once(answer: Handler) -> None:
+    client, clock, seen = streaming_client([answer], max_response_bytes=LIMIT)
+    with pytest.raises(ApiError) as caught:
+        client.get_result(42)
+    assert caught.value.message == (
+        "the response to GET /test_framework/v2/results/42/ is larger than 1 MiB "
+        "(--max-response-size)"
+    )
+    assert not isinstance(caught.value, ApiUnavailable)  # not retried: it would be as large
+    assert len(seen) == 1
+    assert clock.sleeps == []
+
+
+def test_a_response_at_the_cap_is_read() -> None:
+    body = RESULT_BODY[:-1] + b" " * (LIMIT - len(RESULT_BODY)) + b"}"
+    client, _, _ = streaming_client([coded(gzip.compress(body), "gzip")], max_response_bytes=LIMIT)
+    assert client.get_result(42)["status"] == "completed"
+
+
+def test_a_post_answer_over_the_cap_is_an_unknown_outcome() -> None:
+    client, _, seen = streaming_client(
+        [coded(compressed(8), "gzip", 201)], max_response_bytes=LIMIT
+    )
+    with pytest.raises(OutcomeUnknown) as caught:
+        client.start_run("/test_framework/v1/scenarios/run_scenarios/", {"scenarios": [1]})
+    assert caught.value.message == (
+        "starting the run: the response to POST /test_framework/v1/scenarios/run_scenarios/ "
+        "is larger than 1 MiB (--max-response-size)"
+    )
+    assert len(seen) == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        (coded(RESULT_BODY, "gzip"), "HTTP 200 with a corrupt gzip body"),
+        (coded(b"\x78\x9c garbage", "deflate"), "HTTP 200 with a corrupt deflate body"),
+        (coded(gzip.compress(RESULT_BODY)[:-12], "gzip"), "a gzip body that ends early"),
+        (coded(RESULT_BODY, "br"), "an encoding the gate does not accept (br)"),
+        (coded(RESULT_BODY, "zstd"), "an encoding the gate does not accept (zstd)"),
+    ],
+    ids=["not-gzip", "bad-deflate", "cut-short", "br", "zstd"],
+)
+def test_a_corrupt_encoding_is_a_transport_fault_and_retried(answer: Handler, problem: str) -> None:
+    retries: list[str] = []
+    client, clock, seen = streaming_client([answer, plain()], on_retry=retries.append)
+    assert client.get_result(42)["status"] == "completed"
+    assert len(seen) == 2
+    assert len(clock.sleeps) == 1
+    [retry] = retries
+    assert problem in retry
+
+
+def test_a_corrupt_encoding_every_time_gives_up_after_the_attempts() -> None:
+    client, _, seen = streaming_client([coded(RESULT_BODY, "gzip")])
+    with pytest.raises(ApiUnavailable, match="after 7 attempts: HTTP 200 with a corrupt gzip"):
+        client.get_result(42)
+    assert len(seen) == 7
+
+
+def test_a_corrupt_encoding_on_a_post_is_an_unknown_outcome() -> None:
+    client, _, seen = streaming_client([coded(b'{"id": 167}', "gzip", 201)])
+    with pytest.raises(OutcomeUnknown, match="corrupt gzip body after the request was sent"):
+        client.start_run("/test_framework/v1/scenarios/run_scenarios/", {"scenarios": [1]})
+    assert len(seen) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding"),
+    [
+        (gzip.compress(RESULT_BODY), "gzip"),
+        (gzip.compress(RESULT_BODY), "x-gzip"),
+        (gzip.compress(RESULT_BODY), "GZIP"),
+        (deflated(RESULT_BODY, 15), "deflate"),
+        (deflated(RESULT_BODY, -15), "deflate"),  # raw deflate, as some servers send it
+        (gzip.compress(deflated(RESULT_BODY, 15)), "deflate, gzip"),
+        (RESULT_BODY, "identity"),
+    ],
+    ids=["gzip", "x-gzip", "upper", "deflate", "raw-deflate", "two", "identity"],
+)
+@pytest.mark.parametrize("piece", [0, 1], ids=["whole", "byte-by-byte"])
+def test_encodings_are_undone(body: bytes, encoding: str, piece: int) -> None:
+    client, _, seen = streaming_client([coded(body, encoding, piece=piece)])
+    assert client.get_result(42) == {"id": 42, "status": "completed"}
+    assert seen[0].headers["Accept-Encoding"] == "gzip, deflate"  # nothing we cannot bound

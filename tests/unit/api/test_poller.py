@@ -372,13 +372,19 @@ class FakeSource:
     details: dict[int, dict[str, Any]]
     withheld_once: set[int] = field(default_factory=set)
     bulk_calls: list[list[int]] = field(default_factory=list)
+    bulk_deadlines: list[float | None] = field(default_factory=list)
+    finished_at: float = 0.0  # the fake time at which the result is seen finished
+    clock: FakeClock | None = None
 
     def get_result(self, result_id: int, *, deadline: float | None = None) -> Any:
+        if self.clock is not None:
+            self.clock.now = max(self.clock.now, self.finished_at)
         return copy.deepcopy(self.payload)
 
     def get_runs(self, run_ids: list[int], *, deadline: float | None = None) -> list[Any]:
         first = not self.bulk_calls
         self.bulk_calls.append(list(run_ids))
+        self.bulk_deadlines.append(deadline)
         hidden = self.withheld_once if first else set()
         return [
             copy.deepcopy(self.details[i]) for i in run_ids if i in self.details and i not in hidden
@@ -400,13 +406,15 @@ def detail(run_id: int) -> dict[str, Any]:
     }
 
 
-def fetch_live(source: FakeSource, policy_text: str = METRICS_ONLY) -> dict[str, Any]:
-    clock = FakeClock(now=0.0)
+def fetch_live(
+    source: FakeSource, policy_text: str = METRICS_ONLY, wait: WaitSettings = FAST
+) -> dict[str, Any]:
+    clock = source.clock or FakeClock(now=0.0)
     return fetch_finished_result(
         source,
         500,
         policy_from(policy_text),
-        wait=FAST,
+        wait=wait,
         clock=clock,
         sleep=clock.sleep,
         emit=lambda line: None,
@@ -463,3 +471,26 @@ def test_live_names_runs_still_missing_after_the_retry(missing: list[int], named
         fetch_live(source)
     assert source.bulk_calls[1] == missing
     assert len(source.bulk_calls) == 2
+
+
+@pytest.mark.parametrize(
+    ("timeout_s", "finished_at", "details_deadline"),
+    [
+        (600.0, 0.0, 600.0),  # the wait's deadline, not a minute past it
+        (10.0, 0.0, 10.0),
+        (10.0, 9.9, 10.9),  # finished just before it: a tenth of the timeout more
+        (3600.0, 3599.0, 3659.0),  # at most a minute more
+    ],
+)
+def test_run_details_are_fetched_within_the_timeout_and_a_small_grace(
+    timeout_s: float, finished_at: float, details_deadline: float
+) -> None:
+    clock = FakeClock(now=0.0)
+    source = FakeSource(
+        make_result([bare_run(2, "evaluation")]),
+        {2: detail(2)},
+        finished_at=finished_at,
+        clock=clock,
+    )
+    fetch_live(source, wait=WaitSettings(timeout_s=timeout_s, poll_interval_s=5.0))
+    assert source.bulk_deadlines == [pytest.approx(details_deadline)]

@@ -94,3 +94,35 @@ def test_a_bad_command_line_is_a_usage_error_that_names_it(argv, words):
         parse(argv)
     assert words in caught.value.message
     assert caught.value.message.endswith("--help')")
+
+
+@pytest.mark.parametrize(
+    ("size", "size_bytes"),
+    [
+        ("256MiB", 256 << 20),
+        ("1GiB", 1 << 30),
+        ("1.5 MiB", 3 << 19),
+        ("500KB", 500_000),
+        ("2mb", 2_000_000),
+        ("1048576", 1 << 20),
+        ("64kib", 64 << 10),
+    ],
+)
+def test_max_response_size_takes_units(size, size_bytes):
+    settings = parse(["check", "--result-id", "1", "--max-response-size", size])
+    assert isinstance(settings, CheckSettings)
+    assert settings.gate.api.max_response_bytes == size_bytes
+
+
+def test_max_response_size_defaults_to_the_environment_or_256_mib():
+    settings = parse(["baseline", "save", "--result-id", "1"])
+    assert isinstance(settings, BaselineSettings)
+    assert settings.api.max_response_bytes is None
+
+
+@pytest.mark.parametrize("size", ["lots", "0", "-1MiB", "5XB", "MiB", "1e9"])
+def test_a_bad_max_response_size_is_a_usage_error(size):
+    with pytest.raises(UsageError) as caught:
+        parse(["validate", "--result-id", "1", f"--max-response-size={size}"])
+    assert "--max-response-size" in caught.value.message
+    assert "256MiB" in caught.value.message
