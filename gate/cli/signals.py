@@ -39,6 +39,7 @@ class Signals:
 
     def __init__(self) -> None:
         self.working = False
+        self.held_to_exit = False
         self.received: list[int] = []
         self._previous: dict[int, Handler] = {}
 
@@ -48,10 +49,14 @@ class Signals:
             for signum in CODES:
                 self._previous[signum] = signal.signal(signum, self._handle)
         except ValueError:  # not the main thread: signals are not ours to handle
-            self.restore()
+            self._previous.clear()
         return self
 
     def restore(self) -> None:
+        """Give the signals back; not for ``python -m gate``, whose handler stays in charge
+        (recording only) until the process has exited."""
+        if self.held_to_exit:
+            return
         for signum, previous in self._previous.items():
             signal.signal(signum, previous)
         self._previous.clear()
@@ -95,6 +100,7 @@ def hold_early() -> None:
     """Record SIGINT and SIGTERM from now on, until ``main`` takes them over."""
     global _early
     _early = Signals().install()
+    _early.held_to_exit = True
 
 
 def take_over() -> Signals:
