@@ -22,6 +22,7 @@ import re
 import stat
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -135,21 +136,15 @@ def write_atomic(path: str, text: str) -> None:
         raise
 
 
+# How long a report waits for a process to open a FIFO for reading (``mkfifo p; cekura-gate
+# check ... --json p & cat p`` may start its reader a moment late) before it gives up.
+FIFO_READER_WAIT_S = 2.0
+
+
 def _write_in_place(path: str, text: str, *, fifo: bool) -> None:
     """Write into an existing device or FIFO: never created, never truncated; appended, so
-    that ``--summary /dev/stdout > log.txt`` adds to the log instead of overwriting it.
-
-    A FIFO is opened without waiting: with no process reading it, the open fails at once
-    (ENXIO) rather than hanging the gate until someone reads; the report is then reported
-    as not written, like any other.
-    """
-    flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        descriptor = os.open(path, flags)
-    except OSError as exc:
-        if fifo and exc.errno == errno.ENXIO:
-            raise OSError(exc.errno, "no process is reading the FIFO", path) from None
-        raise
+    that ``--summary /dev/stdout > log.txt`` adds to the log instead of overwriting it."""
+    descriptor = _open_in_place(path, fifo=fifo)
     try:
         os.set_blocking(descriptor, True)  # the reader is there: wait for it to read
         data = memoryview(text.encode("utf-8"))
@@ -157,6 +152,23 @@ def _write_in_place(path: str, text: str, *, fifo: bool) -> None:
             data = data[os.write(descriptor, data) :]
     finally:
         os.close(descriptor)
+
+
+def _open_in_place(path: str, *, fifo: bool) -> int:
+    """Open without waiting: a FIFO no process reads fails at once (ENXIO) instead of hanging
+    the gate, so it is tried again for ``FIFO_READER_WAIT_S``, then reported as a report not
+    written, like any other."""
+    flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_NONBLOCK", 0)
+    deadline = time.monotonic() + FIFO_READER_WAIT_S
+    while True:
+        try:
+            return os.open(path, flags)
+        except OSError as exc:
+            if not fifo or exc.errno != errno.ENXIO:
+                raise
+            if time.monotonic() >= deadline:
+                raise OSError(exc.errno, "no process is reading the FIFO", path) from None
+        time.sleep(0.05)
 
 
 def append_text(path: str, text: str) -> None:

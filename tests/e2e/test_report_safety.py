@@ -254,6 +254,7 @@ def test_a_fifo_with_a_reader_receives_the_report(scene):
     assert stat.S_ISFIFO(os.stat(scene / "pipe").st_mode)
 
 
+@pytest.mark.slow  # the gate gives a reader two seconds to come
 def test_a_fifo_no_one_reads_is_a_report_not_written_without_a_hang(scene):
     os.mkfifo(scene / "pipe")
     run = run_gate(
