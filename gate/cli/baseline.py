@@ -8,7 +8,7 @@ import json
 
 from gate.cli.connect import fetch_payload
 from gate.cli.inputs import load_payload
-from gate.cli.output import prepare_output, say, write_atomic
+from gate.cli.output import prepare_output, refuse_overwriting, say, write_atomic
 from gate.cli.settings import BaselineSettings, Environment
 from gate.errors import ExitCode, ResultError, UsageError
 from gate.results.baseline import baseline_payload
@@ -18,6 +18,10 @@ from gate.rules.checks import plural
 
 
 def save_baseline(settings: BaselineSettings, env: Environment) -> int:
+    inputs = [("--result-file", settings.result_file), ("--runs-file", settings.runs_file)]
+    refuse_overwriting(
+        [("--output", settings.output)], [(flag, path) for flag, path in inputs if path]
+    )
     prepare_output(settings.output, "baseline")  # a bad path fails before anything is fetched
     if settings.result_id is not None:
         if settings.runs_file is not None:

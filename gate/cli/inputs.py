@@ -1,4 +1,5 @@
-"""What the command line reads: policy, result, runs-bulk and baseline files.
+"""What the command line reads: policy, result, runs-bulk and baseline files, and the list
+of them that no report may be written over.
 
 Reads are bounded, and a pipe or FIFO is read in short waits so that a signal is never
 lost; every problem names the file it is about.
@@ -12,7 +13,7 @@ import select
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from gate.errors import BaselineError, ResultError, UsageError
+from gate.errors import BaselineError, GateError, ResultError, UsageError
 from gate.policy.load import parse_policy
 from gate.policy.model import MAX_POLICY_BYTES, Policy
 from gate.results.merge import merge_run_details
@@ -179,3 +180,40 @@ def require_completed_baseline(baseline: Baseline) -> None:
             f"baseline {baseline.label} {state} (status '{result.status_text}'); "
             "a baseline must be a completed result"
         )
+
+
+# --------------------------------------------------------------------------- what a command reads
+
+
+def gate_inputs(
+    policy: str,
+    result_file: str | None = None,
+    runs_file: str | None = None,
+    baseline_file: str | None = None,
+) -> list[tuple[str, str]]:
+    """The files a ``check`` or ``run`` reads, as (where it was named, path): no report may
+    be written over one of them. The baseline file the policy names counts even when
+    ``--baseline-file`` overrides it: it is a file of the repository either way."""
+    files = [
+        ("--policy", policy),
+        ("--result-file", result_file),
+        ("--runs-file", runs_file),
+        ("--baseline-file", baseline_file),
+        ("the policy's baseline file", named_baseline_file(policy)),
+    ]
+    return [(label, path) for label, path in files if path]
+
+
+def named_baseline_file(policy_path: str) -> str | None:
+    """The baseline file a policy names, if the policy can be read and parsed now.
+
+    Best effort, for the overwrite check before any work: only a regular file is read (a
+    pipe can be read once only, by the gate itself); an unreadable or invalid policy is
+    reported by the gate when it loads it, not here.
+    """
+    if not os.path.isfile(policy_path):
+        return None
+    try:
+        return policy_baseline_file(load_policy(policy_path))
+    except GateError:
+        return None

@@ -5,18 +5,21 @@ the command and maps whatever stops it to the exit-code table drawn in ``gate.er
 a ``GateError`` exits with its class's code, Ctrl-C with 130, a bug in ``check`` or
 ``run`` with 3 (every requested report is still written, as a no-verdict report).
 
+From its first instruction to its return ``main`` owns SIGINT and SIGTERM
+(``gate.cli.signals``: they stop the work, but never the writing of the reports) and the
+standard streams (``gate.cli.streams``: a broken stdout never changes the outcome). No
+report is ever written over a file the command reads (``refuse_overwriting``).
+
 The command modules are imported only once the arguments parse, so that ``--version``
 and ``--help`` load almost nothing.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
-import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from gate.cli.parser import DEFAULT_POLICY, PROG, build_parser, parse
@@ -31,7 +34,9 @@ from gate.cli.settings import (
     Settings,
     ValidateSettings,
 )
-from gate.errors import ExitCode, GateError, Interrupted, UsageError, redact_forms
+from gate.cli.signals import Signals, take_over
+from gate.cli.streams import guard_streams, unguard_streams
+from gate.errors import ExitCode, GateError, UsageError, redact_forms
 
 if TYPE_CHECKING:
     from gate.rules.evaluate import NoVerdict, Verdict
@@ -57,51 +62,89 @@ def _internal_error(exc: Exception) -> tuple[str, str, int]:
 # --------------------------------------------------------------------------- usage errors
 
 
-def _option_from_argv(argv: Sequence[str], option: str) -> str | None:
-    """An option's value even when the rest of the command line is unusable."""
+def _option_values(argv: Sequence[str], option: str) -> list[tuple[int, str]]:
+    """Every (position, value) of an option, even when the rest of the command line is
+    unusable; argparse keeps the last."""
+    found = []
     for index, arg in enumerate(argv):
         if arg == option and index + 1 < len(argv):
-            return argv[index + 1]
-        if arg.startswith(f"{option}="):
-            return arg.split("=", 1)[1]
-    return None
+            found.append((index + 1, argv[index + 1]))
+        elif arg.startswith(f"{option}="):
+            found.append((index, arg.split("=", 1)[1]))
+    return found
+
+
+def _last_value(argv: Sequence[str], option: str) -> str | None:
+    values = _option_values(argv, option)
+    return values[-1][1] if values else None
+
+
+def _argv_inputs(argv: Sequence[str], report_positions: set[int]) -> list[tuple[str, str]]:
+    """What a broken gate command line may read: the policy (and the baseline file it
+    names), and every other existing file it names (whatever the flag, even abbreviated)."""
+    from gate.cli.inputs import gate_inputs
+
+    found = gate_inputs(_last_value(argv, "--policy") or DEFAULT_POLICY)
+    for index, arg in enumerate(argv):
+        flag, _, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
+        if index in report_positions or not os.path.isfile(value):
+            continue
+        if not flag and index > 0 and argv[index - 1].startswith("-"):
+            flag = argv[index - 1]
+        found.append((flag or "the command line", value))
+    return found
 
 
 def _usage_failure(exc: UsageError, argv: Sequence[str]) -> int:
-    """A bad command line: the error, and for a gate its no-verdict reports where it can."""
-    from gate.cli.output import error_line, write_reports
+    """A bad command line: the error, and for a gate its no-verdict reports where it can
+    (never over a file the command line names)."""
+    from gate.cli.output import (
+        OverwriteRefused,
+        error_line,
+        refuse_overwriting,
+        report_outputs,
+        write_reports,
+    )
     from gate.rules.evaluate import no_verdict
 
+    if "check" not in argv and "run" not in argv:
+        error_line(exc.message)
+        return int(exc.exit_code)
+    options = [f"--{field.name}" for field in dataclasses.fields(ReportPaths)]
+    paths = ReportPaths(*(_last_value(argv, option) for option in options))
+    positions = {index for option in options for index, _ in _option_values(argv, option)}
+    try:
+        refuse_overwriting(report_outputs(paths), _argv_inputs(argv, positions))
+    except OverwriteRefused as refused:
+        error_line(f"{exc.message}; and {refused.message}")
+        return int(exc.exit_code)
     error_line(exc.message)
-    if "check" in argv or "run" in argv:
-        paths = ReportPaths(
-            *(_option_from_argv(argv, f"--{f.name}") for f in dataclasses.fields(ReportPaths))
-        )
-        policy = _option_from_argv(argv, "--policy") or DEFAULT_POLICY
-        write_reports(paths, no_verdict(exc.message, policy_source=policy))
+    policy = _last_value(argv, "--policy") or DEFAULT_POLICY
+    write_reports(paths, no_verdict(exc.message, policy_source=policy))
     return int(exc.exit_code)
 
 
 # --------------------------------------------------------------------------- commands
 
 
-def _command(settings: Settings, env: Environment) -> int:
+def _command(settings: Settings, env: Environment, signals: Signals) -> int:
     """``validate``, ``baseline`` and ``schema``: errors end them with a line and a code."""
     from gate.cli.output import error_line
 
     try:
-        if isinstance(settings, ValidateSettings):
-            from gate.cli.validate import validate
+        with signals.raising():
+            if isinstance(settings, ValidateSettings):
+                from gate.cli.validate import validate
 
-            return validate(settings, env)
-        if isinstance(settings, BaselineSettings):
-            from gate.cli.baseline import save_baseline
+                return validate(settings, env)
+            if isinstance(settings, BaselineSettings):
+                from gate.cli.baseline import save_baseline
 
-            return save_baseline(settings, env)
-        from gate.cli.schema import print_schema
+                return save_baseline(settings, env)
+            from gate.cli.schema import print_schema
 
-        assert isinstance(settings, SchemaSettings)
-        return print_schema(settings, env)
+            assert isinstance(settings, SchemaSettings)
+            return print_schema(settings, env)
     except (GateError, KeyboardInterrupt) as exc:
         stopped = _stopped_by(exc)
         assert stopped is not None
@@ -109,43 +152,52 @@ def _command(settings: Settings, env: Environment) -> int:
         return stopped[2]
 
 
-@contextlib.contextmanager
-def _signals_as_exceptions() -> Iterator[None]:
-    """SIGTERM (a cancelled CI job) stops the gate the way Ctrl-C does, with exit 143."""
+def _inputs(settings: GateSettings) -> list[tuple[str, str]]:
+    from gate.cli.inputs import gate_inputs
 
-    def terminate(signum: int, frame: object) -> None:
-        raise Interrupted("the gate was terminated (SIGTERM)", ExitCode.TERMINATED)
-
-    try:
-        previous = signal.signal(signal.SIGTERM, terminate)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    options = settings.gate
+    if isinstance(settings, CheckSettings):
+        result_file, runs_file = settings.result_file, settings.runs_file
+    else:
+        result_file = runs_file = None
+    return gate_inputs(options.policy, result_file, runs_file, options.baseline.file)
 
 
-def _gate(settings: GateSettings, env: Environment) -> int:
-    """``check`` and ``run``: whatever happens, a line, every report and an exit code."""
+def _gate(settings: GateSettings, env: Environment, signals: Signals) -> int:
+    """``check`` and ``run``: whatever happens, a line, every report and an exit code.
+
+    Signals stop the gate only while it works (``signals.raising()``); once the outcome is
+    known it is printed, written and published whatever comes, and ``main`` makes the
+    exit code the signal's.
+    """
     from gate.cli import check, run
     from gate.cli.gating import exit_code_for, explain_exit
-    from gate.cli.output import ReportPathError, error_line, prepare_reports, write_reports
+    from gate.cli.output import (
+        OverwriteRefused,
+        ReportPathError,
+        error_line,
+        prepare_reports,
+        refuse_overwriting,
+        report_outputs,
+        write_reports,
+    )
     from gate.cli.session import Known, Session, Stopped, knowing
     from gate.rules.evaluate import VerdictStatus
 
     options = settings.gate
     live = isinstance(settings, RunCommandSettings) or settings.result_id is not None
     session = Session.open(options, env, live=live)
-    paths = options.reports
+    paths = ReportPaths()  # nothing is written until the paths are known to be safe
     record: Verdict | NoVerdict
     try:
-        if options.ci.fail_on != "error" and options.warn_exit_code != 0:
-            raise UsageError(
-                f"--warn-exit-code only applies with --fail-on error, not {options.ci.fail_on}"
-            )
-        with _signals_as_exceptions():
+        inputs = [*_inputs(settings), *session.appended_files()]
+        refuse_overwriting(report_outputs(options.reports), inputs)
+        paths = options.reports
+        with signals.raising():
+            if options.ci.fail_on != "error" and options.warn_exit_code != 0:
+                raise UsageError(
+                    f"--warn-exit-code only applies with --fail-on error, not {options.ci.fail_on}"
+                )
             paths = prepare_reports(paths)
             if isinstance(settings, CheckSettings):
                 record = check.judge(settings, session)
@@ -155,6 +207,9 @@ def _gate(settings: GateSettings, env: Environment) -> int:
             code = exit_code_for(record, options.warn_exit_code, options.ci.fail_on)
             explain_exit(record, code, options.ci.fail_on)
             session.show(record)
+    except OverwriteRefused as refused:
+        error_line(refused.message)
+        return int(refused.exit_code)
     except (Exception, KeyboardInterrupt, Stopped) as raised:
         exc, known = (
             (raised.cause, raised.known) if isinstance(raised, Stopped) else (raised, Known())
@@ -176,20 +231,34 @@ def _gate(settings: GateSettings, env: Environment) -> int:
     return int(code)
 
 
+def _settle(code: int, signals: Signals) -> int:
+    """The exit code, once everything is written: a signal that came while the outcome
+    was printed, written or published makes it the signal's (130 or 143)."""
+    pending = signals.pending()
+    if pending is None or code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
+        return code
+    from gate.cli.output import error_line
+
+    signal_code, what = pending
+    error_line(f"{what} while the outcome was reported; every report was finished first")
+    return signal_code
+
+
 # --------------------------------------------------------------------------- entry point
-
-
-def _tolerate_unencodable_output() -> None:
-    """A verdict must print on a legacy code page (Windows runners): replace what cannot."""
-    for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            reconfigure(errors="replace")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    _tolerate_unencodable_output()
+    signals = take_over()  # first: no signal may end the command without its reports
+    guard_streams()
+    try:
+        return _settle(_main(argv, signals), signals)
+    finally:
+        unguard_streams()
+        signals.restore()
+
+
+def _main(argv: Sequence[str] | None, signals: Signals) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         settings = parse(args)
@@ -207,5 +276,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.USAGE
     env = Environment.snapshot(os.environ)  # the one read of the environment
     if isinstance(settings, (CheckSettings, RunCommandSettings)):
-        return _gate(settings, env)
-    return _command(settings, env)
+        return _gate(settings, env, signals)
+    return _command(settings, env, signals)

@@ -1,16 +1,29 @@
-"""What the command line writes: its log lines, and reports written atomically (temp
-file in the same directory, then rename), so that a report is never half-written.
+"""What the command line writes: its log lines, its standard streams, and its files.
 
-Whatever happens, every report the user asked for is written, including on exits 2, 3,
-130 and 143; a report that cannot be rendered (a bug) becomes a no-verdict report.
+* Log lines go to ``sys.stdout`` / ``sys.stderr``, which ``gate.cli.streams`` makes
+  unbreakable for the whole command.
+* Files (reports, baselines) are written by ``write_atomic``: a regular file (or a new
+  one) is replaced in one step (temp file in the same directory, then rename), so it is
+  never half-written; a device, a FIFO or ``/dev/stdout`` is written in place, never
+  replaced.
+* A file the gate reads (policy, result, runs, baseline) is never a report path:
+  ``refuse_overwriting`` stops the command before anything is written.
+
+Whatever else happens, every report the user asked for is written, including on exits 2,
+3, 130 and 143; a report that cannot be rendered (a bug) becomes a no-verdict report.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
+import re
+import stat
 import sys
 import tempfile
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from gate.cli.parser import PROG
@@ -42,11 +55,50 @@ def say(message: str) -> None:
 # --------------------------------------------------------------------------- files
 
 
+def _existing(path: str) -> os.stat_result | None:
+    """What ``path`` names, through symlinks; ``None`` if nothing is there (yet)."""
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
+def _in_place(path: str, found: os.stat_result | None) -> bool:
+    """Written into, never replaced: a device, FIFO or socket (``/dev/null``, a named
+    pipe), and a path to one of the process's descriptors (``/dev/stdout``, ``/dev/fd/3``)
+    whatever it is open on, even a regular file (``> log.txt``)."""
+    if found is None or stat.S_ISDIR(found.st_mode):
+        return False
+    return not stat.S_ISREG(found.st_mode) or _names_a_descriptor(path)
+
+
+_DESCRIPTOR_DIRS = re.compile(r"/(dev|proc/self|proc/\d+)/fd")
+
+
+def _names_a_descriptor(path: str) -> bool:
+    """Whether ``path`` leads through ``/dev/fd`` or ``/proc/*/fd`` (``/dev/stdout`` does)."""
+    current = os.path.abspath(path)
+    for _ in range(40):  # the kernel's own limit on a chain of symlinks
+        if _DESCRIPTOR_DIRS.fullmatch(os.path.realpath(os.path.dirname(current))):
+            return True
+        if _DESCRIPTOR_DIRS.fullmatch(os.path.dirname(current)):
+            return True
+        if not os.path.islink(current):
+            return False
+        current = os.path.join(os.path.dirname(current), os.readlink(current))
+    return False
+
+
 def prepare_output(path: str, what: str = "report") -> None:
     """Create the output's directory now, so a bad path fails before any work is done."""
-    target = Path(path)
-    if target.is_dir():
+    found = _existing(path)
+    if found is not None and stat.S_ISDIR(found.st_mode):
         raise UsageError(f"{path}: is a directory; give a file path for the {what}")
+    if _in_place(path, found):
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"{path}: is not writable")
+        return
+    target = Path(os.path.realpath(path))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -58,8 +110,20 @@ def prepare_output(path: str, what: str = "report") -> None:
 
 
 def write_atomic(path: str, text: str) -> None:
-    """Replace ``path`` with ``text`` (UTF-8) in one step; raises ``OSError``."""
-    target = Path(path)
+    """Write ``text`` (UTF-8) to ``path``; raises ``OSError``.
+
+    A regular file, or one not there yet, is replaced in one step (through a symlink, the
+    file it points to), so that no reader ever sees half of it. A device or FIFO
+    (``/dev/null``, ``/dev/stdout``, a named pipe) is written in place: renaming a file
+    over it would replace the device itself, and as root even ``/dev/null``.
+    """
+    found = _existing(path)
+    if found is not None and stat.S_ISDIR(found.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
+    if found is not None and _in_place(path, found):
+        _write_in_place(path, text, fifo=stat.S_ISFIFO(found.st_mode))
+        return
+    target = Path(os.path.realpath(path))
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
@@ -70,6 +134,41 @@ def write_atomic(path: str, text: str) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+# How long a report waits for a process to open a FIFO for reading (``mkfifo p; cekura-gate
+# check ... --json p & cat p`` may start its reader a moment late) before it gives up.
+FIFO_READER_WAIT_S = 2.0
+
+
+def _write_in_place(path: str, text: str, *, fifo: bool) -> None:
+    """Write into an existing device or FIFO: never created, never truncated; appended, so
+    that ``--summary /dev/stdout > log.txt`` adds to the log instead of overwriting it."""
+    descriptor = _open_in_place(path, fifo=fifo)
+    try:
+        os.set_blocking(descriptor, True)  # the reader is there: wait for it to read
+        data = memoryview(text.encode("utf-8"))
+        while data:
+            data = data[os.write(descriptor, data) :]
+    finally:
+        os.close(descriptor)
+
+
+def _open_in_place(path: str, *, fifo: bool) -> int:
+    """Open without waiting: a FIFO no process reads fails at once (ENXIO) instead of hanging
+    the gate, so it is tried again for ``FIFO_READER_WAIT_S``, then reported as a report not
+    written, like any other."""
+    flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_NONBLOCK", 0)
+    deadline = time.monotonic() + FIFO_READER_WAIT_S
+    while True:
+        try:
+            return os.open(path, flags)
+        except OSError as exc:
+            if not fifo or exc.errno != errno.ENXIO:
+                raise
+            if time.monotonic() >= deadline:
+                raise OSError(exc.errno, "no process is reading the FIFO", path) from None
+        time.sleep(0.05)
 
 
 def append_text(path: str, text: str) -> None:
@@ -89,14 +188,58 @@ class ReportPathError(UsageError):
         self.usable = usable
 
 
+class OverwriteRefused(UsageError):
+    """An output path names a file the command reads, or another output: nothing is written."""
+
+
+def _identity(path: str) -> object:
+    """What a path names, for comparing paths however they are spelled (``./``, ``../``,
+    symlinks, hard links): an existing regular file's device and inode, or the resolved
+    path of one not there yet; ``None`` for a device or FIFO (written in place, never
+    replaced, so never destroyed)."""
+    found = _existing(path)
+    if found is None:
+        return os.path.realpath(path)
+    if _in_place(path, found):
+        return None
+    return (found.st_dev, found.st_ino)
+
+
+def refuse_overwriting(
+    outputs: Sequence[tuple[str, str]], inputs: Sequence[tuple[str, str]]
+) -> None:
+    """Raise ``OverwriteRefused`` if an output (label, path) would replace an input or
+    another output. Checked before anything is written, so a refusal writes nothing."""
+    read: dict[object, tuple[str, str]] = {}
+    for label, path in inputs:
+        key = _identity(path)
+        if key is not None:
+            read.setdefault(key, (label, path))
+    written: dict[object, str] = {}
+    for label, path in outputs:
+        key = _identity(path)
+        if key is None:
+            continue
+        if key in read:
+            source, source_path = read[key]
+            raise OverwriteRefused(
+                f"{label} {path} is the same file as {source} {source_path}: writing it would "
+                "destroy that file; nothing was written"
+            )
+        if key in written:
+            raise OverwriteRefused(
+                f"{written[key]} and {label} name the same file: {path}; nothing was written"
+            )
+        written[key] = label
+
+
+def report_outputs(paths: ReportPaths) -> list[tuple[str, str]]:
+    """The report paths as (flag, path), for ``refuse_overwriting``."""
+    return [(f"--{name}", path) for name, path in paths.items()]
+
+
 def prepare_reports(paths: ReportPaths) -> ReportPaths:
     """Create report directories up front; a bad path is a usage error, the others stay usable."""
-    seen: dict[str, str] = {}
-    for name, path in paths.items():
-        key = os.path.realpath(path)
-        if key in seen:
-            raise UsageError(f"--{seen[key]} and --{name} name the same file: {path}")
-        seen[key] = name
     usable: dict[str, str | None] = dict.fromkeys(f.name for f in dataclasses.fields(paths))
     problem: UsageError | None = None
     for name, path in paths.items():

@@ -206,6 +206,16 @@ class Session:
             result_url=known.result_url,
         )
 
+    def appended_files(self) -> list[tuple[str, str]]:
+        """The GitHub files the gate appends to when it ends: a report written over one would
+        replace what other commands of the step appended there, and be appended to again."""
+        gh = self.github
+        if gh is None:
+            return []
+        files = [("GITHUB_STEP_SUMMARY", gh.summary_path if gh.summary else None)]
+        files.append(("GITHUB_OUTPUT", gh.output_path))
+        return [(name, path) for name, path in files if path]
+
     def publish(self, verdict: Verdict | NoVerdict, paths: ReportPaths) -> None:
         """GitHub annotations, step summary and outputs for the finished gate."""
         if self.github is None:
