@@ -998,8 +998,8 @@ def _tag_error(tag: str, error: str) -> str:
         pytest.param(
             "a: !!timestamp x\n", f"line 1, column 4: {_tag_error('timestamp', 'AttributeError')}"
         ),
-        pytest.param("a: !!map [1]\n", "a value could not be read (TypeError)"),
-        pytest.param("a: !!set [1]\n", "a value could not be read (TypeError)"),
+        pytest.param("a: !!map [1]\n", "line 1, column 4: …"),
+        pytest.param("a: !!set [1]\n", "line 1, column 4: …"),
         pytest.param("? !!set {a, b}\n: 1\n", "line 1, column 3: found unhashable key"),
         pytest.param(
             "version: 1\nrules:\n  runs: {min_total: !!bool maybe}\n",
@@ -1019,7 +1019,12 @@ def _tag_error(tag: str, error: str) -> str:
     ],
 )
 def test_explicit_tags_with_the_wrong_content_are_invalid_yaml(text, message):
-    assert policy_error(text) == f"{SOURCE}: invalid YAML: {message}"
+    """A message ending in `` …`` is ours up to there, then PyYAML's words."""
+    error = policy_error(text)
+    if message.endswith(" …"):
+        assert error.startswith(f"{SOURCE}: invalid YAML: {message[:-1]}") and one_line(error)
+    else:
+        assert error == f"{SOURCE}: invalid YAML: {message}"
 
 
 # --------------------------------------------------------------------------- 3. numbers
