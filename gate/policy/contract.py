@@ -26,6 +26,7 @@ from gate.policy.kinds import (
     Named,
     Number,
     OneOrList,
+    Percent,
     Section,
     Text,
     TextList,
@@ -43,7 +44,14 @@ LEVEL = Named(
     Choice(tuple(level.value for level in Level)),
     "error fails the gate, warn only warns, off skips the rule.",
 )
-PERCENT = Named("percent", Number(low=0, high=100))
+PERCENT_HELP = (
+    'written 95 or "95%"; a number in (0, 1] is refused as ambiguous (0.95 reads as 0.95 %): '
+    'write a fraction of a percent with its sign, "0.95%".'
+)
+PERCENT = Named("percent", Percent(high=100), "A percent from 0 to 100, " + PERCENT_HELP)
+PERCENT_CHANGE = Named(
+    "percent_change", Percent(high=None), "A percent of at least 0, " + PERCENT_HELP
+)
 COUNT = Named("count", Count(minimum=0))
 DURATION = Named("duration", Duration(), "90s, 15m, 1h30m, or a number of seconds.")
 PRIORITY = Named(
@@ -78,12 +86,12 @@ BOUNDS = Named(
             Key("max", Number(), "Highest value that passes."),
             Key(
                 "max_increase_percent",
-                Number(low=0),
+                PERCENT_CHANGE,
                 "Most the value may rise above the baseline's, in percent of it (needs baseline).",
             ),
             Key(
                 "max_decrease_percent",
-                Number(low=0),
+                PERCENT_CHANGE,
                 "Most the value may fall below the baseline's, in percent of it (needs baseline).",
             ),
         ),
@@ -151,6 +159,7 @@ SCENARIO_GROUP = Named(
 DEFINED: tuple[Named, ...] = (
     LEVEL,
     PERCENT,
+    PERCENT_CHANGE,
     COUNT,
     DURATION,
     PRIORITY,
