@@ -32,7 +32,7 @@ from gate.policy.kinds import (
     TextList,
     Waived,
 )
-from gate.policy.model import ID, RUN_SELECTORS, SUPPORTED_VERSIONS, Level, RunSettings
+from gate.policy.model import ID, RUN_SELECTORS, SUPPORTED_VERSIONS, Level, Missing, RunSettings
 
 MODERN_PRIORITIES = ("critical", "non-critical")
 LEGACY_PRIORITIES = ("high", "medium", "low")
@@ -68,6 +68,14 @@ WAIVED = Named(
     "waived",
     Waived(tuple(level.value for level in Level if level is not Level.ERROR)),
     "A rule with until must say level: warn or level: off.",
+)
+
+
+MISSING = Named(
+    "missing",
+    Choice(tuple(missing.value for missing in Missing)),
+    "When the result does not have what the rule names: error (the default) fails the gate "
+    "whatever the rule's level, warn only warns, ignore skips the rule.",
 )
 
 
@@ -123,13 +131,32 @@ SCENARIO_RULE = Named(
                 ID,
                 "Runs each scenario should have had; missing runs count as not passed.",
             ),
-            Key("required", Flag(), "true: a scenario that matches must be in the result."),
+            Key(
+                "required",
+                Flag(),
+                "true: a rule with no bound that only asks for a matching scenario to be in "
+                "the result.",
+            ),
+            Key("missing", MISSING),
             *waiver_keys(),
         ),
         needs=(("min_passes", "min_pass_percent", "pass_percent", "required"),),
         required=("match",),
         waiver=True,
-        also={"not": {"required": ["min_pass_percent", "pass_percent"]}},
+        also={
+            "allOf": [
+                {"not": {"required": ["min_pass_percent", "pass_percent"]}},
+                {
+                    "not": {
+                        "required": ["required", "missing"],
+                        "properties": {
+                            "required": {"const": True},
+                            "missing": {"not": {"const": Missing.ERROR.value}},
+                        },
+                    }
+                },
+            ]
+        },
     ),
     "k-of-n for the scenarios match selects, each judged on its own runs; needs min_passes, "
     "min_pass_percent (or pass_percent.min) or required: true.",
@@ -158,6 +185,7 @@ SCENARIO_GROUP = Named(
 )
 DEFINED: tuple[Named, ...] = (
     LEVEL,
+    MISSING,
     PERCENT,
     PERCENT_CHANGE,
     COUNT,
@@ -255,6 +283,7 @@ METRIC = Section(
             ENUM_SHARE,
             "An enum metric: the percent of runs whose value is `value` (case-insensitive).",
         ),
+        Key("missing", MISSING),
         *waiver_keys(),
     ),
     needs=(("name", "id"), ("p50", "mean", "pass_percent", "enum")),

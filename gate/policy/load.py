@@ -72,6 +72,7 @@ from gate.policy.model import (
     ExpectedOutcomesRule,
     Level,
     MetricRule,
+    Missing,
     PassPercent,
     Policy,
     Rules,
@@ -496,7 +497,12 @@ class _Validator:
             else None,
             enum=self.enum_share(data["enum"], f"{path}.enum") if "enum" in data else None,
             waiver=self.waiver(data, path, level),
+            missing=self.missing(METRIC, data, path),
         )
+
+    def missing(self, section: Section, data: Mapping[str, Any], path: str) -> Missing:
+        written = self.field(section, data, "missing", path)
+        return Missing.ERROR if written is None else Missing(written)
 
     def bounds(self, raw: object, path: str) -> Bounds:
         section = _section(BOUNDS)
@@ -612,7 +618,13 @@ class _Validator:
             frequency=frequency,
             required=required,
             path=path,
+            missing=self.missing(section, data, path),
         )
+        if required and rule.missing is not Missing.ERROR:
+            raise self.fail(
+                f"{path}.missing",
+                "required: true says a missing scenario fails; remove required or missing",
+            )
         if not rule.has_bound and not required:
             raise self.fail(
                 path, "no bound given; set min_passes, min_pass_percent or required: true"
