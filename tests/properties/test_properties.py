@@ -1364,6 +1364,28 @@ def test_junit_properties_are_capped_at_500_characters(fields):
     assert all(one_line(value) for value in properties.values())
 
 
+# --------------------------------------------------------------------------- percents
+
+PERCENT_PLACES = [
+    "success_rate: {{min: {v}}}",
+    "expected_outcomes: {{min_met_percent: {v}}}",
+    "metrics: [{{name: x, pass_percent: {{max_drop: {v}}}}}]",
+    "metrics: [{{name: x, mean: {{max_decrease_percent: {v}}}}}]",
+    "scenarios: [{{match: x, min_pass_percent: {v}}}]",
+]
+
+
+@settings(max_examples=100 * SCALE, deadline=None, database=None)
+@given(st.integers(1, 10**6), st.sampled_from(PERCENT_PLACES))
+def test_any_bare_fraction_on_a_percent_key_is_refused_and_its_sign_accepted(millionths, place):
+    written = f"{millionths / 10**6:.6f}".rstrip("0").rstrip(".")  # 0.000001 .. 1
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(f"version: 1\nrules:\n  {place.format(v=written)}\n", source=SOURCE)
+    assert "did you mean" in str(caught.value) and one_line(str(caught.value))
+    signed = f"version: 1\nrules:\n  {place.format(v=repr(written + '%'))}\n"
+    assert isinstance(parse_policy(signed, source=SOURCE), Policy)
+
+
 # --------------------------------------------------------------------------- 5. YAML bombs
 
 
