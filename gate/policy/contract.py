@@ -26,12 +26,13 @@ from gate.policy.kinds import (
     Named,
     Number,
     OneOrList,
+    Percent,
     Section,
     Text,
     TextList,
     Waived,
 )
-from gate.policy.model import ID, RUN_SELECTORS, SUPPORTED_VERSIONS, Level, RunSettings
+from gate.policy.model import ID, RUN_SELECTORS, SUPPORTED_VERSIONS, Level, Missing, RunSettings
 
 MODERN_PRIORITIES = ("critical", "non-critical")
 LEGACY_PRIORITIES = ("high", "medium", "low")
@@ -43,7 +44,14 @@ LEVEL = Named(
     Choice(tuple(level.value for level in Level)),
     "error fails the gate, warn only warns, off skips the rule.",
 )
-PERCENT = Named("percent", Number(low=0, high=100))
+PERCENT_HELP = (
+    'written 95 or "95%"; a number in (0, 1] is refused as ambiguous (0.95 reads as 0.95 %): '
+    'write a fraction of a percent with its sign, "0.95%".'
+)
+PERCENT = Named("percent", Percent(high=100), "A percent from 0 to 100, " + PERCENT_HELP)
+PERCENT_CHANGE = Named(
+    "percent_change", Percent(high=None), "A percent of at least 0, " + PERCENT_HELP
+)
 COUNT = Named("count", Count(minimum=0))
 DURATION = Named("duration", Duration(), "90s, 15m, 1h30m, or a number of seconds.")
 PRIORITY = Named(
@@ -63,6 +71,14 @@ WAIVED = Named(
 )
 
 
+MISSING = Named(
+    "missing",
+    Choice(tuple(missing.value for missing in Missing)),
+    "When the result does not have what the rule names: error (the default) fails the gate "
+    "whatever the rule's level, warn only warns, ignore skips the rule.",
+)
+
+
 def waiver_keys(level_help: str | None = None) -> tuple[Key, ...]:
     """``level``, ``until`` and ``reason``: how a rule's failure counts, and its waiver."""
     return (Key("level", LEVEL, level_help), Key("until", UNTIL), Key("reason", REASON))
@@ -78,12 +94,12 @@ BOUNDS = Named(
             Key("max", Number(), "Highest value that passes."),
             Key(
                 "max_increase_percent",
-                Number(low=0),
+                PERCENT_CHANGE,
                 "Most the value may rise above the baseline's, in percent of it (needs baseline).",
             ),
             Key(
                 "max_decrease_percent",
-                Number(low=0),
+                PERCENT_CHANGE,
                 "Most the value may fall below the baseline's, in percent of it (needs baseline).",
             ),
         ),
@@ -115,13 +131,32 @@ SCENARIO_RULE = Named(
                 ID,
                 "Runs each scenario should have had; missing runs count as not passed.",
             ),
-            Key("required", Flag(), "true: a scenario that matches must be in the result."),
+            Key(
+                "required",
+                Flag(),
+                "true: a rule with no bound that only asks for a matching scenario to be in "
+                "the result.",
+            ),
+            Key("missing", MISSING),
             *waiver_keys(),
         ),
         needs=(("min_passes", "min_pass_percent", "pass_percent", "required"),),
         required=("match",),
         waiver=True,
-        also={"not": {"required": ["min_pass_percent", "pass_percent"]}},
+        also={
+            "allOf": [
+                {"not": {"required": ["min_pass_percent", "pass_percent"]}},
+                {
+                    "not": {
+                        "required": ["required", "missing"],
+                        "properties": {
+                            "required": {"const": True},
+                            "missing": {"not": {"const": Missing.ERROR.value}},
+                        },
+                    }
+                },
+            ]
+        },
     ),
     "k-of-n for the scenarios match selects, each judged on its own runs; needs min_passes, "
     "min_pass_percent (or pass_percent.min) or required: true.",
@@ -150,7 +185,9 @@ SCENARIO_GROUP = Named(
 )
 DEFINED: tuple[Named, ...] = (
     LEVEL,
+    MISSING,
     PERCENT,
+    PERCENT_CHANGE,
     COUNT,
     DURATION,
     PRIORITY,
@@ -246,6 +283,7 @@ METRIC = Section(
             ENUM_SHARE,
             "An enum metric: the percent of runs whose value is `value` (case-insensitive).",
         ),
+        Key("missing", MISSING),
         *waiver_keys(),
     ),
     needs=(("name", "id"), ("p50", "mean", "pass_percent", "enum")),

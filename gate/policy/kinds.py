@@ -37,6 +37,19 @@ class Number(_Data):
         self.high = high
 
 
+class Percent(_Data):
+    """A percent from 0 up to ``high`` (``None``: no upper end), written 95 or "95%".
+
+    A bare number in (0, 1] is refused: a user who writes 0.95 means 95 % as often as
+    0.95 %, so a fraction of a percent is written with its sign, "0.95%".
+    """
+
+    __slots__ = ("high",)
+
+    def __init__(self, high: float | None = 100) -> None:
+        self.high = high
+
+
 class Count(_Data):
     """A whole number from ``minimum`` up to ``MAX_WHOLE_NUMBER`` (7.0 counts as 7)."""
 
@@ -220,7 +233,7 @@ class Named(_Data):
 
 
 Kind: TypeAlias = (
-    "Number | Count | Text | Choice | Flag | Const | Duration | Date | IdList | TextList"
+    "Number | Percent | Count | Text | Choice | Flag | Const | Duration | Date | IdList | TextList"
     " | TextMap | IdOrText | OneOrList | ListOf | Caps | Waived | Section | Forms | Named"
 )
 

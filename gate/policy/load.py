@@ -13,6 +13,7 @@ import dataclasses
 import datetime
 import difflib
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,6 +51,7 @@ from gate.policy.kinds import (
     Kind,
     Number,
     OneOrList,
+    Percent,
     Section,
     Text,
     TextList,
@@ -70,6 +72,7 @@ from gate.policy.model import (
     ExpectedOutcomesRule,
     Level,
     MetricRule,
+    Missing,
     PassPercent,
     Policy,
     Rules,
@@ -175,6 +178,21 @@ class _Validator:
             raise self.fail(path, f"expected {wanted}, got {_num(number)}")
         return number
 
+    def percent(self, value: object, path: str, *, high: float | None) -> float:
+        """95 or "95%"; a bare number in (0, 1] is ambiguous (a fraction, or a fraction of a
+        percent?), so it must carry its sign to mean a fraction of a percent."""
+        if isinstance(value, str) and (written := _PERCENT_TEXT.fullmatch(value)):
+            return self.number(float(written["number"]), path, low=0, high=high)
+        number = self.number(value, path, low=0, high=high)
+        if 0 < number <= 1:
+            shown = _num(number)
+            raise self.fail(
+                path,
+                f"{shown} reads as {shown} %; did you mean {_num(round(number * 100, 9))}? "
+                f'(write "{shown}%" if you mean {shown} %)',
+            )
+        return number
+
     def count(self, value: object, path: str, *, minimum: int = 0) -> int:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
@@ -225,10 +243,16 @@ class _Validator:
     def duration(self, value: object, path: str) -> float:
         seconds = parse_duration(value)
         if seconds is None:
+            # 1:30 is base 60 in YAML 1.1 (90): minutes and seconds, or hours and minutes?
+            hint = (
+                "; write minutes and seconds as 1m30s, hours and minutes as 1h30m"
+                if isinstance(value, str) and ":" in value
+                else ""
+            )
             raise self.fail(
                 path,
                 f"expected a duration such as 90s, 15m, 1h30m or a number of seconds, "
-                f"got {_show(value)}",
+                f"got {_show(value)}{hint}",
             )
         return seconds
 
@@ -259,6 +283,10 @@ class _Validator:
         if "version" not in data:
             raise self.fail("version", "missing; add 'version: 1'")
         raw = data["version"]
+        if isinstance(raw, str) and raw.strip() in {str(v) for v in SUPPORTED_VERSIONS}:
+            raise self.fail(
+                "version", f"expected the number {raw.strip()}, got the string {_show(raw)}"
+            )
         if isinstance(raw, bool) or raw not in SUPPORTED_VERSIONS:
             raise self.fail("version", f"unsupported version {_show(raw)}; expected 1")
         return int(raw)
@@ -304,6 +332,8 @@ class _Validator:
         kind = kind_of(kind)
         if isinstance(kind, Number):
             return self.number(value, path, low=kind.low, high=kind.high)
+        if isinstance(kind, Percent):
+            return self.percent(value, path, high=kind.high)
         if isinstance(kind, Count):
             return self.count(value, path, minimum=kind.minimum)
         if isinstance(kind, Text):
@@ -467,7 +497,12 @@ class _Validator:
             else None,
             enum=self.enum_share(data["enum"], f"{path}.enum") if "enum" in data else None,
             waiver=self.waiver(data, path, level),
+            missing=self.missing(METRIC, data, path),
         )
+
+    def missing(self, section: Section, data: Mapping[str, Any], path: str) -> Missing:
+        written = self.field(section, data, "missing", path)
+        return Missing.ERROR if written is None else Missing(written)
 
     def bounds(self, raw: object, path: str) -> Bounds:
         section = _section(BOUNDS)
@@ -583,7 +618,13 @@ class _Validator:
             frequency=frequency,
             required=required,
             path=path,
+            missing=self.missing(section, data, path),
         )
+        if required and rule.missing is not Missing.ERROR:
+            raise self.fail(
+                f"{path}.missing",
+                "required: true says a missing scenario fails; remove required or missing",
+            )
         if not rule.has_bound and not required:
             raise self.fail(
                 path, "no bound given; set min_passes, min_pass_percent or required: true"
@@ -633,6 +674,10 @@ class _Validator:
         return dataclasses.replace(
             rule, level=level, waiver=self.waiver({**inherited, **own}, path, level)
         )
+
+
+# A percent written with its sign: "95%", "0.5 %" (what a percent key takes as a string).
+_PERCENT_TEXT = re.compile(r"\s*(?P<number>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*%\s*")
 
 
 def _section(kind: Kind) -> Section:

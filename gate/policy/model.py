@@ -34,6 +34,15 @@ class Level(enum.Enum):
     OFF = "off"
 
 
+class Missing(enum.Enum):
+    """What a rule does when the result lacks the metric or scenario it names: fail the
+    gate whatever the rule's level (a misspelt name must not pass silently), warn, or skip."""
+
+    ERROR = "error"
+    WARN = "warn"
+    IGNORE = "ignore"
+
+
 @dataclass(frozen=True, slots=True)
 class Bounds:
     """An inclusive range (either end may be open), and how far the value may move from
@@ -137,6 +146,7 @@ class MetricRule:
     pass_percent: PassPercent | None = None
     enum: EnumShare | None = None
     waiver: Waiver | None = None
+    missing: Missing = Missing.ERROR
 
     @property
     def label(self) -> str:
@@ -158,6 +168,7 @@ class ScenarioRule:
     level: Level = Level.ERROR
     waiver: Waiver | None = None
     path: str = ""  # where the policy writes it, for messages
+    missing: Missing = Missing.ERROR
 
     @property
     def label(self) -> str:

@@ -28,6 +28,7 @@ from gate.policy.kinds import (
     Named,
     Number,
     OneOrList,
+    Percent,
     Section,
     Text,
     TextList,
@@ -45,6 +46,9 @@ TEXT: JSON = {"type": "string", "minLength": 1, "pattern": r"\S"}
 # The forms parse_duration takes, less those that come to zero (a schema cannot do sums).
 DURATION_TEXT = r"^\s*(\d+(\.\d+)?|(\d+[hH])?(\d+[mM])?(\d+(\.\d+)?[sS])?)\s*$"
 ZERO_DURATION = r"^[\s0hHmMsS.]*$"
+# A percent written with its sign (as the loader takes it): up to 100, or any size.
+PERCENT_TEXT = r"^\s*(100(\.0+)?|[0-9]{1,2}(\.[0-9]+)?|\.[0-9]+)\s*%\s*$"
+ANY_PERCENT_TEXT = r"^\s*([0-9]+(\.[0-9]+)?|\.[0-9]+)\s*%\s*$"
 DATE_TEXT = r"^\s*[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\s*$"
 
 
@@ -85,6 +89,8 @@ def _scalar(kind: Kind) -> JSON:
             "type": "number",
             **{word: value for word, value in bounds.items() if value is not None},
         }
+    if isinstance(kind, Percent):
+        return _percent(kind)
     if isinstance(kind, Count):
         return {"type": "integer", "minimum": kind.minimum, "maximum": MAX_WHOLE_NUMBER}
     if isinstance(kind, Text):
@@ -109,6 +115,17 @@ def _scalar(kind: Kind) -> JSON:
     if isinstance(kind, Waived):
         return {"required": ["level"], "properties": {"level": {"enum": list(kind.levels)}}}
     return {}
+
+
+def _percent(kind: Percent) -> JSON:
+    """A number (not in (0, 1]: ambiguous), or a string with the percent sign."""
+    assert kind.high in (100, None), kind  # no pattern is written for another upper end
+    number: JSON = {"type": "number", "minimum": 0}
+    if kind.high is not None:
+        number["maximum"] = kind.high
+    number["not"] = {"exclusiveMinimum": 0, "maximum": 1}
+    pattern = PERCENT_TEXT if kind.high == 100 else ANY_PERCENT_TEXT
+    return {"oneOf": [number, {"type": "string", "pattern": pattern}]}
 
 
 def _collection(kind: Kind) -> JSON:

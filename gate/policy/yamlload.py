@@ -1,14 +1,24 @@
-"""Safe YAML loading for policy files: C loader when available, no duplicate keys.
+"""Safe YAML loading for policy files: C loader when available, no key set twice.
 
-A policy is configuration that decides whether a release ships, so a key that
-is written twice (where YAML would silently keep the last one) is an error.
-Scalars follow YAML 1.2 where YAML 1.1 surprises people: only true/false are
-booleans (``level: off`` is the string "off"), and dates stay strings.
+A policy is configuration that decides whether a release ships, so a key that is written
+twice (where YAML would silently keep one of them) is an error, and so is a key that a
+merge key (``<<``) sets as well as the mapping itself, or two merged mappings both set.
+Scalars follow YAML 1.2 where YAML 1.1 surprises people: only true/false are booleans
+(``level: off`` is the string "off"), dates stay strings, and only plain decimal numbers
+are numbers: ``1:30`` (base 60 in YAML 1.1), ``010`` (octal), ``0x1F``, ``0b101`` and
+``1_000`` stay strings, so a number key refuses them instead of reading 90, 8, 31, 5 or
+1000. ``1e3`` is the number 1000, as in YAML 1.2 and JSON.
+
+Aliases (``*name``) and merge keys repeat what an anchor holds without copying text, so a
+small file can stand for billions of values. Before composing, one pass over the parser's
+events measures what they expand to: the values reached through aliases, counted as if
+copied. Ordinary entries cost nothing, so any alias-free policy up to the size limit loads.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import yaml
@@ -17,47 +27,95 @@ _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 MAX_FLOW_DEPTH = 100
-MAX_MERGED_ENTRIES = 10_000
+# Values reached through aliases (and so merge keys), counted as if copied. A policy that
+# shares a block of bounds between a thousand rules reaches tens of thousands.
+MAX_ALIASED_VALUES = 100_000
 _BOOL_TAG = "tag:yaml.org,2002:bool"
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
+_VALUE_TAG = "tag:yaml.org,2002:value"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_YAML_1_1_ONLY = (_BOOL_TAG, _INT_TAG, _FLOAT_TAG, _TIMESTAMP_TAG)
 
 
 class DuplicateKeyError(yaml.MarkedYAMLError):
-    """A mapping repeats a key."""
+    """A mapping sets a key twice (itself, or through a merge key)."""
 
 
 class TooDeepError(yaml.YAMLError):
     """Brackets nest deeper than any policy needs (libyaml would overflow its stack)."""
 
 
+class ExpansionError(yaml.MarkedYAMLError):
+    """Aliases expand to more values than any policy needs, or refer to themselves."""
+
+
 class _StrictLoader(_BaseLoader):  # type: ignore[misc]
     yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {
-        first: [
-            (tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL_TAG, _TIMESTAMP_TAG)
-        ]
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in _YAML_1_1_ONLY]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        """PyYAML's merge, refusing a key set twice: by the mapping and a merged mapping, or
+        by two merged mappings (YAML would silently keep one of them)."""
+        own: list[tuple[yaml.Node, yaml.Node]] = []
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        merge_keys: list[yaml.Node | None] = []  # the << each merged entry came through
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                for source in self._merge_sources(node, value_node):
+                    self.flatten_mapping(source)
+                    merged += source.value
+                    merge_keys += [key_node] * len(source.value)
                 continue
-            key = self.construct_object(key_node, deep=deep)
-            try:
-                duplicate = key in seen
-                seen.add(key)
-            except TypeError:  # unhashable key: let the base class report it
-                continue
-            if duplicate:
-                raise DuplicateKeyError(
+            if key_node.tag == _VALUE_TAG:
+                key_node.tag = _STR_TAG
+            own.append((key_node, value_node))
+        seen: dict[Any, bool] = {}
+        owners = [None] * len(own) + merge_keys
+        for (key_node, _), merge_key in zip(own + merged, owners, strict=True):
+            self._check_unique(node, key_node, merge_key, seen)
+        node.value = merged + own
+
+    def _merge_sources(self, node: yaml.Node, value: yaml.Node) -> list[yaml.MappingNode]:
+        sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                raise yaml.constructor.ConstructorError(
                     "while constructing a mapping",
                     node.start_mark,
-                    f"found duplicate key {key!r}",
-                    key_node.start_mark,
+                    "a merge key (<<) takes a mapping or a list of mappings, not a "
+                    + type(source).__name__.removesuffix("Node").lower(),
+                    source.start_mark,
                 )
-        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
-        return mapping
+        return list(sources)
+
+    def _check_unique(
+        self,
+        node: yaml.Node,
+        key_node: yaml.Node,
+        merge_key: yaml.Node | None,
+        seen: dict[Any, bool],
+    ) -> None:
+        key = self.construct_object(key_node)
+        try:
+            before = seen.get(key)
+            seen[key] = merge_key is not None
+        except TypeError:  # an unhashable key: construct_mapping reports it
+            return
+        if before is None:
+            return
+        if merge_key is None:
+            found = f"found duplicate key {key!r}"
+        elif before:
+            found = f"found duplicate key {key!r}: two merged mappings (<<) set it"
+        else:
+            found = f"found duplicate key {key!r}: the mapping and its merge key (<<) both set it"
+        mark = (merge_key or key_node).start_mark
+        raise DuplicateKeyError("while constructing a mapping", node.start_mark, found, mark)
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         # Explicit tags (!!int abc, !!set [1], !!bool maybe) make PyYAML's constructors
@@ -74,22 +132,22 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc]
                 node.start_mark,
             ) from None
 
-    def flatten_mapping(self, node: yaml.MappingNode) -> None:
-        # Merge keys (<<) expand aliases eagerly: nine levels of nine merges is 9**9 entries.
-        budget = getattr(self, "_merge_budget", MAX_MERGED_ENTRIES) - len(node.value)
-        if budget < 0:
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"merge keys (<<) expand to more than {MAX_MERGED_ENTRIES} entries",
-                node.start_mark,
-            )
-        self._merge_budget = budget
-        super().flatten_mapping(node)
 
-
+# YAML 1.2's core schema, less what a policy never means: only true/false are booleans;
+# integers are decimal without leading zeros; floats need a dot or an exponent.
 _StrictLoader.add_implicit_resolver(
     _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_StrictLoader.add_implicit_resolver(
+    _INT_TAG, re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789")
+)
+_StrictLoader.add_implicit_resolver(
+    _FLOAT_TAG,
+    re.compile(
+        r"^(?:[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]*(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)"
+        r"|[-+]?\.[0-9]+(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
 )
 
 
@@ -105,24 +163,70 @@ def _flow_depth(text: str) -> int:
     return deepest
 
 
-def _check_nesting(text: str) -> None:
-    """Refuse nesting no policy needs before composing: libyaml's composer recurses in C
-    and overflows the stack (a crash, not an error) somewhere past 20,000 levels."""
+def _check_events(text: str) -> None:
+    """Refuse, before composing, nesting no policy needs and aliases that expand too far.
+
+    libyaml's composer recurses in C and overflows the stack (a crash, not an error)
+    somewhere past 20,000 levels, and PyYAML copies merged entries eagerly: nine levels of
+    nine aliases is 9**9 values. Each collection's size is counted as if every alias in it
+    were copied; an alias adds its anchor's size to the values reached through aliases.
+    """
     if _flow_depth(text) > MAX_FLOW_DEPTH:
         raise TooDeepError(f"brackets nest more than {MAX_FLOW_DEPTH} levels deep")
-    depth = 0
-    for event in yaml.parse(text, Loader=_BaseLoader):
+    sizes: dict[str, int] = {}  # anchor -> values its node stands for, aliases expanded
+    open_: list[tuple[str | None, int]] = []  # the collections being read: anchor, size
+    aliased = 0
+    for event in _events(text):
         if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_FLOW_DEPTH:
+            open_.append((event.anchor, 1))
+            if len(open_) > MAX_FLOW_DEPTH:
                 raise TooDeepError(f"collections nest more than {MAX_FLOW_DEPTH} levels deep")
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
+            continue
+        if isinstance(event, yaml.CollectionEndEvent):
+            anchor, size = open_.pop()
+        elif isinstance(event, yaml.AliasEvent):
+            anchor, size = None, _alias_size(event, sizes, open_)
+            aliased += size
+            if aliased > MAX_ALIASED_VALUES:
+                raise ExpansionError(
+                    problem=f"aliases and merge keys (<<) expand to more than "
+                    f"{MAX_ALIASED_VALUES} values; write the rules out or share smaller blocks",
+                    problem_mark=_mark(event),
+                )
+        elif isinstance(event, yaml.ScalarEvent):
+            anchor, size = event.anchor, 1
+        else:
+            continue
+        if anchor is not None:
+            sizes[anchor] = size
+        if open_:
+            open_[-1] = (open_[-1][0], open_[-1][1] + size)
+
+
+def _alias_size(
+    alias: yaml.AliasEvent, sizes: dict[str, int], open_: list[tuple[str | None, int]]
+) -> int:
+    """The values an alias stands for; 0 for an unknown anchor (the composer reports it)."""
+    if any(name == alias.anchor for name, _ in open_):
+        raise ExpansionError(
+            problem=f"the alias *{alias.anchor} is inside the collection it names",
+            problem_mark=_mark(alias),
+        )
+    return sizes.get(alias.anchor or "", 0)
+
+
+def _mark(event: yaml.Event) -> Any:
+    """Where an event starts (libyaml's marks are its own type, with the same fields)."""
+    return event.start_mark
+
+
+def _events(text: str) -> Iterator[yaml.Event]:
+    return iter(yaml.parse(text, Loader=_BaseLoader))
 
 
 def load_yaml(text: str) -> Any:
     """Parse one YAML document safely; raises ``yaml.YAMLError`` on bad input."""
-    _check_nesting(text)
+    _check_events(text)
     try:
         return yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError:

@@ -10,6 +10,7 @@ A run's metrics and transcript are read on first use through ``_RunDetails``, th
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -433,12 +434,12 @@ def normalise(payload: object, *, runs_bulk_hint: str = RUNS_FILE_HINT) -> Resul
         project_id=as_int(payload.get("project_id", payload.get("project"))),
         status=Status.parse(status_text),
         status_text=status_text,
-        success_rate=_success_rate(payload.get("success_rate"), notes),
-        met_expected_outcomes=as_count(payload.get("met_expected_outcome_count")),
-        total_expected_outcomes=as_count(payload.get("total_expected_outcome_count")),
-        total_runs=as_count(payload.get("total_runs_count")),
-        success_runs=as_count(payload.get("success_runs_count")),
-        completed_runs=as_count(payload.get("completed_runs_count")),
+        success_rate=summary_field(payload, "success_rate", notes),
+        met_expected_outcomes=summary_count(payload, "met_expected_outcome_count", notes),
+        total_expected_outcomes=summary_count(payload, "total_expected_outcome_count", notes),
+        total_runs=summary_count(payload, "total_runs_count", notes),
+        success_runs=summary_count(payload, "success_runs_count", notes),
+        completed_runs=summary_count(payload, "completed_runs_count", notes),
         runs=_runs(payload.get("runs"), notes),
         summary_metrics=_summary_metrics(payload.get("overall_evaluation")),
         failed_reasons=_failed_reasons(payload.get("failed_reasons")),
@@ -457,12 +458,56 @@ def _named_items(raw: object) -> tuple[tuple[int | None, str], ...]:
     return tuple(items)
 
 
-def _success_rate(raw: object, notes: list[str]) -> float | None:
-    rate = as_float(raw)
-    if rate is not None and not 0 <= rate <= 100:
-        notes.append(f"success_rate {rate} is outside 0-100; computed from the runs instead")
+# The result's summary fields and what each must hold. A value that is garbage (NaN, a
+# negative or fractional count, a rate beyond 100, text, a count above MAX_COUNT) is never
+# used, and never dropped silently: a note names the field and the value, and the gate judges
+# from the runs instead.
+_RATE = "a percent from 0 to 100"
+_COUNT = f"a whole number from 0 to {MAX_COUNT}"
+SUMMARY_FIELDS = {
+    "success_rate": _RATE,
+    "met_expected_outcome_count": _COUNT,
+    "total_expected_outcome_count": _COUNT,
+    "total_runs_count": _COUNT,
+    "success_runs_count": _COUNT,
+    "completed_runs_count": _COUNT,
+}
+
+
+def summary_field(payload: Mapping[str, Any], name: str, notes: list[str]) -> float | None:
+    """The summary field ``name`` as a number, or ``None`` when absent (null) or garbage;
+    garbage adds a note naming the field and its value."""
+    raw = payload.get(name)
+    if raw is None:
         return None
-    return rate
+    wanted = SUMMARY_FIELDS[name]
+    number = as_float(raw)
+    if wanted is _COUNT:
+        number = float(count) if (count := as_count(raw)) is not None else None
+    elif number is not None and not 0 <= number <= 100:
+        number = None
+    if number is None:
+        notes.append(f"{name} is {_shown(raw)}, not {wanted}; ignored, judged from the runs")
+    return number
+
+
+def summary_count(payload: Mapping[str, Any], name: str, notes: list[str]) -> int | None:
+    number = summary_field(payload, name, notes)
+    return int(number) if number is not None else None
+
+
+def _shown(raw: object) -> str:
+    """A payload value as a note shows it: JSON's spelling, kept short."""
+    if isinstance(raw, int) and not isinstance(raw, bool) and abs(raw) >= 10**18:
+        return "a very large number"  # str() of a huge int can raise
+    if isinstance(raw, list | Mapping):
+        return json_type(raw)
+    try:
+        text = json.dumps(raw, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return json_type(raw)
+    text = " ".join(clean_text(text).split())
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def json_type(value: object) -> str:

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import difflib
 import enum
+import fnmatch
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from gate.policy.model import Level, Waiver, waiver_expired
+from gate.policy.model import Level, Missing, Waiver, waiver_expired
 
 
 class Outcome(enum.Enum):
@@ -110,6 +113,58 @@ def make_check(
 
 
 NO_BASELINE = "no baseline to compare with"
+
+
+# --------------------------------------------------------------------------- names
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """``; did you mean 'X'?`` for the closest of ``candidates`` (case-insensitive), or ''."""
+    by_lower = {candidate.lower(): candidate for candidate in candidates}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"; did you mean '{by_lower[close[0]]}'?" if close else ""
+
+
+def listing(names: Iterable[str], limit: int = 10) -> str:
+    """``'a', 'b' and 3 more``: names sorted, shortened and quoted; ``none`` for none."""
+    unique = sorted({short(name, 60) for name in names}, key=str.lower)
+    shown = ", ".join(f"'{name}'" for name in unique[:limit])
+    return (shown + (f" and {len(unique) - limit} more" if len(unique) > limit else "")) or "none"
+
+
+def glob_hint(pattern: str, names: list[str]) -> str:
+    """A did-you-mean for a glob: its words before the first wildcard, against as many
+    words of each name ('Greting *' -> 'Greeting *', which matches 'Greeting and triage')."""
+    head = re.split(r"[*?]", pattern, maxsplit=1)[0]
+    words = head.split()
+    if len(head.strip()) < 3:
+        return ""
+    scored = []
+    for name in names:
+        prefix = " ".join(name.split()[: len(words)])
+        ratio = difflib.SequenceMatcher(None, head.strip().lower(), prefix.lower()).ratio()
+        scored.append((ratio, prefix, name))
+    ratio, prefix, best = max(scored, default=(0.0, "", ""))
+    if ratio < 0.75:
+        return ""
+    suggestion = prefix + head[len(head.rstrip()) :] + pattern[len(head) :]
+    if not fnmatch.fnmatchcase(best.lower(), suggestion.lower().replace("[", "[[]")):
+        return ""
+    return f"; did you mean '{suggestion}' (it matches '{best}')?"
+
+
+def missing(check: Check, rule_missing: Missing, reason: str) -> Check:
+    """The check of a rule whose metric or scenario the result does not have: it fails
+    whatever the rule's level (a misspelt name must not pass as a warning), unless the rule
+    says ``missing: warn`` or ``missing: ignore``. A rule that is off stays skipped."""
+    if check.outcome is Outcome.SKIP:
+        return check
+    if rule_missing is Missing.IGNORE:
+        return dataclasses.replace(
+            check, outcome=Outcome.SKIP, reason=f"{reason} (missing: ignore)", run_ids=()
+        )
+    outcome = Outcome.WARN if rule_missing is Missing.WARN else Outcome.FAIL
+    return dataclasses.replace(check, outcome=outcome, reason=reason)
 
 
 def signed(value: float, unit: str = "") -> str:

@@ -8,16 +8,12 @@ that the result does not have, with a did-you-mean. Pure: no I/O.
 
 from __future__ import annotations
 
-import difflib
-import fnmatch
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gate.policy.model import MetricRule, Policy, ScenarioRule
 from gate.results.model import MetricKind, MetricValue, Result
 from gate.rules.categories import KNOWN_PRIORITIES
-from gate.rules.checks import plural, short
+from gate.rules.checks import did_you_mean, glob_hint, listing, plural
 from gate.rules.scenarios import is_glob, scenario_matches
 
 
@@ -28,18 +24,6 @@ class LintIssue:
     path: str
     message: str
     blocking: bool = True
-
-
-def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    by_lower = {candidate.lower(): candidate for candidate in candidates}
-    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
-    return f"; did you mean '{by_lower[close[0]]}'?" if close else ""
-
-
-def _listing(names: Iterable[str], limit: int = 10) -> str:
-    unique = sorted({short(name, 60) for name in names}, key=str.lower)
-    shown = ", ".join(f"'{name}'" for name in unique[:limit])
-    return (shown + (f" and {len(unique) - limit} more" if len(unique) > limit else "")) or "none"
 
 
 # --------------------------------------------------------------------------- metrics
@@ -113,13 +97,12 @@ def _lint_metric(index: int, rule: MetricRule, seen: _MetricsSeen, where: str) -
     key = _metric_key(rule, seen)
     if key is None:
         if rule.name is not None:
-            hint = _did_you_mean(rule.name, seen.names.values())
+            hint = did_you_mean(rule.name, seen.names.values())
             return [LintIssue(f"{path}.name", f"no metric named '{rule.name}' in {where}{hint}")]
         return [
             LintIssue(
                 f"{path}.id",
-                f"no metric with id {rule.id} in {where} "
-                f"(metrics: {_listing(seen.names.values())})",
+                f"no metric with id {rule.id} in {where} (metrics: {listing(seen.names.values())})",
             )
         ]
     issues = []
@@ -138,8 +121,8 @@ def _lint_enum_value(path: str, rule: MetricRule, values: set[str], where: str) 
     wanted = rule.enum.value
     if wanted.lower() in {value.lower() for value in values}:
         return []
-    hint = _did_you_mean(wanted, values)
-    message = f"no run of {where} has {rule.label} = '{wanted}' (values seen: {_listing(values)})"
+    hint = did_you_mean(wanted, values)
+    message = f"no run of {where} has {rule.label} = '{wanted}' (values seen: {listing(values)})"
     if hint:
         return [LintIssue(f"{path}.enum.value", message + hint)]
     return [LintIssue(f"{path}.enum.value", message + "; it may just not have occurred", False)]
@@ -166,35 +149,14 @@ def _lint_scenario(
         shown = ", ".join(ids[:10]) or "none"
         return [LintIssue(path, f"no scenario with id {rule.match} in {where} (ids: {shown})")]
     glob = is_glob(rule.match)
-    hint = _glob_hint(rule.match, names) if glob else _did_you_mean(rule.match, names)
+    hint = glob_hint(rule.match, names) if glob else did_you_mean(rule.match, names)
     if glob and not hint:  # '*apointment*': the literal text against whole names
         literal = rule.match.replace("*", "").replace("?", "").strip()
-        hint = _did_you_mean(literal, names) if len(literal) >= 3 else ""
+        hint = did_you_mean(literal, names) if len(literal) >= 3 else ""
     kind = "matching" if glob else "named"
     if not names:
         hint = "; the result lists no scenarios"
     return [LintIssue(path, f"no scenario {kind} '{rule.match}' in {where}{hint}")]
-
-
-def _glob_hint(pattern: str, names: list[str]) -> str:
-    """A did-you-mean for a glob: its words before the first wildcard, against as many
-    words of each name ('Greting *' -> 'Greeting *', which matches 'Greeting and triage')."""
-    head = re.split(r"[*?]", pattern, maxsplit=1)[0]
-    words = head.split()
-    if len(head.strip()) < 3:
-        return ""
-    scored = []
-    for name in names:
-        prefix = " ".join(name.split()[: len(words)])
-        ratio = difflib.SequenceMatcher(None, head.strip().lower(), prefix.lower()).ratio()
-        scored.append((ratio, prefix, name))
-    ratio, prefix, best = max(scored, default=(0.0, "", ""))
-    if ratio < 0.75:
-        return ""
-    suggestion = prefix + head[len(head.rstrip()) :] + pattern[len(head) :]
-    if not fnmatch.fnmatchcase(best.lower(), suggestion.lower().replace("[", "[[]")):
-        return ""
-    return f"; did you mean '{suggestion}' (it matches '{best}')?"
 
 
 # --------------------------------------------------------------------------- categories
@@ -216,12 +178,12 @@ def _lint_categories(policy: Policy, result: Result, where: str) -> list[LintIss
         if item.lower() in KNOWN_PRIORITIES or item.lower() in known:
             continue
         path = f"rules.critical_categories.ignore[{index}]"
-        hint = _did_you_mean(item, known.values())
+        hint = did_you_mean(item, known.values())
         message = f"no critical category '{item}' in {where}"
         if hint or defined:
             issues.append(
                 LintIssue(
-                    path, f"{message}{hint or ' (categories: ' + _listing(defined.values()) + ')'}"
+                    path, f"{message}{hint or ' (categories: ' + listing(defined.values()) + ')'}"
                 )
             )
         else:

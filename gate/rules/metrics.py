@@ -1,7 +1,9 @@
 """Metric rules: a metric's p50 (from the result's summary, else the median over runs), its
 mean score over the runs, the pass percent of a binary metric (all three encodings), the
-share of an enum value, and their moves against the baseline. A metric that cannot be found
-fails its rule. Pure: no I/O."""
+share of an enum value, and their moves against the baseline. A metric that the result does
+not have at all (a misspelt name, most often) fails the gate whatever the rule's level, with
+a did-you-mean, unless the rule says ``missing: warn`` or ``missing: ignore``; one that is
+there but gives no usable value fails at the rule's level. Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -16,9 +18,12 @@ from gate.rules.checks import (
     NO_BASELINE,
     Check,
     compared,
+    did_you_mean,
     drop_check,
     fmt,
+    listing,
     make_check,
+    missing,
     percent,
     plural,
     short,
@@ -384,4 +389,17 @@ def metric_checks(
         checks += _pass_percent_checks(index, rule, result, baseline)
     if rule.enum is not None:
         checks.append(_enum_check(index, rule, result, baseline))
-    return checks
+    absent = _absent(rule, result)
+    if absent is None:
+        return checks
+    return [missing(check, rule.missing, absent) for check in checks]
+
+
+def _absent(rule: MetricRule, result: Result) -> str | None:
+    """Why the rule's metric is not in the result at all; ``None`` when it is, or when the
+    result lists only part of its runs (the metric may be on the others)."""
+    if _metric_kinds(rule, result) or result.runs_gap is not None:
+        return None
+    names = known_metric_names(result)
+    hint = did_you_mean(rule.name, names) if rule.name is not None else ""
+    return f"metric '{rule.label}' is not in this result (metrics present: {listing(names)}){hint}"

@@ -1,6 +1,8 @@
 """Scenario rules: k-of-n per scenario (``min_passes``, ``min_pass_percent`` over its
 repeats, ``frequency`` for runs that never happened), ``required`` scenarios, and no
-scenario failing now that passed on the baseline. Pure: no I/O."""
+scenario failing now that passed on the baseline. A rule whose ``match`` selects no scenario
+of the result fails the gate whatever its level, with a did-you-mean, unless it says
+``missing: warn`` or ``missing: ignore``. Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -17,9 +19,12 @@ from gate.rules.checks import (
     NO_BASELINE,
     Check,
     annotated,
+    did_you_mean,
     effective_rule,
     fmt,
+    glob_hint,
     make_check,
+    missing,
     percent,
     plural,
     short,
@@ -151,18 +156,20 @@ def scenario_rule_checks(
     label = matched[0].name if isinstance(rule.match, int) and matched else rule.label
     title = f"Scenario '{short(label, 120)}'"
     if not matched:
-        return [
-            make_check(
-                f"scenarios[{index}].required" if rule.required else f"scenarios[{index}]",
-                f"{title} present" if rule.required else title,
-                rule.level,
-                "present" if rule.required else "judged when present",
-                "not in this result",
-                not rule.required,
-                f"no run of a scenario matching '{short(rule.label, 120)}' is in this result; "
-                f"scenarios present: {_scenario_names(groups)}",
-            )
-        ]
+        reason = (
+            f"no run of a scenario matching '{short(rule.label, 120)}' is in this result "
+            f"(scenarios present: {_scenario_names(groups)}){_name_hint(rule, groups)}"
+        )
+        check = make_check(
+            f"scenarios[{index}].required" if rule.required else f"scenarios[{index}]",
+            f"{title} present",
+            rule.level,
+            "present",
+            "not in this result",
+            False,
+            reason,
+        )
+        return [missing(check, rule.missing, reason)]
     checks = []
     if rule.required:
         runs = sum(len(group.runs) for group in matched)
@@ -184,6 +191,14 @@ def scenario_rule_checks(
             name = f"{name} (id {group.scenario_id})"  # keeps check ids unique
         checks += _scenario_bound_checks(index, rule, group, name)
     return checks
+
+
+def _name_hint(rule: ScenarioRule, groups: Sequence[ScenarioRuns]) -> str:
+    """A did-you-mean for a ``match`` that selects nothing, against the result's names."""
+    if isinstance(rule.match, int):
+        return ""
+    names = [group.name for group in groups]
+    return glob_hint(rule.match, names) if is_glob(rule.match) else did_you_mean(rule.match, names)
 
 
 def _rule_for(rules: Sequence[ScenarioRule], group: ScenarioRuns) -> ScenarioRule | None:

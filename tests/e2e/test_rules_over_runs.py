@@ -92,11 +92,19 @@ KOFN = [
     ),
     pytest.param(
         {"Book an appointment": [True]},
-        "    - {match: Refund*, min_passes: 1}\n",
+        "    - {match: Refund*, min_passes: 1, level: warn}\n",
+        1,
+        "scenarios[0]",
+        ("fail", "not in this result"),
+        id="absent-fails-at-any-level",
+    ),
+    pytest.param(
+        {"Book an appointment": [True]},
+        "    - {match: Refund*, min_passes: 1, missing: ignore}\n",
         0,
         "scenarios[0]",
-        ("pass", "not in this result"),
-        id="absent-not-required",
+        ("skip", "not in this result"),
+        id="absent-missing-ignore",
     ),
 ]
 
@@ -111,7 +119,7 @@ def test_scenario_k_of_n(tmp_path, outcomes, rules, code, check_id, expected):
     assert (check["outcome"], check["actual"]) == expected
     assert outcome.md_row(check["title"])[2] == check["actual"]
     kind = outcome.junit()[check_id][0]
-    assert kind == ("passed" if check["outcome"] == "pass" else "failure")
+    assert kind == {"pass": "passed", "skip": "skipped"}.get(check["outcome"], "failure")
 
 
 # --------------------------------------------------------------------------- metrics from runs

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from gate.errors import PolicyError
 from gate.policy import contract
-from gate.policy.kinds import Kind, Section, kind_of
+from gate.policy.kinds import Forms, Kind, ListOf, Percent, Section, kind_of
 from gate.policy.model import Bounds, Level, MetricRule, Policy, WaitSettings
 from tests.conftest import DATA, EXAMPLES, policy_from, run_cli
 
@@ -569,3 +569,241 @@ def test_scenario_rules_inherit_the_mappings_level_and_waiver_key_by_key():
         datetime.date(2026, 12, 31),
         "flaky on the new telephony provider",
     )
+
+
+# --------------------------------------------------------------------------- big policies, bombs
+
+# One rule of each kind, written out (no anchors): ``{i}`` makes each one different.
+RULE_OF_KIND = {
+    "metrics": (
+        "  metrics:\n",
+        "    - name: Metric {i}\n      p50: {{min: 1, max: 1800}}\n      level: warn\n",
+    ),
+    "scenarios": (
+        "  scenarios:\n",
+        "    - {{match: 'Scenario {i} *', min_passes: 1, frequency: 2, level: warn}}\n",
+    ),
+    "critical_categories": (
+        "  critical_categories:\n    max: {critical: 0}\n    ignore:\n",
+        "      - Category {i}\n",
+    ),
+}
+
+
+def big_policy(kinds: tuple[str, ...], size: int) -> str:
+    """An alias-free policy of about ``size`` bytes: as many rules of each kind as fit."""
+    parts = [RULES]
+    for kind in kinds:
+        head, rule = RULE_OF_KIND[kind]
+        parts.append(head)
+        budget, index = size // len(kinds) - len(head), 0
+        while budget > 0:
+            written = rule.format(i=index)
+            parts.append(written)
+            budget, index = budget - len(written), index + 1
+    return "".join(parts)
+
+
+@pytest.mark.parametrize("kind", list(RULE_OF_KIND))
+def test_a_big_alias_free_policy_loads(kind):
+    # 250 KiB: over ten thousand entries, which the old merge-key guard counted as a bomb.
+    text = big_policy((kind,), 250 * 1024)
+    assert len(text.encode()) > 150 * 1024
+    rules = policy_from(text).rules
+    each = rules.scenarios.each if rules.scenarios else ()
+    ignored = rules.critical_categories.ignore if rules.critical_categories else ()
+    assert max(len(rules.metrics), len(each), len(ignored)) > 1_500
+
+
+@pytest.mark.slow
+def test_an_alias_free_policy_just_under_one_mib_loads():
+    text = big_policy(tuple(RULE_OF_KIND), MIB - 1024)
+    assert MIB - 64 * 1024 < len(text.encode()) <= MIB
+    rules = policy_from(text).rules
+    assert rules.scenarios is not None and rules.critical_categories is not None
+    assert min(len(rules.metrics), len(rules.scenarios.each)) > 3_000
+
+
+def test_a_block_shared_by_many_rules_loads():
+    shared = "    - name: First\n      <<: &bounds\n        p50: {min: 1, max: 1800}\n"
+    text = RULES + "  metrics:\n" + shared
+    text += "".join(f"    - {{name: Metric {i}, <<: *bounds}}\n" for i in range(3000))
+    metrics = policy_from(text).rules.metrics
+    assert len(metrics) == 3001 and metrics[-1].p50 == Bounds(1.0, 1800.0)
+
+
+LEVELS = (("a", "b"), ("b", "c"), ("c", "d"), ("d", "e"))
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(f"{c}: &{c} [{', '.join([f'*{p}'] * 10)}]\n" for p, c in LEVELS)
+            + "version: 1\nrules: {runs: {min_total: 1}}\n",
+            "line 5, column 36: aliases and merge keys (<<) expand to more than 100000 values; "
+            "write the rules "
+            "out or share smaller blocks",
+        ),
+        (
+            "version: 1\nrules:\n  critical_categories:\n    max: {critical: 0}\n"
+            "    ignore: &loop [*loop]\n",
+            "line 5, column 20: the alias *loop is inside the collection it names",
+        ),
+    ],
+    ids=["aliases-past-the-limit", "alias-inside-itself"],
+)
+def test_alias_expansion_is_refused(text, problem):
+    with pytest.raises(PolicyError) as caught:
+        policy_from(text)
+    assert str(caught.value) == f"gate.yaml: invalid YAML: {problem}"
+
+
+# --------------------------------------------------------------------------- YAML 1.1 leftovers
+
+
+@pytest.mark.parametrize("written", ["1:30", "1:30:00", "010", "0x1F", "0b101", "1_000", "0o17"])
+def test_yaml_1_1_numbers_are_not_numbers(written):
+    # YAML 1.1 reads these as 90, 5400, 8, 31, 5 and 1000: a user slip, refused.
+    with pytest.raises(PolicyError) as caught:
+        policy_from(RULES + f"  runs: {{max_failed: {written}}}\n")
+    assert str(caught.value) == (
+        f"gate.yaml: rules.runs.max_failed: expected a whole number, got '{written}'"
+    )
+
+
+@pytest.mark.parametrize("written", ["1:30", "0:90"])
+def test_a_base_60_duration_is_refused_with_a_hint(written):
+    with pytest.raises(PolicyError) as caught:
+        policy_from(with_wait(f"wait: {{timeout: {written}}}\n"))
+    assert str(caught.value) == (
+        "gate.yaml: wait.timeout: expected a duration such as 90s, 15m, 1h30m or a number of "
+        f"seconds, got '{written}'; write minutes and seconds as 1m30s, hours and minutes as 1h30m"
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [("1e3", 1000.0), ("+5", 5.0), ("-0.5", -0.5), (".5", 0.5), ("5.", 5.0), ("0", 0.0)],
+)
+def test_plain_decimal_numbers_are_numbers(written, value):
+    policy = policy_from(RULES + f"  metrics: [{{name: x, p50: {{min: {written}}}}}]\n")
+    assert [metric.p50 for metric in policy.rules.metrics] == [Bounds(value, None)]
+
+
+@pytest.mark.parametrize("name", ["No", "yes", "off", "On", "1:30", "010", "2026-01-01", "0x1F"])
+def test_yaml_1_1_words_and_numbers_stay_names(name):
+    scenarios = policy_from(RULES + f"  scenarios: [{{match: {name}, required: true}}]\n")
+    assert scenarios.rules.scenarios is not None
+    assert [rule.match for rule in scenarios.rules.scenarios.each] == [name]
+
+
+# --------------------------------------------------------------------------- percents
+
+
+def percent_paths(kind: Kind, path: str = "") -> list[str]:
+    """Every key of the contract whose kind is a percent, as ``rules.metrics[].p50.min``."""
+    inner = kind_of(kind)
+    if isinstance(inner, Percent):
+        return [path]
+    if isinstance(inner, Section):
+        return [
+            found
+            for key in inner.keys
+            for found in percent_paths(key.kind, f"{path}.{key.name}".lstrip("."))
+        ]
+    if isinstance(inner, ListOf):
+        return percent_paths(inner.item, path + "[]")
+    if isinstance(inner, Forms):
+        return percent_paths(inner.rule, path + "[]") + percent_paths(inner.group, path)
+    return []
+
+
+# A policy with one percent key set to {v}, for every percent key of the contract.
+PERCENT_KEYS = {
+    "rules.success_rate.min": "  success_rate: {{min: {v}}}\n",
+    "rules.success_rate.max_drop": "  success_rate: {{max_drop: {v}}}\n",
+    "rules.expected_outcomes.min_met_percent": "  expected_outcomes: {{min_met_percent: {v}}}\n",
+    "rules.metrics[].p50.max_increase_percent": "  metrics: [{{name: x, p50: "
+    "{{max_increase_percent: {v}}}}}]\n",
+    "rules.metrics[].p50.max_decrease_percent": "  metrics: [{{name: x, p50: "
+    "{{max_decrease_percent: {v}}}}}]\n",
+    "rules.metrics[].mean.max_increase_percent": "  metrics: [{{name: x, mean: "
+    "{{max_increase_percent: {v}}}}}]\n",
+    "rules.metrics[].mean.max_decrease_percent": "  metrics: [{{name: x, mean: "
+    "{{max_decrease_percent: {v}}}}}]\n",
+    "rules.metrics[].pass_percent.min": "  metrics: [{{name: x, pass_percent: {{min: {v}}}}}]\n",
+    "rules.metrics[].pass_percent.max_drop": "  metrics: [{{name: x, pass_percent: "
+    "{{max_drop: {v}}}}}]\n",
+    "rules.metrics[].enum.max_percent": "  metrics: [{{name: x, enum: {{value: y, "
+    "max_percent: {v}}}}}]\n",
+    "rules.metrics[].enum.min_percent": "  metrics: [{{name: x, enum: {{value: y, "
+    "min_percent: {v}}}}}]\n",
+    "rules.scenarios[].min_pass_percent": "  scenarios: [{{match: x, min_pass_percent: {v}}}]\n",
+    "rules.scenarios[].pass_percent.min": "  scenarios: [{{match: x, pass_percent: "
+    "{{min: {v}}}}}]\n",
+    "rules.scenarios.each[].min_pass_percent": "  scenarios: {{each: [{{match: x, "
+    "min_pass_percent: {v}}}]}}\n",
+    "rules.scenarios.each[].pass_percent.min": "  scenarios: {{each: [{{match: x, "
+    "pass_percent: {{min: {v}}}}}]}}\n",
+}
+
+
+def test_the_percent_table_names_every_percent_key_of_the_contract():
+    assert sorted(PERCENT_KEYS) == sorted(percent_paths(contract.POLICY))
+
+
+def written_path(key: str) -> str:
+    return key.replace("[]", "[0]")
+
+
+def percent_policy(key: str, value: str) -> str:
+    return RULES + PERCENT_KEYS[key].format(v=value)
+
+
+@pytest.mark.parametrize("key", list(PERCENT_KEYS))
+@pytest.mark.parametrize(
+    ("written", "shown", "meant"),
+    [("0.95", "0.95", "95"), ("1", "1", "100"), ("0.005", "0.005", "0.5"), ("1.0", "1", "100")],
+)
+def test_a_bare_fraction_on_a_percent_key_is_refused(key, written, shown, meant):
+    with pytest.raises(PolicyError) as caught:
+        policy_from(percent_policy(key, written))
+    assert str(caught.value) == (
+        f"gate.yaml: {written_path(key)}: {shown} reads as {shown} %; did you mean {meant}? "
+        f'(write "{shown}%" if you mean {shown} %)'
+    )
+
+
+def percent_value(policy: Policy, key: str) -> Any:
+    """The value the policy holds at ``key`` (a path of PERCENT_KEYS)."""
+    value: Any = policy
+    for part in key.split("."):
+        name = part.removesuffix("[]")
+        value = getattr(value, name)
+        if part.endswith("[]"):
+            value = value[0]
+    return value
+
+
+@pytest.mark.parametrize("key", list(PERCENT_KEYS))
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [
+        ("0", 0.0),
+        ("95", 95.0),
+        ("1.5", 1.5),
+        ('"0.95%"', 0.95),
+        ("0.5%", 0.5),
+        ("'1 %'", 1.0),
+        ("100%", 100.0),
+        ("0%", 0.0),
+    ],
+)
+def test_a_percent_key_takes_a_number_or_a_percent_sign(key, written, value):
+    policy = policy_from(percent_policy(key, written))
+    if ".scenarios" in key:  # every form is a rule under each, with min_pass_percent
+        key = "rules.scenarios.each[]." + key.split("].", 1)[1]
+        key = key.replace("pass_percent.min", "min_pass_percent")
+    assert percent_value(policy, key) == value

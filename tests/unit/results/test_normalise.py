@@ -85,6 +85,80 @@ def test_success_rate_is_read_as_a_finite_number(raw, expected):
     assert normalise(make_result(success_rate=raw)).success_rate == expected
 
 
+SUMMARY_COUNTS = (
+    "total_runs_count",
+    "success_runs_count",
+    "completed_runs_count",
+    "met_expected_outcome_count",
+    "total_expected_outcome_count",
+)
+RATE = "a percent from 0 to 100"
+COUNT = "a whole number from 0 to 1000000000"
+# Garbage in any summary field: the value as the note shows it.
+GARBAGE = [
+    (float("nan"), "NaN"),
+    (float("inf"), "Infinity"),
+    (float("-inf"), "-Infinity"),
+    ("NaN", '"NaN"'),
+    ("lots", '"lots"'),
+    (True, "true"),
+    ([10], "a list"),
+    ({"n": 10}, "an object"),
+    (-1, "-1"),
+    (-0.5, "-0.5"),
+    (10**30, "a very large number"),
+    ("x" * 100, '"' + "x" * 38 + "…"),
+]
+# Values only one kind of field refuses.
+COUNT_GARBAGE = [(2.5, "2.5"), (10**9 + 1, "1000000001"), ("7.5", '"7.5"')]
+RATE_GARBAGE = [(100.5, "100.5"), (150, "150"), ("250", '"250"')]
+
+
+@pytest.mark.parametrize(
+    ("field", "raw", "shown", "wanted"),
+    [
+        pytest.param(field, raw, shown, wanted, id=f"{field}-{shown[:12]}")
+        for field, wanted, garbage in [
+            ("success_rate", RATE, GARBAGE + RATE_GARBAGE),
+            *[(name, COUNT, GARBAGE + COUNT_GARBAGE) for name in SUMMARY_COUNTS],
+        ]
+        for raw, shown in garbage
+    ],
+)
+def test_a_garbage_summary_field_is_ignored_with_a_note_naming_it(field, raw, shown, wanted):
+    result = normalise(make_result(**{field: raw}))
+    values = {
+        "success_rate": result.success_rate,
+        "total_runs_count": result.total_runs,
+        "success_runs_count": result.success_runs,
+        "completed_runs_count": result.completed_runs,
+        "met_expected_outcome_count": result.met_expected_outcomes,
+        "total_expected_outcome_count": result.total_expected_outcomes,
+    }
+    assert values[field] is None
+    assert result.notes == (f"{field} is {shown}, not {wanted}; ignored, judged from the runs",)
+
+
+@pytest.mark.parametrize("field", ["success_rate", *SUMMARY_COUNTS])
+@pytest.mark.parametrize("raw", [None, 0, 1, "1", 100, 1.0])
+def test_a_usable_or_absent_summary_field_adds_no_note(field, raw):
+    assert normalise(make_result(**{field: raw})).notes == ()
+
+
+def test_a_garbage_summary_field_reaches_the_verdicts_notes():
+    from gate.policy.load import parse_policy
+    from gate.rules.evaluate import evaluate
+
+    policy = parse_policy("version: 1\nrules: {runs: {min_total: 1}}\n", source="gate.yaml")
+    payload = make_result([make_run(1)], success_rate=float("nan"), total_runs_count=-4)
+    verdict = evaluate(policy, normalise(payload))
+    assert verdict.notes == (
+        "success_rate is NaN, not a percent from 0 to 100; ignored, judged from the runs",
+        "total_runs_count is -4, not a whole number from 0 to 1000000000; ignored, judged from "
+        "the runs",
+    )
+
+
 # --------------------------------------------------------------------------- runs
 
 

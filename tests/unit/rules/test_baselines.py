@@ -235,7 +235,7 @@ def test_relative_rule_without_baseline_fails_even_on_a_perfect_result(rules, ch
         pytest.param(
             "p50: {max_increase_percent: 10}", latency(), latency(1000),
             "p50.max_increase_percent", Outcome.FAIL, "1000", "",
-            "metric 'Latency' has no p50 in this result",
+            "metric 'Latency' is not in this result",
             id="current-missing-the-metric-fails",
         ),
         pytest.param(

@@ -442,23 +442,56 @@ def test_p50_sources(rule, overall, runs, actual, source):
     assert source in got.reason
 
 
+PRESENT = "(metrics present: 'Average Ringing Duration', 'Call Pickup', 'Latency')"
+
+
 @pytest.mark.parametrize(
-    ("rule", "outcome"),
+    ("rule", "outcome", "reason"),
     [
-        ("{name: Interruptions, p50: {max: 3}}", Outcome.FAIL),
-        ("{name: Interruptions, p50: {max: 3}, level: warn}", Outcome.WARN),
+        (
+            "{name: Interruptions, p50: {max: 3}}",
+            Outcome.FAIL,
+            f"metric 'Interruptions' is not in this result {PRESENT}",
+        ),
+        (
+            "{name: Interruptions, p50: {max: 3}, level: warn}",
+            Outcome.FAIL,
+            f"metric 'Interruptions' is not in this result {PRESENT}",
+        ),
+        (
+            "{name: Latncy, p50: {max: 3}, level: warn, reason: flaky}",
+            Outcome.FAIL,
+            f"metric 'Latncy' is not in this result {PRESENT}; did you mean 'Latency'?",
+        ),
+        (
+            "{name: Interruptions, p50: {max: 3}, missing: warn}",
+            Outcome.WARN,
+            f"metric 'Interruptions' is not in this result {PRESENT}",
+        ),
+        (
+            "{name: Interruptions, p50: {max: 3}, level: warn, missing: warn}",
+            Outcome.WARN,
+            f"metric 'Interruptions' is not in this result {PRESENT}",
+        ),
+        (
+            "{name: Interruptions, p50: {max: 3}, missing: ignore}",
+            Outcome.SKIP,
+            f"metric 'Interruptions' is not in this result {PRESENT} (missing: ignore)",
+        ),
     ],
-)
-def test_missing_metric_fails_closed_and_lists_the_metrics_present(rule, outcome):
+    ids=["error", "warn-level-still-fails", "waived-typo", "missing-warn", "both-warn",
+         "missing-ignore"],
+)  # fmt: skip
+def test_a_metric_the_result_lacks_fails_whatever_the_level(rule, outcome, reason):
     run = with_metrics(
         1, metric("Latency", 900), metric("Call Pickup", 5, "binary_workflow_adherence")
     )
     overall = {"extra_metrics": [{"name": "Average Ringing Duration", "percentiles": {"p50": 2}}]}
     got = p50_check(rule, make_result([run], overall_evaluation=overall))
-    assert (got.outcome, got.actual) == (outcome, "not found")
-    assert got.reason == (
-        "metric 'Interruptions' has no p50 in this result; "
-        "metrics present: Average Ringing Duration, Call Pickup, Latency"
+    assert (got.outcome, got.actual, got.reason) == (
+        outcome,
+        "not found",
+        reason,
     )
 
 
@@ -472,7 +505,7 @@ def test_binary_metric_has_no_p50():
 
 def test_missing_metric_in_a_result_without_metrics_says_none():
     got = p50_check("{id: 33, p50: {max: 3}}", make_result())
-    assert got.reason == "metric 'id 33' has no p50 in this result; metrics present: none"
+    assert got.reason == "metric 'id 33' is not in this result (metrics present: none)"
 
 
 @pytest.mark.parametrize(
@@ -714,8 +747,10 @@ def example_policy_verdict(payload: Payload) -> Verdict:
                 # their runs carry no critical_categories: findings unknown, fail closed
                 "critical_categories.max.critical",
                 "critical_categories.max.non-critical",
+                # no run has metrics: the warn rule's metric is missing, which fails
+                "metrics[1].p50",
             },
-            {"metrics[1].p50"},
+            set(),
             {1},
             "the result ended with status 'failed'",
         ),
@@ -731,8 +766,10 @@ def example_policy_verdict(payload: Payload) -> Verdict:
                 # their runs carry no critical_categories: findings unknown, fail closed
                 "critical_categories.max.critical",
                 "critical_categories.max.non-critical",
+                # no run has metrics: the warn rule's metric is missing, which fails
+                "metrics[1].p50",
             },
-            {"metrics[1].p50"},
+            set(),
             {275, 276},
             "the result ended with status 'timeout'",
         ),

@@ -56,9 +56,9 @@ Issue = tuple[str, str, bool]  # path, part of the message, blocking
             """
             metrics:
               - {name: LATENCY, p50: {max: 1}}
-              - {id: 11, pass_percent: {min: 1}}
+              - {id: 11, pass_percent: {min: 50}}
               - {name: empathy, mean: {min: 1}}
-              - {name: sentiment, enum: {value: FRUSTRATED, max_percent: 1}}
+              - {name: sentiment, enum: {value: FRUSTRATED, max_percent: 50}}
             scenarios:
               - {match: 'book AN*', required: true}
               - {match: 2, min_passes: 1}
@@ -82,13 +82,13 @@ Issue = tuple[str, str, bool]  # path, part of the message, blocking
             id="metric-id-unknown-lists-the-metrics",
         ),
         pytest.param(
-            "metrics: [{name: Latency, pass_percent: {min: 1}}]", LINT_RESULT,
+            "metrics: [{name: Latency, pass_percent: {min: 50}}]", LINT_RESULT,
             [("rules.metrics[0].pass_percent", "metric 'Latency' is numeric in result 500; "
               "pass_percent needs binary pass/fail values on the runs", True)],
             id="pass-percent-on-numeric",
         ),
         pytest.param(
-            "metrics: [{name: empathy, pass_percent: {min: 1}}]", LINT_RESULT,
+            "metrics: [{name: empathy, pass_percent: {min: 50}}]", LINT_RESULT,
             [("rules.metrics[0].pass_percent", "is continuous_qualitative", True)],
             id="pass-percent-on-rating",
         ),
@@ -101,20 +101,20 @@ Issue = tuple[str, str, bool]  # path, part of the message, blocking
             id="p50-and-mean-on-binary",
         ),
         pytest.param(
-            "metrics: [{name: Greeting, enum: {value: yes, max_percent: 1}}]", LINT_RESULT,
+            "metrics: [{name: Greeting, enum: {value: yes, max_percent: 50}}]", LINT_RESULT,
             [("rules.metrics[0].enum", "is binary in result 500; enum needs enum values",
               True)],
             id="enum-on-binary",
         ),
         pytest.param(
-            "metrics: [{name: sentiment, enum: {value: frustratd, max_percent: 1}}]",
+            "metrics: [{name: sentiment, enum: {value: frustratd, max_percent: 50}}]",
             LINT_RESULT,
             [("rules.metrics[0].enum.value", "no run of result 500 has sentiment = 'frustratd' "
               "(values seen: 'calm', 'Frustrated'); did you mean 'Frustrated'?", True)],
             id="enum-value-typo-blocks",
         ),
         pytest.param(
-            "metrics: [{name: sentiment, enum: {value: angry, max_percent: 1}}]", LINT_RESULT,
+            "metrics: [{name: sentiment, enum: {value: angry, max_percent: 50}}]", LINT_RESULT,
             [("rules.metrics[0].enum.value", "(values seen: 'calm', 'Frustrated'); "
               "it may just not have occurred", False)],
             id="enum-value-never-seen-is-a-note",
@@ -191,7 +191,7 @@ def test_lint_finds_a_scenario_name_with_brackets_as_written():
     [
         pytest.param(
             {"name": "Mood", "value": "calm"},
-            "enum: {value: calm, max_percent: 1}",
+            "enum: {value: calm, max_percent: 50}",
             [],
             id="untyped-enum",
         ),

@@ -111,7 +111,7 @@ def test_pass_percent(rule, runs, outcome, actual, run_ids):
         ),
         pytest.param(
             with_metrics([numeric(1)]),
-            "metric 'greeting' has no binary pass/fail in this result; metrics present: Latency",
+            "metric 'greeting' is not in this result (metrics present: 'Latency')",
             id="absent",
         ),
     ],

@@ -43,7 +43,7 @@ BOOKINGS = scenarios(
         ),
         pytest.param(
             "scenarios: [{match: 'Book', min_passes: 1}]", BOOKINGS,
-            [("scenarios[0]", Outcome.PASS, "not in this result")],
+            [("scenarios[0]", Outcome.FAIL, "not in this result")],
             id="name-without-wildcard-matches-the-whole-name-only",
         ),
         pytest.param(
@@ -106,8 +106,34 @@ BOOKINGS = scenarios(
         ),
         pytest.param(
             "scenarios: [{match: 'Refund*', min_passes: 1}]", BOOKINGS,
-            [("scenarios[0]", Outcome.PASS, "not in this result")],
-            id="not-required-absent-passes",
+            [("scenarios[0]", Outcome.FAIL, "not in this result")],
+            id="not-required-absent-fails",
+        ),
+        pytest.param(
+            "scenarios: [{match: 'Refund*', min_passes: 1, level: warn}]", BOOKINGS,
+            [("scenarios[0]", Outcome.FAIL, "not in this result")],
+            id="absent-fails-at-level-warn",
+        ),
+        pytest.param(
+            "scenarios: [{match: 'Refund*', required: true, level: warn}]", BOOKINGS,
+            [("scenarios[0].required", Outcome.FAIL, "not in this result")],
+            id="required-absent-fails-at-level-warn",
+        ),
+        pytest.param(
+            "scenarios: {each: [{match: 'Refund*', min_passes: 1}], level: warn, reason: x}",
+            BOOKINGS,
+            [("scenarios[0]", Outcome.FAIL, "not in this result")],
+            id="absent-fails-under-a-waived-mapping",
+        ),
+        pytest.param(
+            "scenarios: [{match: 'Refund*', min_passes: 1, missing: warn}]", BOOKINGS,
+            [("scenarios[0]", Outcome.WARN, "not in this result")],
+            id="missing-warn-warns",
+        ),
+        pytest.param(
+            "scenarios: [{match: 'Refund*', min_passes: 1, missing: ignore}]", BOOKINGS,
+            [("scenarios[0]", Outcome.SKIP, "not in this result")],
+            id="missing-ignore-skips",
         ),
         pytest.param(
             "scenarios: [{match: refund, min_passes: 2}]",
@@ -163,8 +189,8 @@ def test_per_scenario_rules(rules, runs, expected):
         pytest.param(
             "scenarios: [{match: 'Refund*', required: true}]",
             "scenarios[0].required",
-            "no run of a scenario matching 'Refund*' is in this result; "
-            "scenarios present: Book an appointment, Booking a refund, Cancel",
+            "no run of a scenario matching 'Refund*' is in this result "
+            "(scenarios present: Book an appointment, Booking a refund, Cancel)",
             (),
             id="required-absent",
         ),
@@ -175,3 +201,24 @@ def test_per_scenario_failure_reasons(rules, check_id, reason, run_ids):
     assert check.outcome is Outcome.FAIL
     assert check.reason == reason
     assert check.run_ids == run_ids
+
+
+@pytest.mark.parametrize(
+    ("match", "hint"),
+    [
+        ("'Bok an appointment'", "; did you mean 'Book an appointment'?"),
+        ("'Boking a *'", "; did you mean 'Booking a *' (it matches 'Booking a refund')?"),
+        ("'Refund *'", ""),
+        ("7", ""),
+    ],
+    ids=["name", "glob", "nothing-close", "id"],
+)
+def test_a_match_that_selects_nothing_says_what_the_result_has(match, hint):
+    check = the_check(
+        judge(f"scenarios: [{{match: {match}, min_passes: 1}}]", BOOKINGS), "scenarios[0]"
+    )
+    label = match.strip("'") if not match.isdigit() else f"id {match}"
+    assert check.reason == (
+        f"no run of a scenario matching '{label}' is in this result (scenarios present: "
+        f"Book an appointment, Booking a refund, Cancel){hint}"
+    )
