@@ -18,13 +18,12 @@ from gate.cli.inputs import load_policy
 from gate.cli.session import Known, Session, knowing
 from gate.cli.settings import RunCommandSettings
 from gate.errors import (
-    ApiUnavailable,
     ExitCode,
     GateError,
     Interrupted,
+    NoVerdictError,
     OutcomeUnknown,
     UsageError,
-    WaitTimeout,
 )
 from gate.policy.model import Policy, selector_problem
 from gate.results.model import Result
@@ -123,8 +122,9 @@ def _wait_or_end_calls(
 ) -> Result:
     try:
         return wait_for(session, client, result_id, policy)
-    except (WaitTimeout, ApiUnavailable, Interrupted, KeyboardInterrupt):
-        # Giving up on the result: stop the calls it still runs, which are billed.
+    except (NoVerdictError, Interrupted, KeyboardInterrupt):
+        # Giving up on the result, for whatever reason (the timeout, an outage, an answer too
+        # large or refused, a signal): stop the calls it still runs, which are billed.
         if settings.end_calls:
             _end_calls(session, client, result_id)
         raise

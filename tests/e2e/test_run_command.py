@@ -680,6 +680,27 @@ def test_timeout_ends_the_calls_once(tmp_path, fake):
     assert outcome.dotenv()["CEKURA_RESULT_ID"] == str(RESULT_ID)
 
 
+@pytest.mark.parametrize(
+    ("fault", "extra", "message"),
+    [
+        (Fault(status=404), (), f"result {RESULT_ID} not found"),
+        (Fault(status=200, body=b"x" * 4096), ("--max-response-size", "2KiB"), "larger than"),
+    ],
+    ids=["refused", "over-the-cap"],
+)
+def test_any_error_that_gives_up_on_the_result_ends_the_calls_once(
+    tmp_path, fake, fault, extra, message
+):
+    """Not only a timeout or a signal: whatever ends the wait leaves billed calls running."""
+    fake.add_result(RESULT_ID, [running()])
+    fake.fail_next(RESULT, fault)
+    outcome = gate(tmp_path, fake.url, *extra)
+    assert_no_verdict(outcome, message)
+    [end] = posts_to(fake, END_CALLS)
+    assert fake.requests[-1] is end
+    assert f"asked Cekura to end the calls of result {RESULT_ID}" in outcome.stderr
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "code", "message"),
