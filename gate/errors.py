@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -194,7 +195,27 @@ def secret_forms(secret: str) -> tuple[str, ...]:
     quoted = xml_form.replace('"', "&quot;").replace("'", "&apos;")
     markdown_form = re.sub(r"([\\|<>*_`\[\]])", r"\\\1", secret)
     forms = {secret, json_form, json_form.replace("/", "\\/"), xml_form, quoted, markdown_form}
+    return tuple(sorted(forms | set(_leaf_forms(secret)), key=len, reverse=True))
+
+
+@functools.lru_cache(maxsize=4)
+def _leaf_forms(secret: str) -> tuple[str, ...]:
+    """The secret as a decoded string can still hold it: raw, and percent-encoded (a key
+    echoed in a URL's query), with upper- and lower-case hex; the longest first."""
+    import urllib.parse  # only once a key is in use: not on the start-up path
+
+    forms = {secret}
+    for encoded in (urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret, safe="")):
+        forms.add(encoded)
+        forms.add(re.sub(r"%[0-9A-F]{2}", lambda hexed: hexed.group(0).lower(), encoded))
     return tuple(sorted(forms, key=len, reverse=True))
+
+
+def _replace_forms(text: str, secret: str) -> str:
+    for form in _leaf_forms(secret):
+        if form in text:
+            text = text.replace(form, REDACTED)
+    return text
 
 
 def redact_forms(text: str, secret: str) -> str:
@@ -206,7 +227,7 @@ def redact_forms(text: str, secret: str) -> str:
 
 def _redacted_leaf(value: object, secret: str) -> object:
     if isinstance(value, str):
-        return value.replace(secret, REDACTED) if secret in value else value
+        return _replace_forms(value, secret)
     # A key made of digits could come back as a JSON number: hide it, even if that makes
     # the payload unreadable (no verdict beats a leaked key).
     if isinstance(value, int | float) and not isinstance(value, bool) and secret in repr(value):
@@ -233,7 +254,7 @@ def redact_json(payload: Any, secret: str) -> Any:
                 else:
                     node[index] = _redacted_leaf(item, secret)
             continue
-        if any(secret in key for key in node):
+        if any(isinstance(key, str) and _replace_forms(key, secret) != key for key in node):
             items = list(node.items())
             node.clear()
             node.update((_redacted_leaf(key, secret), value) for key, value in items)

@@ -121,7 +121,10 @@ class ApiSettings:
 
 
 def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+    """A loopback address, or ``localhost`` itself (in every hosts file). Other names under
+    ``.localhost`` are not trusted: many resolvers send them to DNS, which may answer with
+    any address."""
+    if host.lower().rstrip(".") == "localhost":
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
@@ -390,6 +393,11 @@ def _inflated(chunks: Iterator[bytes], encoding: str) -> Iterator[bytes]:
             inflater = zlib.decompressobj(_window_bits(encoding, head))
             chunk, head = head, b""
         yield from _inflate(inflater, chunk, encoding)
+        if inflater.eof:
+            # What follows the end of the stream is ignored, as httpx's own decoders do, and
+            # not even read: under a stacked coding, reading it would make the outer layer
+            # inflate bytes that no count sees.
+            return
     if head or (inflater is not None and not inflater.eof):
         raise _Corrupt(f"a {encoding} body that ends early")
 
@@ -603,9 +611,12 @@ class CekuraClient:
         5xx) raises ``OutcomeUnknown`` at once: every Cekura run is billed, so a second POST
         could start a second, paid run.
         """
-        retrying = self._retrying(None, retry_on=_NotSent)
+        # The budget covers the retries of a connection that could not be made too: a
+        # request whose documented limit is 15 s must not take minutes of backoff.
+        until = self.clock() + budget_s
+        retrying = self._retrying(until, retry_on=_NotSent)
         try:
-            return retrying(self._post_attempt, path, body, what, budget_s)
+            return retrying(self._post_attempt, path, body, what, until)
         except _NotSent as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
             raise ApiUnavailable(
@@ -614,10 +625,10 @@ class CekuraClient:
                 attempts,
             ) from None
 
-    def _post_attempt(self, path: str, body: Mapping[str, Any], what: str, budget_s: float) -> Any:
+    def _post_attempt(self, path: str, body: Mapping[str, Any], what: str, until: float) -> Any:
         started = self.clock()
         try:
-            reply = self._exchange("POST", path, until=started + budget_s, payload=body)
+            reply = self._exchange("POST", path, until=until, payload=body)
         except _Fault as fault:
             self._log(path, fault.name, started, method="POST")
             if not fault.sent:

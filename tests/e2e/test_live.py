@@ -21,6 +21,7 @@ import json
 import re
 import signal
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -573,6 +574,24 @@ def test_key_echoed_into_the_result_is_redacted_from_output_and_reports(tmp_path
     outcome = check(tmp_path, fake.url, env=gate_env(env_key))  # assert_clean: no KEY
     assert_passed(outcome)
     assert outcome.verdict()["result"]["name"] == "Nightly run by [redacted]"
+
+
+@pytest.mark.parametrize("quote", [urllib.parse.quote, urllib.parse.quote_plus, str.lower])
+def test_key_echoed_percent_encoded_is_redacted_everywhere(tmp_path, quote):
+    """A key with URL-reserved characters echoed in a URL's query (``?key=AbCd%2FEf...``)."""
+    key = "AbCd/EfGh+IjKl=MnOp 12".replace(" ", "")
+    encoded = urllib.parse.quote(key, safe="")
+    if quote is str.lower:  # lower-case hex digits
+        echoed = re.sub(r"%[0-9A-F]{2}", lambda hexed: hexed.group(0).lower(), encoded)
+    else:
+        echoed = quote(key, safe="")
+    run = make_run(1, success=False) | {"error_message": f"GET /hook?key={echoed} failed"}
+    with FakeCekura(api_key=key) as server:
+        server.add_result(RESULT_ID, [completed() | {"runs": [run], "name": echoed}])
+        outcome = check(tmp_path, server.url, env=gate_env(key))
+    shown = outcome.stdout + outcome.stderr + "".join(outcome.report(name) for name in REPORTS)
+    assert echoed not in shown
+    assert outcome.verdict()["result"]["name"] == "[redacted]"
 
 
 def test_key_cut_by_the_error_excerpt_is_not_shown_in_part(tmp_path, fake):

@@ -164,6 +164,7 @@ def test_loopback_http_and_https_are_allowed(api_url: str) -> None:
         "http://10.0.0.5:8080",
         "http://127.0.0.1.nip.io",
         "http://localhost.example.com",
+        "http://api.localhost:8080",  # many resolvers send *.localhost to DNS
     ],
 )
 def test_plain_http_to_a_remote_host_is_refused(api_url: str) -> None:
@@ -948,6 +949,37 @@ def test_a_response_over_the_cap_is_refused_at_once(answer: Handler) -> None:
     assert not isinstance(caught.value, ApiUnavailable)  # not retried: it would be as large
     assert len(seen) == 1
     assert clock.sleeps == []
+
+
+class CountingStream(httpx.SyncByteStream):
+    """A body served in 64 KiB pieces, counting what the client has read of it."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body, self.served = body, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for start in range(0, len(self.body), 1 << 16):
+            piece = self.body[start : start + (1 << 16)]
+            self.served += len(piece)
+            yield piece
+
+
+def test_what_follows_the_end_of_a_stacked_coding_is_neither_read_nor_inflated() -> None:
+    """gzip(gzip(result) + 256 MiB of zeros): the inner stream ends with the result; the
+    outer layer must not go on inflating the zeros, which no size count would see."""
+    zeros = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    outer = zeros.compress(gzip.compress(RESULT_BODY))
+    for _ in range(256):
+        outer += zeros.compress(bytes(1 << 20))
+    outer += zeros.flush()
+    stream = CountingStream(outer)
+
+    def answer(request: httpx.Request, clock: FakeClock) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Encoding": "gzip, gzip"}, stream=stream)
+
+    client, _, _ = streaming_client([answer], max_response_bytes=LIMIT)
+    assert client.get_result(42)["status"] == "completed"
+    assert stream.served <= 1 << 17  # the first piece or two, not the 256 KiB of zeros
 
 
 def test_a_response_at_the_cap_is_read() -> None:

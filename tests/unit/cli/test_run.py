@@ -424,6 +424,34 @@ def test_connection_refused_every_time_gives_up_saying_nothing_was_sent(
     assert len(clock.sleeps) == len(retries) == 6
 
 
+@pytest.mark.parametrize(
+    ("post", "budget"),
+    [("trigger", TRIGGER_READ_TIMEOUT_S), ("end_calls", END_CALLS_READ_TIMEOUT_S)],
+)
+@pytest.mark.parametrize("connect_s", [0.0, 10.0], ids=["refused", "connect-timeout"])
+def test_retries_of_a_connection_never_made_stay_within_the_posts_budget(
+    no_network: respx.MockRouter, post: str, budget: float, connect_s: float
+) -> None:
+    """Backoff between attempts (up to 30 s each) must not stretch a 15 s end_calls, or the
+    2-minute trigger, into minutes."""
+    client, clock, _ = make_client()
+
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        # A connect timeout uses up the time the request was given to connect.
+        clock.now += min(connect_s, request.extensions["timeout"]["connect"])
+        raise httpx.ConnectTimeout("no answer") if connect_s else httpx.ConnectError("refused")
+
+    url = VOICE_URL if post == "trigger" else END_CALLS_URL
+    no_network.post(url).mock(side_effect=unreachable)
+    started = clock.now
+    with pytest.raises(ApiUnavailable, match="nothing was sent"):
+        if post == "trigger":
+            client.start_run(VOICE, {"scenarios": [1]})
+        else:
+            client.end_calls(167)
+    assert clock.now - started <= budget + 1.0  # a last attempt gets at least a second
+
+
 AFTER_SENDING: list[Any] = [
     pytest.param(httpx.ReadTimeout("slow"), "ReadTimeout after the request was sent", id="read"),
     pytest.param(
