@@ -91,7 +91,10 @@ def _argv_inputs(argv: Sequence[str], report_positions: set[int]) -> list[tuple[
             continue
         if not flag and index > 0 and argv[index - 1].startswith("-"):
             flag = argv[index - 1]
-        found.append((flag or "the command line", value))
+        if len(flag) > 2 and "--policy".startswith(flag):  # argparse takes --pol for --policy
+            found.extend(gate_inputs(value))  # and so the baseline file it names
+        else:
+            found.append((flag or "the command line", value))
     return found
 
 

@@ -192,17 +192,19 @@ class OverwriteRefused(UsageError):
     """An output path names a file the command reads, or another output: nothing is written."""
 
 
-def _identity(path: str) -> object:
+def _identity(path: str) -> tuple[object, bool]:
     """What a path names, for comparing paths however they are spelled (``./``, ``../``,
-    symlinks, hard links): an existing regular file's device and inode, or the resolved
-    path of one not there yet; ``None`` for a device or FIFO (written in place, never
-    replaced, so never destroyed)."""
+    symlinks, hard links, ``/dev/stdin`` or ``/dev/fd/3`` open on a file): an existing
+    file's device and inode, or the resolved path of one not there yet; and whether it is
+    written in place (a device, FIFO or descriptor path: appended to, never replaced).
+    ``None`` for a device or FIFO, which no write can destroy."""
     found = _existing(path)
     if found is None:
-        return os.path.realpath(path)
-    if _in_place(path, found):
-        return None
-    return (found.st_dev, found.st_ino)
+        return os.path.realpath(path), False
+    in_place = _in_place(path, found)
+    if in_place and not stat.S_ISREG(found.st_mode):
+        return None, True
+    return (found.st_dev, found.st_ino), in_place
 
 
 def refuse_overwriting(
@@ -212,12 +214,12 @@ def refuse_overwriting(
     another output. Checked before anything is written, so a refusal writes nothing."""
     read: dict[object, tuple[str, str]] = {}
     for label, path in inputs:
-        key = _identity(path)
+        key, _ = _identity(path)
         if key is not None:
             read.setdefault(key, (label, path))
     written: dict[object, str] = {}
     for label, path in outputs:
-        key = _identity(path)
+        key, in_place = _identity(path)
         if key is None:
             continue
         if key in read:
@@ -226,6 +228,8 @@ def refuse_overwriting(
                 f"{label} {path} is the same file as {source} {source_path}: writing it would "
                 "destroy that file; nothing was written"
             )
+        if in_place:
+            continue  # reports appended to one stream (``/dev/stdout`` twice) destroy nothing
         if key in written:
             raise OverwriteRefused(
                 f"{written[key]} and {label} name the same file: {path}; nothing was written"

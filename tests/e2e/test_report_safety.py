@@ -26,11 +26,12 @@ from pathlib import Path
 import pytest
 from junitparser import JUnitXml
 
-from tests.conftest import CliRun, make_result, make_run, run_cli
+from tests.conftest import EXAMPLES, CliRun, make_result, make_run, run_cli
 from tests.e2e.harness import finish, gate_env, run_gate, spawn
 
 POLICY = "version: 1\nrules:\n  success_rate: {min: 80}\n  runs: {min_total: 1}\n"
 NAMED_BASELINE = "named-baseline.json"
+EXAMPLE_RESULT = EXAMPLES / "results" / "result_completed_mixed.json"
 REPORT_FLAGS = ("--junit", "--summary", "--json", "--dotenv")
 
 
@@ -151,6 +152,55 @@ def test_a_usage_error_with_abbreviated_flags_still_spares_the_inputs(scene):
     before = _files(scene)
     run = run_cli("check", "--pol", "result.json", "--junit", "result.json", "--bogus", cwd=scene)
     assert run.code == 2
+    assert _files(scene) == before
+
+
+@pytest.mark.parametrize(
+    ("read", "written"),
+    [
+        pytest.param("result.json", "result.json", id="input-through-a-descriptor"),
+        pytest.param("gate.yaml", "report-over-descriptor", id="report-through-a-descriptor"),
+    ],
+)
+def test_a_descriptor_path_open_on_an_input_is_compared_by_the_file(scene, read, written):
+    """``--result-file /dev/stdin < result.json`` and ``--json /dev/fd/3 3<gate.yaml``: a
+    descriptor path open on a regular file is that file, on either side of the check."""
+    descriptor = os.open(scene / read, os.O_RDONLY)
+    try:
+        through = f"/proc/self/fd/{descriptor}"
+        before = _files(scene)
+        if written == "result.json":  # the input read through the descriptor
+            argv = ["check", "--policy", "gate.yaml", "--result-file", through]
+            run = run_cli(*argv, "--json", "result.json", cwd=scene)
+        else:  # the report written through it
+            run = run_cli(*CHECK, "--json", through, cwd=scene)
+        _assert_refused(run, before, _files(scene), "--json")
+    finally:
+        os.close(descriptor)
+
+
+def test_two_reports_to_one_descriptor_are_both_written(tmp_path):
+    """Reports appended to one stream destroy nothing: not refused as one file."""
+    log = tmp_path / "log.txt"
+    descriptor = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        through = f"/proc/self/fd/{descriptor}"
+        argv = ["--result-file", str(EXAMPLE_RESULT), "--summary", through, "--dotenv", through]
+        run = run_cli("check", "--policy", str(EXAMPLES / "gate.yaml"), *argv)
+    finally:
+        os.close(descriptor)
+    assert run.code in (0, 1), run.stderr
+    written = log.read_text("utf-8")
+    assert "## " in written and "GATE_TOTAL_RUNS=2" in written  # the summary, then the dotenv
+
+
+def test_a_usage_error_with_an_abbreviated_policy_spares_the_baseline_it_names(scene):
+    (scene / "gate.yaml").rename(scene / "release.yaml")  # not the default policy's name
+    before = _files(scene)
+    argv = ["check", "--pol", "release.yaml", "--json", NAMED_BASELINE, "--bogus"]
+    run = run_cli(*argv, cwd=scene)
+    assert run.code == 2
+    assert NAMED_BASELINE in run.stderr
     assert _files(scene) == before
 
 
