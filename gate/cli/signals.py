@@ -12,8 +12,8 @@ two modes:
   signal's. A second signal (a double Ctrl-C) is recorded too; it cannot cut the writing
   short, which takes about a second even for 30,000 runs.
 
-The module imports only ``gate.errors``, so that ``python -m gate`` can hand the signals to
-it before the rest of the gate is even imported.
+The module imports only the standard library (``gate.errors`` when a signal arrives), so
+that ``gate.cli.entry`` can hand the signals to it before the gate itself is imported.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ import contextlib
 import signal
 from collections.abc import Callable, Iterator
 from types import FrameType
-
-from gate.errors import ExitCode, Interrupted
 
 CODES: dict[int, int] = {signal.SIGINT: 130, signal.SIGTERM: 143}
 _NAMES: dict[int, str] = {
@@ -70,6 +68,8 @@ class Signals:
     def _error(signum: int) -> BaseException:
         if signum == signal.SIGINT:
             return KeyboardInterrupt()
+        from gate.errors import ExitCode, Interrupted  # not imported before the handler is in
+
         return Interrupted("the gate was terminated (SIGTERM)", ExitCode.TERMINATED)
 
     @contextlib.contextmanager

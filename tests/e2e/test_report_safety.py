@@ -14,6 +14,7 @@ process (``spawn``) and are slow.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import select
@@ -360,6 +361,45 @@ SIGNALS = [
     pytest.param([signal.SIGINT, signal.SIGINT], 130, id="double-ctrl-c"),
     pytest.param([signal.SIGINT, signal.SIGTERM], 130, id="sigint-then-sigterm"),
 ]
+
+
+@pytest.mark.slow
+def test_the_signals_are_held_before_any_of_the_gate_is_imported():
+    """Both entry points (the ``cekura-gate`` script, ``gate.cli.entry:main``, and
+    ``python -m gate``) hold SIGINT and SIGTERM before importing the gate, so a signal in
+    the first milliseconds still ends with reports and the documented exit code."""
+    gate_dir = Path(__file__).parents[2] / "gate"
+    main_module = ast.parse((gate_dir / "__main__.py").read_text("utf-8"))
+    entry_module = ast.parse((gate_dir / "cli" / "entry.py").read_text("utf-8"))
+    assert _imported(main_module) == ["gate.cli.entry"]
+    assert _imported(entry_module) == ["__future__", "gate.cli.signals"]  # the rest in main()
+    probe = (
+        "import signal, sys\n"
+        "seen = []\n"
+        "real = signal.signal\n"
+        "def spy(signum, handler):\n"
+        "    seen.append(sorted(m for m in sys.modules if m.split('.')[0] == 'gate'))\n"
+        "    return real(signum, handler)\n"
+        "signal.signal = spy\n"
+        "import gate.cli.signals\n"
+        "gate.cli.signals.hold_early()\n"
+        "print(seen[0])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=30
+    )
+    assert done.stdout.strip() == str(["gate", "gate.cli", "gate.cli.signals"])
+
+
+def _imported(module: ast.Module) -> list[str]:
+    """The modules a module imports at its top level."""
+    names = []
+    for node in module.body:
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+        elif isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+    return names
 
 
 @pytest.mark.slow

@@ -287,7 +287,7 @@ def test_sdist_and_wheel_build_offline_and_pass_twine(tmp_path):
     info = f"cekura_gate-{VERSION}.dist-info"
     assert f"{info}/licenses/LICENSE" in names
     entry_points = zipfile.ZipFile(wheel).read(f"{info}/entry_points.txt").decode()
-    assert "cekura-gate = gate.cli.main:main" in entry_points
+    assert "cekura-gate = gate.cli.entry:main" in entry_points
 
 
 # --------------------------------------------------------------------------- 3. workflows
