@@ -120,6 +120,7 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc]
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         # Explicit tags (!!int abc, !!set [1], !!bool maybe) make PyYAML's constructors
         # fail with plain Python errors; report them at the node like any YAML error.
+        _check_explicit_scalar(node)
         try:
             return super().construct_object(node, deep=deep)
         except yaml.YAMLError:
@@ -135,20 +136,34 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc]
 
 # YAML 1.2's core schema, less what a policy never means: only true/false are booleans;
 # integers are decimal without leading zeros; floats need a dot or an exponent.
-_StrictLoader.add_implicit_resolver(
-    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$")
+_FLOAT = re.compile(
+    r"^(?:[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]*(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)"
+    r"|[-+]?\.[0-9]+(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
 )
-_StrictLoader.add_implicit_resolver(
-    _INT_TAG, re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789")
-)
-_StrictLoader.add_implicit_resolver(
-    _FLOAT_TAG,
-    re.compile(
-        r"^(?:[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]*(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)"
-        r"|[-+]?\.[0-9]+(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
-    ),
-    list("-+0123456789."),
-)
+_StrictLoader.add_implicit_resolver(_BOOL_TAG, _BOOL, list("tTfF"))
+_StrictLoader.add_implicit_resolver(_INT_TAG, _INT, list("-+0123456789"))
+_StrictLoader.add_implicit_resolver(_FLOAT_TAG, _FLOAT, list("-+0123456789."))
+
+# An explicit tag (``!!int "010"``, ``!!float "1:00"``, ``!!bool yes``) must not bring back
+# the YAML 1.1 readings (octal, base 60, yes/no) that the implicit resolvers leave out.
+_EXPLICIT_FORMS = {
+    _BOOL_TAG: ("a boolean (true or false)", (_BOOL,)),
+    _INT_TAG: ("a decimal whole number", (_INT,)),
+    _FLOAT_TAG: ("a decimal number", (_INT, _FLOAT)),
+}
+
+
+def _check_explicit_scalar(node: yaml.Node) -> None:
+    form = _EXPLICIT_FORMS.get(node.tag) if isinstance(node, yaml.ScalarNode) else None
+    if form is None:
+        return
+    kind, patterns = form
+    if not any(pattern.match(node.value) for pattern in patterns):
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value[:40]!r} is not {kind}", node.start_mark
+        )
 
 
 def _flow_depth(text: str) -> int:

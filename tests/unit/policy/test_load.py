@@ -673,6 +673,32 @@ def test_yaml_1_1_numbers_are_not_numbers(written):
     )
 
 
+@pytest.mark.parametrize(
+    ("written", "kind"),
+    [
+        ('!!int "010"', "a decimal whole number"),
+        ('!!int "1:30"', "a decimal whole number"),
+        ("!!int 0x1F", "a decimal whole number"),
+        ('!!float "1:00"', "a decimal number"),
+        ("!!bool yes", "a boolean (true or false)"),
+        ("!!bool off", "a boolean (true or false)"),
+    ],
+)
+def test_an_explicit_tag_does_not_bring_back_yaml_1_1_readings(written, kind):
+    # PyYAML's constructors would read these as 8, 90, 31, 60.0, True and False.
+    with pytest.raises(PolicyError) as caught:
+        policy_from(RULES + f"  runs: {{max_failed: {written}}}\n")
+    value = written.split(" ", 1)[1].strip('"')
+    assert str(caught.value).startswith("gate.yaml: invalid YAML: line ")
+    assert str(caught.value).endswith(f"'{value}' is not {kind}")
+
+
+@pytest.mark.parametrize(("written", "value"), [('!!int "12"', 12), ('!!float "3"', 3.0)])
+def test_an_explicit_tag_on_a_plain_decimal_is_read(written, value):
+    policy = policy_from(RULES + f"  runs: {{max_failed: {written}}}\n")
+    assert policy.rules.runs is not None and policy.rules.runs.max_failed == value
+
+
 @pytest.mark.parametrize("written", ["1:30", "0:90"])
 def test_a_base_60_duration_is_refused_with_a_hint(written):
     with pytest.raises(PolicyError) as caught:
