@@ -21,9 +21,10 @@ from gate.cli.inputs import (
     require_completed_baseline,
     require_finished,
 )
+from gate.cli.output import refuse_overwriting, report_outputs
 from gate.cli.parser import PROG
 from gate.cli.session import Known, Session, knowing
-from gate.cli.settings import ApiOptions, BaselineOptions
+from gate.cli.settings import ApiOptions, BaselineOptions, ReportPaths
 from gate.errors import ApiError, BaselineError, ExitCode, ResultError
 from gate.policy.model import Policy, WaitSettings
 from gate.results.model import Result
@@ -35,6 +36,15 @@ if TYPE_CHECKING:
     from gate.api.client import CekuraClient
 
 # --------------------------------------------------------------------------- the verdict
+
+
+def spare_the_named_baseline(reports: ReportPaths, policy: Policy) -> None:
+    """The overwrite check once more, now that the policy is loaded: a policy read from a
+    pipe (``--policy <(...)``) could not be read ahead, so only now is its baseline file
+    known. Raises ``OverwriteRefused`` before anything is written."""
+    named = policy_baseline_file(policy)
+    if named is not None:
+        refuse_overwriting(report_outputs(reports), [("the policy's baseline file", named)])
 
 
 def today(options: BaselineOptions) -> datetime.date:

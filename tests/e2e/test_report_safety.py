@@ -205,6 +205,21 @@ def test_a_usage_error_with_an_abbreviated_policy_spares_the_baseline_it_names(s
     assert _files(scene) == before
 
 
+def test_a_policy_read_from_a_pipe_still_spares_the_baseline_it_names(scene):
+    """``--policy <(cat gate.yaml)``: the policy cannot be read ahead, so its baseline file is
+    known only once it is loaded, which is still before anything is written."""
+    read, write = os.pipe()
+    os.write(write, (scene / "gate.yaml").read_bytes())
+    os.close(write)
+    try:
+        before = _files(scene)
+        argv = ["check", "--policy", f"/proc/self/fd/{read}", "--result-file", "result.json"]
+        run = run_cli(*argv, "--json", NAMED_BASELINE, cwd=scene)
+    finally:
+        os.close(read)
+    _assert_refused(run, before, _files(scene), "--json", "the policy's baseline file")
+
+
 def test_a_report_over_the_policy_of_a_run_is_refused(scene):
     before = _files(scene)
     run = run_cli("run", "--policy", "gate.yaml", "--summary", "./gate.yaml", cwd=scene)
