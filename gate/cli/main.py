@@ -193,8 +193,10 @@ def _gate(settings: GateSettings, env: Environment, signals: Signals) -> int:
     paths = ReportPaths()  # nothing is written until the paths are known to be safe
     record: Verdict | NoVerdict
     try:
-        inputs = [*_inputs(settings), *session.appended_files()]
-        refuse_overwriting(report_outputs(options.reports), inputs)
+        inputs, appended = _inputs(settings), session.appended_files()
+        refuse_overwriting(report_outputs(options.reports), [*inputs, *appended])
+        for github_file in appended:  # appended to, one at a time: never to an input
+            refuse_overwriting([github_file], inputs)
         paths = options.reports
         with signals.raising():
             if options.ci.fail_on != "error" and options.warn_exit_code != 0:

@@ -251,6 +251,15 @@ def test_a_report_over_a_file_github_appends_to_is_refused(scene, variable, flag
     _assert_refused(run, before, _files(scene), flag, variable)
 
 
+@pytest.mark.parametrize("variable", ["GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"])
+@pytest.mark.parametrize("name", ["gate.yaml", "runs.json", NAMED_BASELINE])
+def test_a_file_github_appends_to_is_never_an_input(scene, variable, name):
+    env = {"GITHUB_ACTIONS": "true", variable: str(scene / name)}
+    before = _files(scene)
+    run = run_cli(*CHECK, cwd=scene, env=env)
+    _assert_refused(run, before, _files(scene), variable, INPUTS[name])
+
+
 @pytest.mark.parametrize(("name", "spelling"), [("result.json", "dot"), ("runs.json", "hardlink")])
 def test_baseline_save_never_overwrites_its_input(scene, name, spelling):
     path = _spell(scene, name, spelling)
