@@ -121,7 +121,13 @@ def write_atomic(path: str, text: str) -> None:
     if found is not None and stat.S_ISDIR(found.st_mode):
         raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
     if found is not None and _in_place(path, found):
-        _write_in_place(path, text, fifo=stat.S_ISFIFO(found.st_mode))
+        try:
+            _write_in_place(path, text, fifo=stat.S_ISFIFO(found.st_mode))
+        except OSError:
+            # ``--summary /dev/stdout | head``: the gate's own output channel failing is not
+            # a lost report, and must not change the verdict (as for the verdict line).
+            if not _is_own_output(found):
+                raise
         return
     target = Path(os.path.realpath(path))
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -134,6 +140,18 @@ def write_atomic(path: str, text: str) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def _is_own_output(found: os.stat_result) -> bool:
+    """Whether ``found`` is what this process's stdout or stderr is open on."""
+    for descriptor in (1, 2):
+        try:
+            own = os.fstat(descriptor)
+        except OSError:
+            continue
+        if (own.st_dev, own.st_ino) == (found.st_dev, found.st_ino):
+            return True
+    return False
 
 
 # How long a report waits for a process to open a FIFO for reading (``mkfifo p; cekura-gate

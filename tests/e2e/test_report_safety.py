@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from junitparser import JUnitXml
 
-from tests.conftest import EXAMPLES, CliRun, make_result, make_run, run_cli
+from tests.conftest import EXAMPLES, ROOT, CliRun, make_result, make_run, run_cli
 from tests.e2e.harness import finish, gate_env, run_gate, spawn
 
 POLICY = "version: 1\nrules:\n  success_rate: {min: 80}\n  runs: {min_total: 1}\n"
@@ -498,3 +498,28 @@ def test_a_broken_output_stream_changes_neither_exit_code_nor_reports(
     assert done.code == code, done.stderr
     assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
     _assert_every_report(tmp_path, verdict)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["broken-pipe", "stdout-full"])
+def test_a_report_on_a_broken_stdout_is_stdout_failing_not_a_lost_report(how):
+    """``--summary /dev/stdout | head -1``: when the reader leaves between the verdict line
+    and the report, writing the report on the gate's own stdout fails. That is stdout
+    failing, which never changes the verdict, not a report lost (a pass would become 3)."""
+    if how == "stdout-full" and not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    probe = (
+        "import os\n"
+        "from gate.cli.output import write_atomic\n"
+        + (
+            "read, write = os.pipe(); os.close(read); os.dup2(write, 1)\n"
+            if how == "broken-pipe"
+            else "os.dup2(os.open('/dev/full', os.O_WRONLY), 1)\n"
+        )
+        + "write_atomic('/proc/self/fd/1', 'summary' * 10000)\n"
+        "os.write(2, b'written')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=30, cwd=ROOT
+    )
+    assert done.returncode == 0 and done.stderr == "written", done.stderr
