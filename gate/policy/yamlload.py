@@ -166,18 +166,6 @@ def _check_explicit_scalar(node: yaml.Node) -> None:
         )
 
 
-def _flow_depth(text: str) -> int:
-    """Deepest bracket nesting, counted naively (quotes are not special: it only over-counts)."""
-    depth = deepest = 0
-    for char in re.sub(r"[^\[\]{}]+", "", text):
-        if char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth = max(depth - 1, 0)
-    return deepest
-
-
 def _check_events(text: str) -> None:
     """Refuse, before composing, nesting no policy needs and aliases that expand too far.
 
@@ -186,8 +174,6 @@ def _check_events(text: str) -> None:
     nine aliases is 9**9 values. Each collection's size is counted as if every alias in it
     were copied; an alias adds its anchor's size to the values reached through aliases.
     """
-    if _flow_depth(text) > MAX_FLOW_DEPTH:
-        raise TooDeepError(f"brackets nest more than {MAX_FLOW_DEPTH} levels deep")
     sizes: dict[str, int] = {}  # anchor -> values its node stands for, aliases expanded
     open_: list[tuple[str | None, int]] = []  # the collections being read: anchor, size
     aliased = 0
