@@ -45,7 +45,7 @@ class DuplicateKeyError(yaml.MarkedYAMLError):
 
 
 class TooDeepError(yaml.YAMLError):
-    """Brackets nest deeper than any policy needs (libyaml would overflow its stack)."""
+    """Collections nest deeper than any policy needs (libyaml would overflow its stack)."""
 
 
 class ExpansionError(yaml.MarkedYAMLError):

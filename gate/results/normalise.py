@@ -331,17 +331,26 @@ def _runs(raw: object, notes: list[str]) -> tuple[Run, ...]:
 # --------------------------------------------------------------------------- overall evaluation
 
 
-def _p50(raw: Mapping[str, Any]) -> float | None:
-    direct = as_float(raw.get("p50"))
-    if direct is not None:
-        return direct
-    return as_float(_mapping(raw.get("percentiles")).get("p50"))
+def _p50(raw: Mapping[str, Any], where: str, notes: list[str]) -> float | None:
+    """A summary metric's p50; a value that is no number (NaN, text) is ignored with a note,
+    and the p50 then comes from elsewhere (in the end, the runs' median)."""
+    percentiles = _mapping(raw.get("percentiles"))
+    for field, value in (("p50", raw.get("p50")), ("percentiles.p50", percentiles.get("p50"))):
+        if value is None:
+            continue
+        number = as_float(value)
+        if number is not None:
+            return number
+        name = as_text(raw.get("name")) or "?"
+        notes.append(f"{where} {name!r} {field} is {_shown(value)}, not a number; ignored")
+    return None
 
 
-def _summary_metrics(overall: object) -> tuple[SummaryMetric, ...]:
+def _summary_metrics(overall: object, notes: list[str]) -> tuple[SummaryMetric, ...]:
     data = _mapping(overall)
     found: list[SummaryMetric] = []
     for section in ("numeric_metrics", "extra_metrics"):
+        where = f"overall_evaluation.{section}"
         for item in as_list(data.get(section)):
             if isinstance(item, Mapping) and as_text(item.get("name")):
                 found.append(
@@ -349,10 +358,11 @@ def _summary_metrics(overall: object) -> tuple[SummaryMetric, ...]:
                         as_int(item.get("id")),
                         as_text(item.get("name")),
                         metric_kind(item),
-                        _p50(item),
-                        f"overall_evaluation.{section}",
+                        _p50(item, where, notes),
+                        where,
                     )
                 )
+    where = "overall_evaluation.metric_summary"
     for key, item in _mapping(data.get("metric_summary")).items():
         if isinstance(item, Mapping):
             metric_id = as_int(item.get("id"))
@@ -361,8 +371,8 @@ def _summary_metrics(overall: object) -> tuple[SummaryMetric, ...]:
                     metric_id if metric_id is not None else as_int(key),
                     as_text(item.get("name")),
                     metric_kind(item),
-                    _p50(item),
-                    "overall_evaluation.metric_summary",
+                    _p50(item, where, notes),
+                    where,
                 )
             )
     return tuple(found)
@@ -441,7 +451,7 @@ def normalise(payload: object, *, runs_bulk_hint: str = RUNS_FILE_HINT) -> Resul
         success_runs=summary_count(payload, "success_runs_count", notes),
         completed_runs=summary_count(payload, "completed_runs_count", notes),
         runs=_runs(payload.get("runs"), notes),
-        summary_metrics=_summary_metrics(payload.get("overall_evaluation")),
+        summary_metrics=_summary_metrics(payload.get("overall_evaluation"), notes),
         failed_reasons=_failed_reasons(payload.get("failed_reasons")),
         notes=tuple(notes),
         scenarios=_named_items(payload.get("scenarios")),

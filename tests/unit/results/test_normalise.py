@@ -139,6 +139,22 @@ def test_a_garbage_summary_field_is_ignored_with_a_note_naming_it(field, raw, sh
     assert result.notes == (f"{field} is {shown}, not {wanted}; ignored, judged from the runs",)
 
 
+@pytest.mark.parametrize("section", ["numeric_metrics", "extra_metrics", "metric_summary"])
+@pytest.mark.parametrize("where", ["p50", "percentiles.p50"])
+@pytest.mark.parametrize(
+    ("raw", "shown"), [(float("nan"), "NaN"), (float("inf"), "Infinity"), ("fast", '"fast"')]
+)
+def test_a_garbage_summary_p50_is_ignored_with_a_note_naming_it(section, where, raw, shown):
+    item: dict[str, Any] = {"name": "Latency", "type": "numeric"}
+    item |= {"p50": raw} if where == "p50" else {"percentiles": {"p50": raw}}
+    overall = {section: {"7": item} if section == "metric_summary" else [item]}
+    result = normalise(make_result(overall_evaluation=overall))
+    assert [metric.p50 for metric in result.summary_metrics] == [None]
+    assert result.notes == (
+        f"overall_evaluation.{section} 'Latency' {where} is {shown}, not a number; ignored",
+    )
+
+
 @pytest.mark.parametrize("field", ["success_rate", *SUMMARY_COUNTS])
 @pytest.mark.parametrize("raw", [None, 0, 1, "1", 100, 1.0])
 def test_a_usable_or_absent_summary_field_adds_no_note(field, raw):
