@@ -78,6 +78,16 @@ def result_url(result_id: int | None, project_id: int | None, base: str) -> str 
     )
 
 
+def _terminal_columns() -> int | None:
+    """The width of the terminal stdout is, or ``None`` when stdout is no terminal."""
+    try:
+        if not sys.stdout.isatty():
+            return None
+        return os.get_terminal_size(sys.stdout.fileno()).columns
+    except (AttributeError, ValueError, OSError):  # closed, replaced or not a real file
+        return None
+
+
 def _print(line: str) -> None:
     print(line, flush=True)
 
@@ -192,9 +202,13 @@ class Session:
     def show(self, verdict: Verdict) -> None:
         """The verdict on stdout; in GitHub Actions, never read as workflow commands."""
         with self.untrusted():
-            colour = sys.stdout.isatty() and not self.env.no_color
+            terminal_size = _terminal_columns()
+            colour = self.env.colour(terminal=terminal_size is not None)
+            width = self.env.columns(terminal_size)
             text = redacted_render(
-                lambda record: terminal.render(record, color=colour), verdict, self.secret
+                lambda record: terminal.render(record, color=colour, width=width),
+                verdict,
+                self.secret,
             )
             print(text, end="", flush=True)
 

@@ -151,6 +151,9 @@ def dashboard_url_problem(url: str) -> str | None:
     return None
 
 
+DEFAULT_COLUMNS = 80
+
+
 @dataclass(frozen=True)
 class Environment:
     """The process environment as it was when ``main`` started (a read-only copy)."""
@@ -167,9 +170,26 @@ class Environment:
     def api_key(self, variable: str) -> str:
         return self.get(variable).strip()
 
-    @property
-    def no_color(self) -> bool:
-        return bool(self.get("NO_COLOR"))
+    def colour(self, *, terminal: bool) -> bool:
+        """Whether the verdict on stdout is coloured. ``NO_COLOR`` (no-color.org) turns it
+        off; ``FORCE_COLOR`` (force-color.org) or ``CLICOLOR_FORCE`` turns it on; so does a CI
+        whose log shows ANSI colours (GitHub Actions, GitLab CI); otherwise a terminal does,
+        unless it is a dumb one."""
+        if self.get("NO_COLOR"):
+            return False
+        if self.get("FORCE_COLOR") or self.get("CLICOLOR_FORCE") not in ("", "0"):
+            return True
+        if self.get("GITHUB_ACTIONS") == "true" or self.get("GITLAB_CI") == "true":
+            return True
+        return terminal and self.get("TERM") != "dumb"
+
+    def columns(self, measured: int | None) -> int:
+        """How wide the verdict on stdout may be: ``COLUMNS``, else the terminal's width,
+        else 80 (a CI log, a pipe)."""
+        text = self.get("COLUMNS").strip()
+        if text.isdigit() and 20 <= int(text) <= 1000:
+            return int(text)
+        return measured if measured else DEFAULT_COLUMNS
 
     @property
     def debug(self) -> bool:

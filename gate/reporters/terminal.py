@@ -1,7 +1,10 @@
 """Compact verdict for the terminal / CI log: one line per check, then the
-failing runs. Colour is the caller's decision (TTY and ``NO_COLOR``)."""
+failing runs. Colour and width are the caller's decision (``gate.cli`` reads the
+terminal and ``NO_COLOR``, ``FORCE_COLOR``, ``COLUMNS``)."""
 
 from __future__ import annotations
+
+import textwrap
 
 from gate.reporters.text import one_line
 from gate.rules.checks import Outcome, fmt, plural
@@ -57,20 +60,41 @@ def _header(verdict: Verdict | NoVerdict, paint: _Painter) -> str:
     return " ".join(parts)
 
 
-def _check_lines(verdict: Verdict, paint: _Painter) -> list[str]:
-    width = max((len(check.title) for check in verdict.checks), default=0)
+# The label column never takes more than what leaves this much of the line for the values.
+VALUES_MIN_WIDTH = 30
+LABEL_MIN_WIDTH = 20
+_INDENT = " " * 8  # under the label column: two spaces, the four-letter mark, two spaces
+
+
+def _label_column(titles: list[str], width: int | None) -> int:
+    longest = max((len(title) for title in titles), default=0)
+    if width is None:
+        return longest
+    return min(longest, max(LABEL_MIN_WIDTH, width - len(_INDENT) - 2 - VALUES_MIN_WIDTH))
+
+
+def _check_lines(verdict: Verdict, paint: _Painter, width: int | None) -> list[str]:
+    column = _label_column([check.title for check in verdict.checks], width)
     lines = []
     for check in verdict.checks:
         mark, colour = _MARK[check.outcome]
-        line = f"  {paint(mark, colour)}  {check.title.ljust(width)}  {one_line(check.actual, 60)}"
-        line += f"  (expected {check.expected}"
+        values = f"{one_line(check.actual, 60)}  (expected {check.expected}"
         if check.baseline:
-            line += f"; baseline {one_line(check.baseline, 40)}"
-            line += f", {one_line(check.delta, 40)}" if check.delta else ""
-        line += ")"
+            values += f"; baseline {one_line(check.baseline, 40)}"
+            values += f", {one_line(check.delta, 40)}" if check.delta else ""
+        values += ")"
+        # A label wider than its column wraps between words, never inside one.
+        label = [check.title]
+        if width is not None and len(check.title) > column:
+            label = textwrap.wrap(
+                check.title, column, break_long_words=False, break_on_hyphens=False
+            )
+        # Values longer than what is left of the line run on: the terminal wraps them, and
+        # the label column stays straight.
+        lines.append(f"  {paint(mark, colour)}  {label[0].ljust(column)}  {values}")
+        lines += [f"{_INDENT}{piece}" for piece in label[1:]]
         if check.outcome in (Outcome.FAIL, Outcome.WARN):
-            line += f"\n        {one_line(check.reason, 200)}"
-        lines.append(line)
+            lines.append(f"{_INDENT}{one_line(check.reason, 200)}")
     return lines
 
 
@@ -114,15 +138,16 @@ def _waiver_lines(verdict: Verdict, paint: _Painter) -> list[str]:
     return lines
 
 
-def render(verdict: Verdict | NoVerdict, *, color: bool = False) -> str:
-    """The terminal verdict (or why there is none), ending in a newline."""
+def render(verdict: Verdict | NoVerdict, *, color: bool = False, width: int | None = None) -> str:
+    """The terminal verdict (or why there is none), ending in a newline; with ``width``, the
+    checks are laid out to that many columns (labels wrap between words)."""
     paint = _Painter(color)
     lines = [_header(verdict, paint)]
     if isinstance(verdict, NoVerdict):
         lines.append(f"  {one_line(verdict.error, 500)}")
     else:
         lines += _baseline_line(verdict)
-        lines += _check_lines(verdict, paint)
+        lines += _check_lines(verdict, paint, width)
         lines += _waiver_lines(verdict, paint)
         lines += _run_lines(verdict, paint)
         lines += [f"note: {one_line(note, 300)}" for note in verdict.notes]

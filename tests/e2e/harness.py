@@ -51,7 +51,8 @@ DROPPED_PREFIXES = ("CEKURA_", "GITHUB_", "GITLAB_", "CI_", "RUNNER_", "ACTIONS_
 # wants a proxy sets one).
 PROXY_NAMES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 DROPPED_NAMES = frozenset(
-    {"CI", "MFLAGS", "RESULT_ID", "POLICY", "NO_COLOR", "FORCE_COLOR", "PYTHONIOENCODING"}
+    {"CI", "MFLAGS", "RESULT_ID", "POLICY", "PYTHONIOENCODING"}
+    | {"NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE", "COLUMNS"}
     | {name for upper in PROXY_NAMES for name in (upper, upper.lower())}
 )
 DEFAULT_LIMIT_S = 60.0

@@ -409,6 +409,25 @@ def _run_on_a_tty(args: list[str], env: dict[str, str]) -> tuple[int, str]:
     return proc.wait(timeout=60), b"".join(chunks).decode("utf-8")
 
 
+@pytest.mark.parametrize(
+    ("variables", "coloured"),
+    [
+        ({}, False),  # a pipe
+        ({"GITHUB_ACTIONS": "true"}, True),  # CI logs render ANSI colours
+        ({"GITLAB_CI": "true"}, True),
+        ({"FORCE_COLOR": "1"}, True),
+        ({"GITHUB_ACTIONS": "true", "NO_COLOR": "1"}, False),
+    ],
+)
+def test_terminal_colour_in_ci_logs_and_when_forced(variables, coloured):
+    args = ["check", "--policy", str(EXAMPLES / "gate.yaml")]
+    args += ["--result-file", str(EXAMPLES / "results" / "result_completed_mixed.json")]
+    run = run_cli(*args, env={"NO_COLOR": ""} | variables)  # the harness sets NO_COLOR=1
+    assert run.code == 1
+    verdict_lines = [line for line in run.stdout.splitlines() if "FAIL" in line]
+    assert verdict_lines and any("\x1b[" in line for line in verdict_lines) is coloured
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("no_color", "coloured"), [(None, True), ("1", False)])
 def test_terminal_colour_only_on_a_tty_without_no_color(no_color, coloured):

@@ -367,6 +367,10 @@ def test_files_a_command_names_exist(command):
         assert (ROOT / path).exists(), path
 
 
+# What changes how the verdict looks on stdout: the docs show it in an 80-column CI-less log.
+TERMINAL_VARIABLES = {"CI", "NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE", "COLUMNS", "TERM"}
+
+
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A repository-like directory: the examples, a policy, a result, its runs and a baseline."""
@@ -378,7 +382,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copy(ROOT / "examples" / "results" / "runs_bulk.json", tmp_path / "runs.json")
     shutil.copy(ROOT / "examples" / "baseline.json", tmp_path / "baseline.json")
     for name in list(os.environ):
-        if name.startswith(("CEKURA_", "GITHUB_", "GITLAB_")) or name in {"CI", "NO_COLOR"}:
+        if name.startswith(("CEKURA_", "GITHUB_", "GITLAB_")) or name in TERMINAL_VARIABLES:
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     return tmp_path

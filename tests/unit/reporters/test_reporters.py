@@ -452,6 +452,46 @@ def test_terminal_has_no_escape_codes_without_colour(scenario):
     assert "\x1b[" in terminal.render(verdict, color=True)
 
 
+LONG_TITLES = (
+    "Success rate",
+    "Scenario 'Customer Support Call (Agent Inbound = True)' pass rate",
+    "Metric Supercalifragilisticexpialidocious-and-then-some-more-characters p50",
+)
+
+
+def _titled(*titles: str) -> Verdict:
+    checks = tuple(
+        Check(f"c{n}", title, "x", "y", Outcome.PASS, "") for n, title in enumerate(titles)
+    )
+    return Verdict(VerdictStatus.PASS, "gate.yaml", checks=checks)
+
+
+@pytest.mark.parametrize("width", [40, 80, 120])
+def test_terminal_labels_fit_their_column_and_wrap_between_words(width):
+    """At 80 columns the label column is 40 wide: long labels wrap onto lines under the
+    column, between words (a word longer than the column stays whole), values stay on the
+    first line."""
+    lines = terminal.render(_titled(*LONG_TITLES), width=width).splitlines()[1:]
+    # Two spaces, the mark, two spaces, the column, two spaces, and 30 left for the values.
+    column = min(max(len(title) for title in LONG_TITLES), max(20, width - 40))
+    labels: list[str] = []
+    for line in lines:
+        if line.startswith("  PASS  "):
+            labels.append(line[8 : 8 + column].rstrip())
+            assert line[8 + column : 8 + column + 2] == "  " and line.endswith("y  (expected x)")
+        else:
+            assert line.startswith(" " * 8) and "expected" not in line
+            labels[-1] += " " + line.strip()
+    assert labels == list(LONG_TITLES)  # every word kept, in order, none cut in two
+
+
+def test_terminal_without_a_width_pads_to_the_longest_label():
+    lines = terminal.render(_titled(*LONG_TITLES)).splitlines()[1:]
+    longest = max(len(title) for title in LONG_TITLES)
+    assert len(lines) == len(LONG_TITLES)
+    assert all(line[8 : 8 + longest].rstrip() in LONG_TITLES for line in lines)
+
+
 def test_terminal_strips_escapes_from_result_text_even_in_colour():
     verdict = hostile_verdict()
     painted = terminal.render(verdict, color=True)
