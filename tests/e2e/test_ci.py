@@ -436,6 +436,40 @@ def test_rendered_component_with_other_inputs_stays_valid(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def every_input_set() -> dict[str, Any]:
+    """A value, not the default, for every input of the component, of the input's type."""
+    header, _ = component_documents()
+    values: dict[str, Any] = {}
+    for name, spec in header["spec"]["inputs"].items():
+        if spec.get("type") == "number":
+            values[name] = 42
+        elif name == "image":
+            values[name] = "registry.example.com/mirror/cekura-gate:0.2.0"
+        elif name in {"job-prefix", "stage", "report-dir"}:
+            values[name] = f"qa-{name}"
+        else:
+            values[name] = f"value of {name}"
+    return values
+
+
+@pytest.mark.slow
+def test_rendered_component_with_every_input_set_stays_valid(tmp_path):
+    values = every_input_set()
+    jobs = render_component(values)
+    [(name, job)] = jobs.items()
+    assert name == "qa-job-prefix-gate"
+    assert job["stage"] == "qa-stage"
+    assert job["allow_failure"]["exit_codes"] == 42
+    rendered = json.dumps(job)
+    for input_name, value in values.items():  # every input reaches the job
+        if input_name != "job-prefix":  # the job's name, checked above
+            assert str(value) in rendered, input_name
+    path = tmp_path / "gate-job.yml"
+    path.write_text(yaml.safe_dump(jobs), encoding="utf-8")
+    proc = validate("vendor.gitlab-ci", path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 # --------------------------------------------------------------------------- 2. Dockerfile
 
 

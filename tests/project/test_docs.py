@@ -50,6 +50,7 @@ NOT_RUN = {
     "cp": "installs a git hook (the hook's source must exist)",
     "git": "tags and pushes a release",
     "python": "starts the fake server, or rewrites golden files (the files it names must exist)",
+    "glab": "lints through a GitLab instance",
 }
 NEEDS_THE_API = "needs the Cekura API (parsed, not run)"
 
