@@ -97,6 +97,22 @@ def load_payload(name: str) -> dict[str, Any]:
     return copy.deepcopy(data)
 
 
+def in_progress(status: str = "running", done: int = 0) -> dict[str, Any]:
+    """Result 167 before it finishes, with ``done`` of its 2 runs completed."""
+    payload = load_payload("result_running.json")
+    payload["status"] = status
+    payload["completed_runs_count"] = done
+    return payload
+
+
+def without_findings(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload with ``critical_categories`` removed from every run (as the API may)."""
+    stripped = copy.deepcopy(payload)
+    for run in stripped["runs"].values():
+        run.pop("critical_categories", None)
+    return stripped
+
+
 def make_run(run_id: int, **overrides: Any) -> dict[str, Any]:
     """A completed, successful run entry as it appears in ``result['runs']``."""
     run: dict[str, Any] = {

@@ -15,7 +15,6 @@ examples/results/runs_bulk.json; variants are built from copies.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -68,13 +67,6 @@ def metric(run: dict[str, Any], name: str) -> dict[str, Any]:
     ]
     assert len(found) == 1, name
     return found[0]
-
-
-def without_findings(payload: dict[str, Any]) -> dict[str, Any]:
-    stripped = copy.deepcopy(payload)
-    for run in stripped["runs"].values():
-        run.pop("critical_categories", None)
-    return stripped
 
 
 def write_json(path: Path, document: object) -> Path:

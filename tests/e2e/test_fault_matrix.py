@@ -30,7 +30,6 @@ wrong and where a fix belongs. When one is fixed the row XPASSes, fails, and los
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import signal
@@ -49,7 +48,7 @@ from lxml import etree
 
 from gate.api import client as gate_client
 from gate.api.client import BACKSTOP_S
-from tests.conftest import DATA, PAYLOADS, load_payload
+from tests.conftest import DATA, PAYLOADS, in_progress, load_payload, without_findings
 from tests.e2e import harness
 from tests.e2e.harness import gate_env, run_gate
 from tests.fake_cekura import FakeCekura, Fault, compressed
@@ -101,20 +100,6 @@ def completed(status: str = "completed") -> dict[str, Any]:
     payload = load_payload("result_completed_mixed.json")
     payload["status"] = status
     return payload
-
-
-def in_progress(status: str = "running") -> dict[str, Any]:
-    payload = load_payload("result_running.json")
-    payload["status"] = status
-    return payload
-
-
-def without_findings(payload: dict[str, Any]) -> dict[str, Any]:
-    """The payload with ``critical_categories`` removed from every run (as the API may)."""
-    stripped = copy.deepcopy(payload)
-    for run in stripped["runs"].values():
-        del run["critical_categories"]
-    return stripped
 
 
 def bulk_runs(*ids: int, **changes: Any) -> tuple[dict[str, Any], ...]:

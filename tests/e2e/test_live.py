@@ -32,7 +32,14 @@ import respx
 from junitparser import JUnitXml
 
 from gate.api.client import CekuraClient, build_http, resolve_settings
-from tests.conftest import PAYLOADS, load_payload, make_result, make_run
+from tests.conftest import (
+    PAYLOADS,
+    in_progress,
+    load_payload,
+    make_result,
+    make_run,
+    without_findings,
+)
 from tests.e2e.harness import Completed, Started, finish, gate_env, run_gate, spawn
 from tests.fake_cekura import FakeCekura, Fault
 from tests.golden import status_of
@@ -64,22 +71,6 @@ SUMMARY_ERROR = "## :no_entry: Cekura gate: no verdict"
 def completed() -> dict[str, Any]:
     """Result 167, completed: 2 runs, 1 failed (success rate 50%), findings on run 273."""
     return load_payload("result_completed_mixed.json")
-
-
-def in_progress(status: str, done: int = 0) -> dict[str, Any]:
-    """Result 167 before it finishes, with ``done`` of its 2 runs completed."""
-    payload = load_payload("result_running.json")
-    payload["status"] = status
-    payload["completed_runs_count"] = done
-    return payload
-
-
-def without_findings(payload: dict[str, Any]) -> dict[str, Any]:
-    """The payload with ``critical_categories`` removed from every run (as the API may)."""
-    stripped = copy.deepcopy(payload)
-    for run in stripped["runs"].values():
-        del run["critical_categories"]
-    return stripped
 
 
 def runs_bulk(*ids: int) -> list[dict[str, Any]]:

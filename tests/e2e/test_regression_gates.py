@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from gate.results.merge import merge_run_details
-from tests.conftest import run_cli
+from tests.conftest import run_cli, without_findings
 from tests.e2e.gating import (
     BULK_FILE,
     ERROR_PREFIX,
@@ -36,7 +36,6 @@ from tests.e2e.gating import (
     gate,
     metric,
     policy_file,
-    without_findings,
     write_json,
     write_text,
 )

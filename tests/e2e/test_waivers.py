@@ -20,6 +20,7 @@ import shutil
 
 import pytest
 
+from tests.conftest import without_findings
 from tests.e2e.gating import (
     FAST_WAIT,
     KEY,
@@ -30,7 +31,6 @@ from tests.e2e.gating import (
     example,
     gate,
     policy_file,
-    without_findings,
 )
 from tests.golden import GOLDEN, assert_golden
 
