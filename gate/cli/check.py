@@ -7,22 +7,21 @@ it (or whatever stops the gate) into the exit code.
 from __future__ import annotations
 
 from gate.cli.gating import (
+    gate_policy,
     load_baseline,
-    spare_the_named_baseline,
     verdict_of,
     wait_for,
     wait_settings,
 )
-from gate.cli.inputs import load_policy, load_result
+from gate.cli.inputs import load_result
 from gate.cli.session import Known, Session, knowing
 from gate.cli.settings import CheckSettings
+from gate.policy.model import Policy
 from gate.rules.evaluate import Verdict
 
 
-def judge(settings: CheckSettings, session: Session) -> Verdict:
-    session.env.check_dashboard_url(settings.gate.dashboard_url)
-    policy = load_policy(settings.gate.policy)
-    spare_the_named_baseline(settings.gate.reports, policy)
+def judge(settings: CheckSettings, session: Session, preloaded: Policy | None = None) -> Verdict:
+    policy = gate_policy(settings.gate, session, preloaded)
     if settings.result_id is None:
         assert settings.result_file is not None  # the parser requires one of the two
         result = load_result(settings.result_file, settings.runs_file)

@@ -17,6 +17,7 @@ from gate.cli.connect import FETCH_TIMEOUT_S, fetch_result_once
 from gate.cli.inputs import (
     Baseline,
     baseline_from_file,
+    load_policy,
     policy_baseline_file,
     require_completed_baseline,
     require_finished,
@@ -24,7 +25,7 @@ from gate.cli.inputs import (
 from gate.cli.output import refuse_overwriting, report_outputs
 from gate.cli.parser import PROG
 from gate.cli.session import Known, Session, knowing
-from gate.cli.settings import ApiOptions, BaselineOptions, ReportPaths
+from gate.cli.settings import ApiOptions, BaselineOptions, GateOptions
 from gate.errors import ApiError, BaselineError, ExitCode, ResultError
 from gate.policy.model import Policy, WaitSettings
 from gate.results.model import Result
@@ -38,13 +39,19 @@ if TYPE_CHECKING:
 # --------------------------------------------------------------------------- the verdict
 
 
-def spare_the_named_baseline(reports: ReportPaths, policy: Policy) -> None:
-    """The overwrite check once more, now that the policy is loaded: a policy read from a
-    pipe (``--policy <(...)``) could not be read ahead, so only now is its baseline file
-    known. Raises ``OverwriteRefused`` before anything is written."""
+def gate_policy(options: GateOptions, session: Session, preloaded: Policy | None) -> Policy:
+    """The policy to judge with: the one read ahead for the overwrite check, else (a pipe,
+    or a policy that could not be read ahead) loaded now, and its baseline file checked
+    against the report paths, still before anything is written."""
+    session.env.check_dashboard_url(options.dashboard_url)
+    if preloaded is not None:
+        return preloaded
+    policy = load_policy(options.policy)
     named = policy_baseline_file(policy)
     if named is not None:
-        refuse_overwriting(report_outputs(reports), [("the policy's baseline file", named)])
+        outputs = report_outputs(options.reports)
+        refuse_overwriting(outputs, [("the policy's baseline file", named)])
+    return policy
 
 
 def today(options: BaselineOptions) -> datetime.date:

@@ -190,28 +190,36 @@ def gate_inputs(
     result_file: str | None = None,
     runs_file: str | None = None,
     baseline_file: str | None = None,
+    *,
+    loaded: Policy | None = None,
 ) -> list[tuple[str, str]]:
     """The files a ``check`` or ``run`` reads, as (where it was named, path): no report may
-    be written over one of them. The baseline file the policy names counts even when
-    ``--baseline-file`` overrides it: it is a file of the repository either way."""
+    be written over one of them. The baseline file the policy names (``loaded``, else read
+    now with ``preload_policy``) counts even when ``--baseline-file`` overrides it: it is a
+    file of the repository either way."""
+    loaded = loaded if loaded is not None else preload_policy(policy)
     files = [
         ("--policy", policy),
         ("--result-file", result_file),
         ("--runs-file", runs_file),
         ("--baseline-file", baseline_file),
-        ("the policy's baseline file", named_baseline_file(policy)),
+        ("the policy's baseline file", policy_baseline_file(loaded) if loaded else None),
     ]
     return [(label, path) for label, path in files if path]
 
 
-def named_baseline_file(policy_path: str) -> str | None:
-    """The baseline file a policy names, if the policy can be read and parsed now.
+def preload_policy(policy_path: str) -> Policy | None:
+    """The policy, if it can be read and parsed before any work: for the overwrite check,
+    and then judged with, so that it is read once.
 
-    Best effort, for the overwrite check before any work: only a regular file is read (a
-    pipe can be read once only, by the gate itself); an unreadable or invalid policy is
-    reported by the gate when it loads it, not here.
+    Best effort: only a regular file is read (a pipe can be read once only, by the gate
+    itself); an unreadable or invalid policy is reported by the gate when it loads it.
     """
     if not os.path.isfile(policy_path):
+        return None
+    try:
+        return load_policy(policy_path)
+    except GateError:
         return None
     try:
         return policy_baseline_file(load_policy(policy_path))

@@ -39,6 +39,7 @@ from gate.cli.streams import guard_streams, unguard_streams
 from gate.errors import ExitCode, GateError, UsageError, redact_forms
 
 if TYPE_CHECKING:
+    from gate.policy.model import Policy
     from gate.rules.evaluate import NoVerdict, Verdict
 
 # --------------------------------------------------------------------------- the table
@@ -84,7 +85,8 @@ def _argv_inputs(argv: Sequence[str], report_positions: set[int]) -> list[tuple[
     names), and every other existing file it names (whatever the flag, even abbreviated)."""
     from gate.cli.inputs import gate_inputs
 
-    found = gate_inputs(_last_value(argv, "--policy") or DEFAULT_POLICY)
+    policy = _last_value(argv, "--policy") or DEFAULT_POLICY
+    found = gate_inputs(policy)
     for index, arg in enumerate(argv):
         flag, _, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
         if index in report_positions or not os.path.isfile(value):
@@ -92,7 +94,8 @@ def _argv_inputs(argv: Sequence[str], report_positions: set[int]) -> list[tuple[
         if not flag and index > 0 and argv[index - 1].startswith("-"):
             flag = argv[index - 1]
         if len(flag) > 2 and "--policy".startswith(flag):  # argparse takes --pol for --policy
-            found.extend(gate_inputs(value))  # and so the baseline file it names
+            if value != policy:  # read above already
+                found.extend(gate_inputs(value))  # and so the baseline file it names
         else:
             found.append((flag or "the command line", value))
     return found
@@ -155,7 +158,7 @@ def _command(settings: Settings, env: Environment, signals: Signals) -> int:
         return stopped[2]
 
 
-def _inputs(settings: GateSettings) -> list[tuple[str, str]]:
+def _inputs(settings: GateSettings, policy: Policy | None) -> list[tuple[str, str]]:
     from gate.cli.inputs import gate_inputs
 
     options = settings.gate
@@ -163,7 +166,7 @@ def _inputs(settings: GateSettings) -> list[tuple[str, str]]:
         result_file, runs_file = settings.result_file, settings.runs_file
     else:
         result_file = runs_file = None
-    return gate_inputs(options.policy, result_file, runs_file, options.baseline.file)
+    return gate_inputs(options.policy, result_file, runs_file, options.baseline.file, loaded=policy)
 
 
 def _gate(settings: GateSettings, env: Environment, signals: Signals) -> int:
@@ -175,6 +178,7 @@ def _gate(settings: GateSettings, env: Environment, signals: Signals) -> int:
     """
     from gate.cli import check, run
     from gate.cli.gating import exit_code_for, explain_exit
+    from gate.cli.inputs import preload_policy
     from gate.cli.output import (
         OverwriteRefused,
         ReportPathError,
@@ -193,7 +197,8 @@ def _gate(settings: GateSettings, env: Environment, signals: Signals) -> int:
     paths = ReportPaths()  # nothing is written until the paths are known to be safe
     record: Verdict | NoVerdict
     try:
-        inputs, appended = _inputs(settings), session.appended_files()
+        preloaded = preload_policy(options.policy)
+        inputs, appended = _inputs(settings, preloaded), session.appended_files()
         refuse_overwriting(report_outputs(options.reports), [*inputs, *appended])
         for github_file in appended:  # appended to, one at a time: never to an input
             refuse_overwriting([github_file], inputs)
@@ -205,9 +210,9 @@ def _gate(settings: GateSettings, env: Environment, signals: Signals) -> int:
                 )
             paths = prepare_reports(paths)
             if isinstance(settings, CheckSettings):
-                record = check.judge(settings, session)
+                record = check.judge(settings, session, preloaded)
             else:
-                record = run.judge(settings, session)
+                record = run.judge(settings, session, preloaded)
         with knowing(Known(record.result_id, record.result_url)):
             code = exit_code_for(record, options.warn_exit_code, options.ci.fail_on)
             explain_exit(record, code, options.ci.fail_on)

@@ -14,13 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from gate.api.trigger import labelled, trigger_request, with_overrides
 from gate.cli.gating import (
+    gate_policy,
     load_baseline,
-    spare_the_named_baseline,
     verdict_of,
     wait_for,
     wait_settings,
 )
-from gate.cli.inputs import load_policy
 from gate.cli.session import Known, Session, knowing
 from gate.cli.settings import RunCommandSettings
 from gate.errors import (
@@ -49,10 +48,10 @@ class _Trigger:
     name: str
 
 
-def judge(settings: RunCommandSettings, session: Session) -> Verdict:
-    session.env.check_dashboard_url(settings.gate.dashboard_url)
-    policy = load_policy(settings.gate.policy)
-    spare_the_named_baseline(settings.gate.reports, policy)
+def judge(
+    settings: RunCommandSettings, session: Session, preloaded: Policy | None = None
+) -> Verdict:
+    policy = gate_policy(settings.gate, session, preloaded)
     wait = wait_settings(policy, settings.gate.api)
     # Everything that can be refused is refused before the first request: the trigger is
     # built here, the connection settings when the client is made, the flags when parsed.
