@@ -184,6 +184,7 @@ def api_key_rule(variable: str) -> str:
 # are empty, and a mistaken ``CEKURA_API_KEY=test`` cannot cut "test" out of anything.
 
 
+@functools.lru_cache(maxsize=4)  # asked for every message, payload and report
 def secret_forms(secret: str) -> tuple[str, ...]:
     """The secret as written raw and as JSON, XML and Markdown would escape it; none for a
     value that is not a usable key (blank, or too short to be one: it is never sent)."""
@@ -225,13 +226,14 @@ def redact_forms(text: str, secret: str) -> str:
     return text
 
 
-def _redacted_leaf(value: object, secret: str) -> object:
+def _redacted_leaf(value: object, secret: str, numeric: bool = False) -> object:
+    """``numeric``: the key could be written as a JSON number (``_NUMERIC``)."""
     if isinstance(value, str):
         return _replace_forms(value, secret)
     # A key made of digits could come back as a JSON number: hide it, even if that makes
     # the payload unreadable (no verdict beats a leaked key).
-    if isinstance(value, int | float) and not isinstance(value, bool) and secret in repr(value):
-        return REDACTED
+    if numeric and isinstance(value, int | float) and not isinstance(value, bool):
+        return REDACTED if secret in repr(value) else value
     return value
 
 
@@ -243,6 +245,7 @@ def redact_json(payload: Any, secret: str) -> Any:
     secret = secret.strip()
     if not secret_forms(secret):
         return payload
+    numeric = _NUMERIC.fullmatch(secret) is not None  # decided once, not per number
     box = [payload]
     pending: list[list[Any] | dict[Any, Any]] = [box]
     while pending:
@@ -252,9 +255,9 @@ def redact_json(payload: Any, secret: str) -> Any:
                 if isinstance(item, list | dict):
                     pending.append(item)
                 else:
-                    node[index] = _redacted_leaf(item, secret)
+                    node[index] = _redacted_leaf(item, secret, numeric)
             continue
-        if any(isinstance(key, str) and _replace_forms(key, secret) != key for key in node):
+        if any(_replace_forms(key, secret) is not key for key in node):  # JSON keys: strings
             items = list(node.items())
             node.clear()
             node.update((_redacted_leaf(key, secret), value) for key, value in items)
