@@ -210,8 +210,8 @@ def resolve_settings(
     problem = api_key_problem(key)
     if problem is not None:
         raise UsageError(f"{api_key_rule(key_source)}; {problem}")
-    if auth_header is not None and auth_header_problem(auth_header) is not None:
-        raise UsageError(f"--auth-header {auth_header!r}: {auth_header_problem(auth_header)}")
+    if auth_header is not None and (header_problem := auth_header_problem(auth_header)):
+        raise UsageError(f"--auth-header {auth_header!r}: {header_problem}")
     host = (parts.hostname or "").lower()
     legacy = host == "vocera.ai" or host.endswith(".vocera.ai")
     header = auth_header or (LEGACY_AUTH_HEADER if legacy else DEFAULT_AUTH_HEADER)
@@ -359,10 +359,10 @@ class _Reply:
             return self.body.decode("utf-8", errors="replace")
 
 
-def _wants_body(status: int) -> bool:
-    """Whether anything reads the body of a response with this status (5xx, 408 and 429 are
-    judged on their status alone, by GET and POST alike)."""
-    return status < 500 and status not in (408, 429)
+def _transient_status(status: int) -> bool:
+    """5xx, 408 and 429: judged on the status alone (a GET retries, a POST's outcome is
+    unknown), so their body is not even read."""
+    return status >= 500 or status in (408, 429)
 
 
 def _declared_length(headers: httpx.Headers) -> int | None:
@@ -824,7 +824,7 @@ class CekuraClient:
         except httpx.HTTPError as exc:
             raise _Fault.of(exc) from None
         try:
-            if not _wants_body(response.status_code):
+            if _transient_status(response.status_code):
                 return _Reply(response.status_code, response.headers)
             return _Reply(response.status_code, response.headers, self._body(response, deadline))
         except httpx.HTTPError as exc:
@@ -878,7 +878,7 @@ class CekuraClient:
 
     def _read(self, response: _Reply, not_found: str) -> Any:
         status = response.status
-        if status == 408 or status == 429 or status >= 500:
+        if _transient_status(status):
             retry_after = parse_retry_after(response.headers.get("Retry-After"), self.wall_clock())
             raise _Transient(f"HTTP {status}", retry_after)
         if status in (401, 403):

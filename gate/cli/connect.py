@@ -11,8 +11,8 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from gate.cli.parser import DEFAULT_MAX_RESPONSE_SIZE, MAX_RESPONSE_SIZE_ENV, parse_size
-from gate.cli.settings import ApiOptions, Environment
+from gate.cli.parser import DEFAULT_MAX_RESPONSE_SIZE, parse_size
+from gate.cli.settings import MAX_RESPONSE_SIZE_ENV, ApiOptions, Environment
 from gate.errors import GateError, ResultError, UsageError, redact_forms
 from gate.policy.model import WaitSettings
 from gate.results.normalise import normalise

@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 from gate import __version__
 from gate.cli.settings import (
+    MAX_RESPONSE_SIZE_ENV,
     ApiOptions,
     BaselineOptions,
     BaselineSettings,
@@ -36,7 +37,6 @@ DEFAULT_DASHBOARD_URL = "https://dashboard.cekura.ai"
 DEFAULT_API_URL = "https://api.cekura.ai"
 DEFAULT_KEY_ENV = "CEKURA_API_KEY"
 DEFAULT_MAX_RESPONSE_SIZE = "256MiB"
-MAX_RESPONSE_SIZE_ENV = "CEKURA_GATE_MAX_RESPONSE_SIZE"
 RESERVED_EXIT_CODES = frozenset({2, 3, 130, 143})
 
 

@@ -152,6 +152,7 @@ def dashboard_url_problem(url: str) -> str | None:
 
 
 DEFAULT_COLUMNS = 80
+MAX_RESPONSE_SIZE_ENV = "CEKURA_GATE_MAX_RESPONSE_SIZE"
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,7 @@ class Environment:
     @property
     def max_response_size(self) -> str | None:
         """``CEKURA_GATE_MAX_RESPONSE_SIZE``, as written (``--max-response-size`` wins)."""
-        return self.get("CEKURA_GATE_MAX_RESPONSE_SIZE").strip() or None
+        return self.get(MAX_RESPONSE_SIZE_ENV).strip() or None
 
     @property
     def dashboard_url(self) -> str | None:
