@@ -110,6 +110,16 @@ def _metric_kinds(rule: MetricRule, result: Result) -> set[MetricKind]:
     return kinds
 
 
+def _present(rule: MetricRule, result: Result) -> bool:
+    """Whether the result has the rule's metric anywhere: the summary first, then the runs
+    until the first that has it (not a scan of every run's metrics, as ``_metric_kinds``)."""
+    if any(_matches(rule, summary.id, summary.name) for summary in result.summary_metrics):
+        return True
+    return any(
+        _matches(rule, metric.id, metric.name) for run in result.runs for metric in run.metrics
+    )
+
+
 _SCORED_KINDS = frozenset({MetricKind.NUMERIC, MetricKind.QUALITATIVE, MetricKind.OTHER})
 
 
@@ -398,7 +408,7 @@ def metric_checks(
 def _absent(rule: MetricRule, result: Result) -> str | None:
     """Why the rule's metric is not in the result at all; ``None`` when it is, or when the
     result lists only part of its runs (the metric may be on the others)."""
-    if _metric_kinds(rule, result) or result.runs_gap is not None:
+    if result.runs_gap is not None or _present(rule, result):
         return None
     names = known_metric_names(result)
     hint = did_you_mean(rule.name, names) if rule.name is not None else ""
