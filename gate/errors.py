@@ -43,10 +43,11 @@ import enum
 import functools
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar, cast
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 class ExitCode(enum.IntEnum):
@@ -330,15 +331,22 @@ def _redact_value(value: Any, secret: str) -> Any:
     return value  # anything else (dates, lazily read run details) holds no server text
 
 
-def redacted_render(render: Callable[[R], str], record: R, secret: str) -> str:
-    """``render(record)``, rendered from a redacted copy if the secret shows in it.
+def redacted_render(
+    render: Callable[[R], T],
+    record: R,
+    secret: str,
+    texts: Callable[[T], Iterable[str]] | None = None,
+) -> T:
+    """``render(record)``, rendered from a redacted copy if the secret shows in it (in the
+    rendering itself, or in each of ``texts(rendering)`` when it is not one text).
 
     The copy is made only when needed (a verdict can hold 10,000 runs). If the secret still
     shows after that, it is the report's own structure (a tag, a field name), not something
     the report says: the structure wins, so that every report stays readable.
     """
-    text = render(record)
+    rendered = render(record)
+    shown = texts(rendered) if texts is not None else (cast(str, rendered),)
     forms = secret_forms(secret)
-    if not any(form in text for form in forms):
-        return text
+    if not any(form in text for text in shown for form in forms):
+        return rendered
     return render(redact_record(record, secret))

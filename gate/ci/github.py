@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gate.ci import workflow
-from gate.errors import redact_record, secret_forms
+from gate.errors import redacted_render, secret_forms
 from gate.rules.evaluate import NoVerdict, Verdict
 
 
@@ -82,12 +82,16 @@ class GitHub:
         If the secret shows in them, they are rendered again from a verdict without it, so
         that redaction never breaks their form (a verdict is copied only then: it can hold
         10,000 runs)."""
-        published = self._publication(verdict, junit_path, self._repo_path(policy_path, cwd))
-        texts = [*published.lines, *(append.text for append in published.appends)]
-        if any(form in text for text in texts for form in secret_forms(secret)):
-            clean = redact_record(verdict, secret)
-            published = self._publication(clean, junit_path, self._repo_path(policy_path, cwd))
-        return published
+        file = self._repo_path(policy_path, cwd)
+        return redacted_render(
+            lambda record: self._publication(record, junit_path, file),
+            verdict,
+            secret,
+            texts=lambda published: (
+                *published.lines,
+                *(append.text for append in published.appends),
+            ),
+        )
 
     def _publication(
         self, verdict: Verdict | NoVerdict, junit_path: str | None, file: str | None
