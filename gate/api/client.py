@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import email.utils
 import functools
-import ipaddress
 import math
 import random
 import re
@@ -37,13 +36,13 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult
 
 import httpx
 import tenacity
 
 from gate import __version__
-from gate.api.proxy import Proxy, proxy_for
+from gate.api.proxy import Proxy, ip_address_of, proxy_for, split_url
 from gate.errors import (
     ApiError,
     ApiRejected,
@@ -126,10 +125,8 @@ def _is_loopback(host: str) -> bool:
     any address."""
     if host.lower().rstrip(".") == "localhost":
         return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    address = ip_address_of(host)
+    return address is not None and address.is_loopback
 
 
 # An HTTP header name is an RFC 9110 token: anything else cannot be sent (or splits the request).
@@ -149,12 +146,8 @@ def auth_header_problem(name: str) -> str | None:
 def _url_parts(base: str) -> SplitResult:
     """``base`` split, or a ``UsageError`` that never repeats a user or password in it."""
     try:
-        if not base.isprintable() or any(char.isspace() for char in base):
-            raise ValueError("spaces or control characters")
-        parts = urlsplit(base)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a port
-        httpx.URL(base)
-    except (ValueError, httpx.InvalidURL):
+        parts = split_url(base)
+    except ValueError:
         raise UsageError(f"API URL {_shown(base)!r} is not a usable URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"API URL {_shown(base)!r} is not an http(s) URL")

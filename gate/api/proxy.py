@@ -80,13 +80,10 @@ def _checked(variable: str, value: str, *, socks_installed: Callable[[], bool]) 
     if "://" not in url:
         url = f"http://{url}"  # as httpx reads "proxy.example:3128"
     try:
-        if not url.isprintable() or any(char.isspace() for char in url):
-            raise ValueError("spaces or control characters")
-        parts = urlsplit(url)
-        scheme, host, _ = parts.scheme.lower(), parts.hostname, parts.port
-        httpx.URL(url)
-    except (ValueError, httpx.InvalidURL):
+        parts = split_url(url)
+    except ValueError:
         raise UsageError(f"{variable} is not a usable proxy URL") from None
+    scheme, host = parts.scheme.lower(), parts.hostname
     if scheme not in PROXY_SCHEMES:
         shown = f" '{scheme}'" if _SCHEME.fullmatch(scheme) else ""
         raise UsageError(
@@ -122,7 +119,7 @@ def _matches(entry: str, scheme: str, host: str, port: int) -> bool:
             return False
     network = _network(entry)
     if network is not None:
-        address = _address(host)
+        address = ip_address_of(host)
         return address is not None and address in network
     name, _, entry_port = entry.rpartition(":") if _has_port(entry) else (entry, "", "")
     if entry_port and entry_port != str(port):
@@ -147,7 +144,21 @@ def _network(entry: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None
         return None
 
 
-def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def split_url(url: str) -> SplitResult:
+    """``url`` split as httpx will read it; ``ValueError`` for spaces or control characters,
+    a port that is not a port, or anything else httpx refuses."""
+    if not url.isprintable() or any(char.isspace() for char in url):
+        raise ValueError("spaces or control characters")
+    parts = urlsplit(url)
+    parts.port  # noqa: B018 - raises ValueError for a port that is not a port
+    try:
+        httpx.URL(url)
+    except httpx.InvalidURL:
+        raise ValueError("not a URL httpx accepts") from None
+    return parts
+
+
+def ip_address_of(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
