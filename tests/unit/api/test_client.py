@@ -870,9 +870,11 @@ def test_a_body_that_trickles_ends_at_the_deadline(fetch: Any) -> None:
     deadline = clock.now + 5
     with pytest.raises(ApiUnavailable, match=r"after 1 attempt: the request timed out"):
         fetch(client, deadline)
-    # Each stream overshoots by one byte (half a second) at most; the four concurrent ones
-    # share the fake clock.
-    assert clock.now <= deadline + 0.5 * 4
+    # Each stream overshoots by a byte or so (half a second each). The concurrent streams
+    # share the fake clock, and how often each reads a byte between another's last check and
+    # its own depends on how the threads interleave: the bound is loose (the whole body
+    # would take over a minute).
+    assert clock.now <= deadline + 5.0
     assert len(seen) <= 4  # one request per chunk at most: a timeout at the deadline is final
 
 
