@@ -15,7 +15,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from gate.ci import workflow
 from gate.errors import redacted_render, secret_forms
@@ -44,7 +43,6 @@ class GitHub:
 
     output_path: str | None
     summary_path: str | None
-    workspace: str | None
     annotations: bool = True
     summary: bool = True
     label: str | None = None
@@ -73,8 +71,7 @@ class GitHub:
         verdict: Verdict | NoVerdict,
         *,
         junit_path: str | None,
-        policy_path: str,
-        cwd: str,
+        policy_file: str | None,
         secret: str = "",
     ) -> Publication:
         """Annotations, the step summary and the outputs for a finished (or failed) gate.
@@ -82,9 +79,8 @@ class GitHub:
         If the secret shows in them, they are rendered again from a verdict without it, so
         that redaction never breaks their form (a verdict is copied only then: it can hold
         10,000 runs)."""
-        file = self._repo_path(policy_path, cwd)
         return redacted_render(
-            lambda record: self._publication(record, junit_path, file),
+            lambda record: self._publication(record, junit_path, policy_file),
             verdict,
             secret,
             texts=lambda published: (
@@ -113,14 +109,6 @@ class GitHub:
         delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
         return Append(self.output_path, workflow.output_file_text(values, delimiter))
 
-    def _repo_path(self, path: str, cwd: str) -> str | None:
-        """``path`` relative to the repository, as annotations need; ``None`` if outside."""
-        base = Path(self.workspace or cwd).resolve()
-        try:
-            return Path(path).resolve().relative_to(base).as_posix()
-        except ValueError:
-            return None
-
 
 def detect(
     env: Mapping[str, str], *, force: bool | None, annotations_on: bool, summary_on: bool
@@ -132,7 +120,6 @@ def detect(
     return GitHub(
         output_path=env.get("GITHUB_OUTPUT") or None,
         summary_path=env.get("GITHUB_STEP_SUMMARY") or None,
-        workspace=env.get("GITHUB_WORKSPACE") or None,
         annotations=annotations_on,
         summary=summary_on,
         label=_label(env),

@@ -41,29 +41,40 @@ def _run_message(report: RunReport) -> str:
     return one_line("; ".join(report.reasons) or "run did not pass", 1000)
 
 
-def _findings(verdict: Verdict) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(title, message) pairs for error and warning annotations, most important first."""
-    errors = [
-        (f"{ANNOTATION_TITLE}: {check.title}", check.reason)
+Finding = tuple[str, str, int | None]  # title, message, the policy line it is about
+
+
+def _findings(verdict: Verdict) -> tuple[list[Finding], list[Finding]]:
+    """(title, message, line) for error and warning annotations, most important first."""
+    errors: list[Finding] = [
+        (f"{ANNOTATION_TITLE}: {check.identity}", check.reason, check.line)
         for check in verdict.checks
         if check.outcome is Outcome.FAIL
     ]
-    warnings = [
-        (f"{ANNOTATION_TITLE}: {check.title}", check.reason)
+    warnings: list[Finding] = [
+        (f"{ANNOTATION_TITLE}: {check.identity}", check.reason, check.line)
         for check in verdict.checks
         if check.outcome is Outcome.WARN
     ]
     for waiver in verdict.waivers:
         if not waiver.expired and waiver.days_left is not None and waiver.days_left <= 7:
-            warnings.append((f"{ANNOTATION_TITLE}: waiver ending", f"{waiver.path}: {waiver.text}"))
+            title = f"{ANNOTATION_TITLE}: waiver ending"
+            warnings.append((title, f"{waiver.path}: {waiver.text}", None))
     for report in verdict.runs:
         if report.blamed:
-            errors.append((_run_title(report), _run_message(report)))
+            errors.append((_run_title(report), _run_message(report), None))
         elif report.failed:
-            warnings.append(
-                (_run_title(report), f"tolerated by the policy: {_run_message(report)}")
-            )
+            message = f"tolerated by the policy: {_run_message(report)}"
+            warnings.append((_run_title(report), message, None))
     return errors, warnings
+
+
+def _located(file: str | None, line: int | None) -> dict[str, str]:
+    """Where an annotation shows: on the policy's line in the diff when the rule has one,
+    else on the policy file; without a file, on the run's summary only."""
+    if not file:
+        return {}
+    return {"file": file, "line": str(line)} if line is not None else {"file": file}
 
 
 def annotation_lines(verdict: Verdict | NoVerdict, *, file: str | None = None) -> list[str]:
@@ -77,14 +88,13 @@ def annotation_lines(verdict: Verdict | NoVerdict, *, file: str | None = None) -
             )
         ]
     errors, warnings = _findings(verdict)
-    located = {"file": file} if file else {}
     lines = [
-        command("error", one_line(message, 1000), title=title, **located)
-        for title, message in errors[:MAX_PER_LEVEL]
+        command("error", one_line(message, 1000), title=title, **_located(file, line))
+        for title, message, line in errors[:MAX_PER_LEVEL]
     ]
     lines += [
-        command("warning", one_line(message, 1000), title=title, **located)
-        for title, message in warnings[:MAX_PER_LEVEL]
+        command("warning", one_line(message, 1000), title=title, **_located(file, line))
+        for title, message, line in warnings[:MAX_PER_LEVEL]
     ]
     hidden_errors = max(len(errors) - MAX_PER_LEVEL, 0)
     hidden_warnings = max(len(warnings) - MAX_PER_LEVEL, 0)

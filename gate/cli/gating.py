@@ -82,7 +82,7 @@ def verdict_of(
                     "it with itself"
                 )
                 verdict = dataclasses.replace(verdict, notes=(*verdict.notes, note))
-        return dataclasses.replace(verdict, result_url=url)
+        return dataclasses.replace(verdict, result_url=url, policy_file=session.policy_file)
 
 
 def exit_code_for(verdict: Verdict, warn_exit_code: int, fail_on: str = "error") -> int:

@@ -13,11 +13,13 @@ that still name the result.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gate.ci import github, gitlab
@@ -88,6 +90,24 @@ def _terminal_columns() -> int | None:
         return None
 
 
+def repository_path(policy: str, env: Environment, cwd: str) -> str | None:
+    """The policy's path relative to the repository root, as annotations and the JUnit
+    ``file`` attribute need: the CI's checkout (``GITHUB_WORKSPACE``, ``CI_PROJECT_DIR``),
+    else the nearest directory above the policy holding ``.git``, else the working
+    directory. ``None`` when the policy lies outside it."""
+    path = Path(cwd, policy).resolve()
+    root = env.get("GITHUB_WORKSPACE") or env.get("CI_PROJECT_DIR")
+    if root:
+        base = Path(cwd, root).resolve()
+    else:
+        git = next((parent for parent in path.parents if (parent / ".git").exists()), None)
+        base = git or Path(cwd).resolve()
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return None
+
+
 def _print(line: str) -> None:
     print(line, flush=True)
 
@@ -112,6 +132,14 @@ class Session:
     gitlab: GitLab | None
     secret: str = ""
     key_read: bool = False
+
+    @functools.cached_property
+    def policy_file(self) -> str | None:
+        """The policy's path in the repository (for annotations and JUnit ``file``)."""
+        try:
+            return repository_path(self.options.policy, self.env, os.getcwd())
+        except (OSError, RuntimeError, ValueError):  # a vanished cwd, a symlink loop
+            return None
 
     @classmethod
     def open(cls, options: GateOptions, env: Environment, *, live: bool) -> Session:
@@ -237,8 +265,7 @@ class Session:
         publication = self.github.publication(
             verdict,
             junit_path=paths.junit,
-            policy_path=self.options.policy,
-            cwd=os.getcwd(),
+            policy_file=self.policy_file,
             secret=self.secret,
         )
         for line in publication.lines:

@@ -79,6 +79,16 @@ MISSING = Named(
 )
 
 
+TEST_ID = Named(
+    "test_id",
+    Text(max_length=100),
+    "The rule's name in every report (JUnit testcase, JSON id, annotations) instead of its "
+    "label, so that renaming the metric or moving the rule keeps its test history; one line of "
+    "printable text, at most 100 characters, unique in the policy.",
+)
+TEST_ID_KEY = Key("test_id", TEST_ID)
+
+
 def waiver_keys(level_help: str | None = None) -> tuple[Key, ...]:
     """``level``, ``until`` and ``reason``: how a rule's failure counts, and its waiver."""
     return (Key("level", LEVEL, level_help), Key("until", UNTIL), Key("reason", REASON))
@@ -139,6 +149,7 @@ SCENARIO_RULE = Named(
             ),
             Key("missing", MISSING),
             *waiver_keys(),
+            TEST_ID_KEY,
         ),
         needs=(("min_passes", "min_pass_percent", "pass_percent", "required"),),
         required=("match",),
@@ -174,6 +185,7 @@ SCENARIO_GROUP = Named(
             *waiver_keys(
                 "The level of no_new_failures, and the default level of the rules under each."
             ),
+            TEST_ID_KEY,
         ),
         needs=(("no_new_failures", "each"),),
         waiver=True,
@@ -186,6 +198,7 @@ SCENARIO_GROUP = Named(
 DEFINED: tuple[Named, ...] = (
     LEVEL,
     MISSING,
+    TEST_ID,
     PERCENT,
     PERCENT_CHANGE,
     COUNT,
@@ -209,17 +222,18 @@ SUCCESS_RATE = Section(
             "(needs baseline).",
         ),
         *waiver_keys(),
+        TEST_ID_KEY,
     ),
     needs=(("min", "max_drop"),),
     waiver=True,
 )
 EXPECTED_OUTCOMES = Section(
-    (Key("min_met_percent", PERCENT), Key("max_unmet", COUNT), *waiver_keys()),
+    (Key("min_met_percent", PERCENT), Key("max_unmet", COUNT), *waiver_keys(), TEST_ID_KEY),
     needs=(("min_met_percent", "max_unmet"),),
     waiver=True,
 )
 RUNS = Section(
-    (Key("min_total", ID), Key("max_failed", COUNT), *waiver_keys()),
+    (Key("min_total", ID), Key("max_failed", COUNT), *waiver_keys(), TEST_ID_KEY),
     needs=(("min_total", "max_failed"),),
     waiver=True,
 )
@@ -242,6 +256,7 @@ CRITICAL_CATEGORIES = Section(
             "Priorities or category names that never count.",
         ),
         *waiver_keys(),
+        TEST_ID_KEY,
     ),
     needs=(("max", "no_new_categories"),),
     waiver=True,
@@ -285,6 +300,7 @@ METRIC = Section(
         ),
         Key("missing", MISSING),
         *waiver_keys(),
+        TEST_ID_KEY,
     ),
     needs=(("name", "id"), ("p50", "mean", "pass_percent", "enum")),
     waiver=True,

@@ -60,9 +60,13 @@ class Count(_Data):
 
 
 class Text(_Data):
-    """A string with something other than blanks in it (kept stripped)."""
+    """A string with something other than blanks in it (kept stripped); with ``max_length``,
+    also one line of at most that many characters."""
 
-    __slots__ = ()
+    __slots__ = ("max_length",)
+
+    def __init__(self, max_length: int | None = None) -> None:
+        self.max_length = max_length
 
 
 class Choice(_Data):

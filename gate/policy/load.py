@@ -86,7 +86,7 @@ from gate.policy.model import (
     selector_problem,
 )
 from gate.policy.units import parse_date, parse_duration
-from gate.policy.yamlload import describe_yaml_error, load_yaml
+from gate.policy.yamlload import describe_yaml_error, load_yaml_with_lines
 
 
 def parse_policy(text: str, *, source: str) -> Policy:
@@ -94,14 +94,14 @@ def parse_policy(text: str, *, source: str) -> Policy:
     if len(text.encode("utf-8", errors="replace")) > MAX_POLICY_BYTES:
         raise PolicyError(f"{source}: the file is larger than {MAX_POLICY_BYTES} bytes")
     try:
-        data = load_yaml(text)
+        data, lines = load_yaml_with_lines(text)
     except yaml.YAMLError as exc:
         raise PolicyError(f"{source}: invalid YAML: {describe_yaml_error(exc)}") from None
     except RecursionError:
         raise PolicyError(f"{source}: invalid YAML: nested too deeply") from None
     except ValueError as exc:  # a scalar PyYAML cannot build, such as '!!int abc'
         raise PolicyError(f"{source}: invalid YAML: {exc}") from None
-    return _Validator(source).policy(data)
+    return _Validator(source, lines).policy(data)
 
 
 def _show(value: object) -> str:
@@ -124,8 +124,9 @@ def _show(value: object) -> str:
 class _Validator:
     """Walks the raw YAML data; every error names ``source: path``."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, lines: Mapping[str, int] | None = None) -> None:
         self.source = source
+        self.lines = lines or {}
 
     def fail(self, path: str, message: str) -> PolicyError:
         where = f"{self.source}: {path}: " if path else f"{self.source}: "
@@ -337,7 +338,7 @@ class _Validator:
         if isinstance(kind, Count):
             return self.count(value, path, minimum=kind.minimum)
         if isinstance(kind, Text):
-            return self.text(value, path)
+            return self.text(value, path, max_length=kind.max_length)
         if isinstance(kind, Choice):
             return self.choice(value, path, kind.values)
         if isinstance(kind, Duration):
@@ -363,10 +364,17 @@ class _Validator:
             raise self.fail(path, f"expected {kind}, got {_show(value)}")
         return tuple(self.text(item, f"{path}[{i}]") for i, item in enumerate(value))
 
-    def text(self, value: object, path: str) -> str:
+    def text(self, value: object, path: str, *, max_length: int | None = None) -> str:
         if not isinstance(value, str) or not value.strip():
             raise self.fail(path, f"expected a non-empty string, got {_show(value)}")
-        return value.strip()
+        text = value.strip()
+        if max_length is None:
+            return text
+        if not text.isprintable():
+            raise self.fail(path, f"expected one line of printable text, got {_show(text)}")
+        if len(text) > max_length:
+            raise self.fail(path, f"expected at most {max_length} characters, got {len(text)}")
+        return text
 
     def choice(self, value: object, path: str, allowed: tuple[str, ...]) -> str:
         if value not in allowed:
@@ -393,7 +401,21 @@ class _Validator:
         )
         if all(level is Level.OFF for level in rules.levels()):
             raise self.fail("rules", "every rule is off; a gate that checks nothing cannot pass")
+        self.unique_test_ids(rules)
         return rules
+
+    def unique_test_ids(self, rules: Rules) -> None:
+        """A ``test_id`` names one rule's tests in every report: two rules cannot share one."""
+        owners: dict[str, str] = {}
+        for path, rule in rules.listed():
+            if rule.test_id is None:
+                continue
+            if rule.test_id in owners:
+                raise self.fail(
+                    f"{path}.test_id",
+                    f"{_show(rule.test_id)} is already the test_id of {owners[rule.test_id]}",
+                )
+            owners[rule.test_id] = path
 
     def rule_body(
         self, raw: object, path: str, section: Section
@@ -412,7 +434,7 @@ class _Validator:
         data, level, waiver = self.rule_body(raw, path, section)
         bounds = (key for key in section.names if key not in WAIVER_KEYS)
         values = {key: self.field(section, data, key, path) for key in bounds}
-        return {**values, "level": level, "waiver": waiver}
+        return {**values, "level": level, "waiver": waiver, "line": self.lines.get(path)}
 
     def success_rate(self, raw: object, path: str) -> SuccessRateRule:
         return SuccessRateRule(**self.rule_values(raw, path, SUCCESS_RATE))
@@ -432,7 +454,15 @@ class _Validator:
             if "no_new_categories" in data
             else ()
         )
-        return CriticalCategoriesRule(caps, ignore, level, new, waiver)
+        return CriticalCategoriesRule(
+            caps,
+            ignore,
+            level,
+            new,
+            waiver,
+            test_id=self.field(CRITICAL_CATEGORIES, data, "test_id", path),
+            line=self.lines.get(path),
+        )
 
     def priority_list(self, raw: object, path: str) -> tuple[str, ...]:
         kind = CRITICAL_CATEGORIES.kind("no_new_categories")
@@ -498,6 +528,8 @@ class _Validator:
             enum=self.enum_share(data["enum"], f"{path}.enum") if "enum" in data else None,
             waiver=self.waiver(data, path, level),
             missing=self.missing(METRIC, data, path),
+            test_id=self.field(METRIC, data, "test_id", path),
+            line=self.lines.get(path),
         )
 
     def missing(self, section: Section, data: Mapping[str, Any], path: str) -> Missing:
@@ -572,7 +604,8 @@ class _Validator:
             raise self.fail(
                 path, "no bound given; set no_new_failures: true or list rules under each"
             )
-        return ScenariosRule(each, no_new, level, waiver)
+        test_id = self.field(_section(SCENARIO_GROUP), data, "test_id", path)
+        return ScenariosRule(each, no_new, level, waiver, test_id, self.lines.get(path))
 
     def scenario_list(
         self, raw: object, path: str, defaults: Mapping[str, Any] | None = None
@@ -619,6 +652,8 @@ class _Validator:
             required=required,
             path=path,
             missing=self.missing(section, data, path),
+            test_id=self.field(section, data, "test_id", path),
+            line=self.lines.get(path),
         )
         if required and rule.missing is not Missing.ERROR:
             raise self.fail(

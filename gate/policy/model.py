@@ -86,6 +86,8 @@ class SuccessRateRule:
     level: Level = Level.ERROR
     max_drop: float | None = None  # percentage points below the baseline
     waiver: Waiver | None = None
+    test_id: str | None = None  # the rule's name in every report, when set
+    line: int | None = field(default=None, compare=False)  # where it is written (1-based)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,8 @@ class ExpectedOutcomesRule:
     max_unmet: int | None = None
     level: Level = Level.ERROR
     waiver: Waiver | None = None
+    test_id: str | None = None  # the rule's name in every report, when set
+    line: int | None = field(default=None, compare=False)  # where it is written (1-based)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +106,8 @@ class RunsRule:
     max_failed: int | None = None
     level: Level = Level.ERROR
     waiver: Waiver | None = None
+    test_id: str | None = None  # the rule's name in every report, when set
+    line: int | None = field(default=None, compare=False)  # where it is written (1-based)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +120,8 @@ class CriticalCategoriesRule:
     level: Level = Level.ERROR
     no_new_categories: tuple[str, ...] = ()
     waiver: Waiver | None = None
+    test_id: str | None = None  # the rule's name in every report, when set
+    line: int | None = field(default=None, compare=False)  # where it is written (1-based)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +155,8 @@ class MetricRule:
     enum: EnumShare | None = None
     waiver: Waiver | None = None
     missing: Missing = Missing.ERROR
+    test_id: str | None = None  # the rule's name in every report, when set
+    line: int | None = field(default=None, compare=False)  # where it is written (1-based)
 
     @property
     def label(self) -> str:
@@ -169,6 +179,8 @@ class ScenarioRule:
     waiver: Waiver | None = None
     path: str = ""  # where the policy writes it, for messages
     missing: Missing = Missing.ERROR
+    test_id: str | None = None  # the rule's name in every report, when set
+    line: int | None = field(default=None, compare=False)  # where it is written (1-based)
 
     @property
     def label(self) -> str:
@@ -187,6 +199,8 @@ class ScenariosRule:
     no_new_failures: bool = False
     level: Level = Level.ERROR
     waiver: Waiver | None = None
+    test_id: str | None = None  # the rule's name in every report, when set
+    line: int | None = field(default=None, compare=False)  # where it is written (1-based)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +221,21 @@ class Rules:
             if self.scenarios.no_new_failures:
                 levels.append(self.scenarios.level)
         return levels
+
+    def listed(self) -> list[tuple[str, Any]]:
+        """Every rule with the path the policy writes it at, in policy order (the
+        ``scenarios`` mapping itself only where it holds a rule, no_new_failures)."""
+        found: list[tuple[str, Any]] = [
+            (f"rules.{name}", getattr(self, name))
+            for name in ("success_rate", "expected_outcomes", "runs", "critical_categories")
+            if getattr(self, name) is not None
+        ]
+        found += [(f"rules.metrics[{index}]", rule) for index, rule in enumerate(self.metrics)]
+        if self.scenarios is not None:
+            if self.scenarios.no_new_failures:
+                found.append(("rules.scenarios", self.scenarios))
+            found += [(rule.path, rule) for rule in self.scenarios.each]
+        return found
 
     def waivers(self) -> list[tuple[Waiver, Level]]:
         """Every rule's waiver with the level the policy gives it, in policy order."""

@@ -43,6 +43,8 @@ SCHEMA_ID = "https://github.com/cekura-gate/cekura-gate/policy.schema.json"
 
 JSON = dict[str, Any]
 TEXT: JSON = {"type": "string", "minLength": 1, "pattern": r"\S"}
+# One line with something in it: no control characters (a newline among them).
+ONE_LINE_TEXT = r"^[^\u0000-\u001f\u007f]*\S[^\u0000-\u001f\u007f]*$"
 # The forms parse_duration takes, less those that come to zero (a schema cannot do sums).
 DURATION_TEXT = r"^\s*(\d+(\.\d+)?|(\d+[hH])?(\d+[mM])?(\d+(\.\d+)?[sS])?)\s*$"
 ZERO_DURATION = r"^[\s0hHmMsS.]*$"
@@ -94,7 +96,9 @@ def _scalar(kind: Kind) -> JSON:
     if isinstance(kind, Count):
         return {"type": "integer", "minimum": kind.minimum, "maximum": MAX_WHOLE_NUMBER}
     if isinstance(kind, Text):
-        return dict(TEXT)
+        if kind.max_length is None:
+            return dict(TEXT)
+        return {"type": "string", "pattern": ONE_LINE_TEXT, "maxLength": kind.max_length}
     if isinstance(kind, Choice):
         return {"enum": list(kind.values)}
     if isinstance(kind, Flag):

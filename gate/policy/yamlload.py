@@ -227,14 +227,61 @@ def _events(text: str) -> Iterator[yaml.Event]:
 
 def load_yaml(text: str) -> Any:
     """Parse one YAML document safely; raises ``yaml.YAMLError`` on bad input."""
+    return load_yaml_with_lines(text)[0]
+
+
+def load_yaml_with_lines(text: str) -> tuple[Any, dict[str, int]]:
+    """Parse one YAML document safely, and say on which line (1-based) each rule starts:
+    ``{"rules.success_rate": 12, "rules.metrics[0]": 20, "rules.scenarios.each[1]": 41}``.
+    One parse gives both (the node tree is composed once, then constructed). Raises
+    ``yaml.YAMLError`` on bad input."""
     _check_events(text)
+    loader = _StrictLoader(text)
     try:
-        return yaml.load(text, Loader=_StrictLoader)
+        node = loader.get_single_node()
+        data = None if node is None else loader.construct_document(node)
+        return data, rule_lines(node)
     except yaml.YAMLError:
         raise
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
         # Some constructors (!!set, !!omap) fail after construct_object has returned.
         raise yaml.YAMLError(f"a value could not be read ({type(exc).__name__})") from None
+    finally:
+        loader.dispose()
+
+
+def rule_lines(root: yaml.Node | None) -> dict[str, int]:
+    """The line of each rule under ``rules`` (a key's line, or a list item's), by the path
+    the loader's messages use. Only the few levels rules live at are walked."""
+    lines: dict[str, int] = {}
+    rules = _value_of(root, "rules")
+    for key, value in _entries(rules):
+        path = f"rules.{key.value}"
+        lines[path] = key.start_mark.line + 1
+        lines.update(_item_lines(value, path))
+        lines.update(_item_lines(_value_of(value, "each"), f"{path}.each"))
+    return lines
+
+
+def _entries(node: yaml.Node | None) -> list[tuple[yaml.ScalarNode, yaml.Node]]:
+    """A mapping node's entries whose keys are plain strings (not merge keys)."""
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    return [
+        (key, value)
+        for key, value in node.value
+        if isinstance(key, yaml.ScalarNode) and key.tag == _STR_TAG
+    ]
+
+
+def _value_of(node: yaml.Node | None, name: str) -> yaml.Node | None:
+    return next((value for key, value in _entries(node) if key.value == name), None)
+
+
+def _item_lines(node: yaml.Node | None, path: str) -> dict[str, int]:
+    if not isinstance(node, yaml.SequenceNode):
+        return {}
+    return {f"{path}[{index}]": item.start_mark.line + 1 for index, item in enumerate(node.value)}
 
 
 def describe_yaml_error(exc: yaml.YAMLError) -> str:

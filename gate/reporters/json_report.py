@@ -9,12 +9,15 @@ from typing import Any
 from gate.rules.checks import Check, WaiverState
 from gate.rules.evaluate import Counts, NoVerdict, RunReport, Verdict
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: a check's id is its test id; its place in the policy is key
 
 
 def _check(check: Check) -> dict[str, Any]:
     return {
-        "id": check.id,
+        "id": check.identity,
+        "key": check.key,
+        "family": check.family,
+        "line": check.line,
         "title": check.title,
         "expected": check.expected,
         "actual": check.actual,
@@ -115,6 +118,7 @@ def render(verdict: Verdict | NoVerdict) -> str:
                 "verdict": verdict.status.value,
                 "error": verdict.error,
                 "policy": verdict.policy_source,
+                "policy_file": None,
                 "result": _unjudged_result(verdict),
                 "baseline": None,
                 "counts": _counts(None),
@@ -130,6 +134,7 @@ def render(verdict: Verdict | NoVerdict) -> str:
         "verdict": verdict.status.value,
         "error": None,
         "policy": verdict.policy_source,
+        "policy_file": verdict.policy_file,
         "result": _result(verdict),
         "baseline": _baseline(verdict),
         "counts": _counts(verdict.counts),

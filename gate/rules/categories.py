@@ -150,7 +150,7 @@ def _check_new_categories(
         reason = f"{problem}; {reason}" if new else problem
     check = make_check(
         f"critical_categories.no_new_categories.{cap}",
-        f"New {cap} categories",
+        f"Critical categories: new {cap}",
         rule.level,
         "none new vs baseline",
         str(len(categories)) if problem is None else f"{len(categories)} + unknown",

@@ -26,9 +26,15 @@ class Outcome(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """The judgement of one bound of one rule."""
+    """The judgement of one bound of one rule.
 
-    id: str
+    ``key`` says which bound of which rule, by its place in the policy (``metrics[0].p50``):
+    it changes when rules move. ``test_id`` is the check's identity in every report, the
+    same wherever the rule sits: the rule's ``test_id`` if it has one, else its title (see
+    ``identify``). ``family`` groups checks by kind of rule; ``line`` is the rule's line in
+    the policy file."""
+
+    key: str
     title: str
     expected: str
     actual: str
@@ -38,6 +44,14 @@ class Check:
     baseline: str = ""  # the baseline's value, when the check compares with one
     delta: str = ""  # current minus baseline
     waiver: str = ""  # the rule's waiver, active or expired
+    test_id: str = ""
+    family: str = ""
+    line: int | None = None
+
+    @property
+    def identity(self) -> str:
+        """The check's name in reports: its test id, else (before ``identify``) its title."""
+        return self.test_id or self.title
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +108,7 @@ def judge(ok: bool, level: Level) -> Outcome:
 
 
 def make_check(
-    check_id: str,
+    key: str,
     title: str,
     level: Level,
     expected: str,
@@ -104,12 +118,10 @@ def make_check(
     run_ids: Iterable[int] = (),
 ) -> Check:
     if level is Level.OFF:
-        return Check(
-            check_id, title, expected, actual, Outcome.SKIP, "rule is off in the policy", ()
-        )
+        return Check(key, title, expected, actual, Outcome.SKIP, "rule is off in the policy", ())
     outcome = judge(ok, level)
     text = reason if not ok else f"{title}: {actual} meets {expected}"
-    return Check(check_id, title, expected, actual, outcome, text, tuple(run_ids))
+    return Check(key, title, expected, actual, outcome, text, tuple(run_ids))
 
 
 NO_BASELINE = "no baseline to compare with"
@@ -184,7 +196,7 @@ def compared(check: Check, current: float | None, base: float | None, unit: str)
 
 
 def drop_check(
-    check_id: str,
+    key: str,
     title: str,
     level: Level,
     *,
@@ -213,7 +225,7 @@ def drop_check(
             f"more than {fmt(limit, ' pp')}"
         )
     check = make_check(
-        check_id,
+        key,
         title,
         level,
         f"drop <= {fmt(limit, ' pp')}",
@@ -275,3 +287,52 @@ def unknown(check: Check, level: Level, reason: str) -> Check:
 
 def unknown_all(checks: list[Check], level: Level, reason: str | None) -> list[Check]:
     return checks if reason is None else [unknown(check, level, reason) for check in checks]
+
+
+# --------------------------------------------------------------------------- identities
+
+
+def of_rule(
+    checks: Iterable[Check], family: str, rule: object, subject: str | None = None
+) -> list[Check]:
+    """The checks of one rule, with the rule's family, line and test id.
+
+    A rule with ``test_id: X`` names its checks ``X`` followed by what each check's title
+    says after the rule's ``subject`` (``Latency p50 vs baseline`` with ``test_id:
+    latency`` and subject ``Latency`` is ``latency p50 vs baseline``); a title that does not
+    start with the subject gives ``X`` alone. Without a test id the title is the name.
+    """
+    test_id: str | None = getattr(rule, "test_id", None)
+    line: int | None = getattr(rule, "line", None)
+    named = []
+    for check in checks:
+        name = check.title
+        if test_id is not None:
+            rest = (
+                check.title[len(subject) :] if subject and check.title.startswith(subject) else ""
+            )
+            name = test_id + rest
+        named.append(dataclasses.replace(check, test_id=name, family=family, line=line))
+    return named
+
+
+def identify(checks: Iterable[Check]) -> tuple[Check, ...]:
+    """Every check with a unique test id: where two would share one (two rules on the same
+    metric, say), the later ones get `` (2)``, `` (3)`` in policy order. Give such rules a
+    ``test_id`` to name them yourself."""
+    checks = tuple(checks)
+    seen: dict[str, int] = {}
+    taken = {check.identity for check in checks}
+    unique = []
+    for check in checks:
+        name = check.identity
+        count = seen.get(name, 0) + 1
+        seen[name] = count
+        if count > 1:
+            suffix = count
+            while f"{name} ({suffix})" in taken:
+                suffix += 1
+            taken.add(f"{name} ({suffix})")
+            name = f"{name} ({suffix})"
+        unique.append(check if name == check.test_id else dataclasses.replace(check, test_id=name))
+    return tuple(unique)

@@ -35,7 +35,9 @@ from gate.rules.checks import (
     drop_check,
     effective_rule,
     fmt,
+    identify,
     make_check,
+    of_rule,
     percent,
     plural,
     short,
@@ -119,6 +121,7 @@ class Verdict:
     baseline: BaselineInfo | None = None
     waivers: tuple[WaiverState, ...] = ()
     as_of: datetime.date | None = None  # the day the waivers were judged on
+    policy_file: str | None = None  # the policy's path in the repository, for file/line
 
     @property
     def failed_checks(self) -> tuple[Check, ...]:
@@ -311,7 +314,7 @@ def check_expected_outcomes(
         checks.append(
             make_check(
                 "expected_outcomes.max_unmet",
-                "Unmet expected outcomes",
+                "Expected outcomes unmet",
                 rule.level,
                 f"<= {rule.max_unmet}",
                 str(unmet) if unmet is not None else "n/a (0 of 0)",
@@ -329,7 +332,7 @@ def check_runs(rule: RunsRule, result: Result, counts: Counts) -> list[Check]:
         checks.append(
             make_check(
                 "runs.min_total",
-                "Total runs",
+                "Runs in total",
                 rule.level,
                 f">= {rule.min_total}",
                 str(counts.total_runs),
@@ -350,7 +353,7 @@ def check_runs(rule: RunsRule, result: Result, counts: Counts) -> list[Check]:
         checks.append(
             make_check(
                 "runs.max_failed",
-                "Failed runs",
+                "Runs failed",
                 rule.level,
                 f"<= {rule.max_failed}",
                 f"{counts.failed_runs} of {counts.total_runs}",
@@ -428,25 +431,42 @@ def _rule_checks(
 ) -> list[Check]:
     rules = policy.rules
     base_counts = count_runs(baseline) if baseline is not None else None
-    checks = [check_status(result, counts)]
+    checks = of_rule([check_status(result, counts)], "result", None)
 
-    def add(rule: Any, judge: Any) -> None:
+    def add(rule: Any, family: str, subject: str, judge: Any) -> None:
         effective, note, expired = effective_rule(rule, today)
-        checks.extend(annotated(judge(effective), note, expired))
+        checks.extend(of_rule(annotated(judge(effective), note, expired), family, rule, subject))
 
     if rules.success_rate:
-        add(rules.success_rate, lambda r: check_success_rate(r, result, counts, base_counts))
+        add(
+            rules.success_rate,
+            "success_rate",
+            "Success rate",
+            lambda r: check_success_rate(r, result, counts, base_counts),
+        )
     if rules.expected_outcomes:
-        add(rules.expected_outcomes, lambda r: check_expected_outcomes(r, result, counts))
+        add(
+            rules.expected_outcomes,
+            "expected_outcomes",
+            "Expected outcomes",
+            lambda r: check_expected_outcomes(r, result, counts),
+        )
     if rules.runs:
-        add(rules.runs, lambda r: check_runs(r, result, counts))
+        add(rules.runs, "runs", "Runs", lambda r: check_runs(r, result, counts))
     if rules.critical_categories:
         add(
             rules.critical_categories,
+            "critical_categories",
+            "Critical categories",
             lambda r: check_critical_categories(r, result, baseline),
         )
     for index, metric in enumerate(rules.metrics):
-        add(metric, lambda r, i=index: metric_checks(i, r, result, baseline))
+        add(
+            metric,
+            "metrics",
+            metric.label,
+            lambda r, i=index: metric_checks(i, r, result, baseline),
+        )
     if rules.scenarios:
         checks.extend(check_scenarios(rules.scenarios, result, baseline, today))
     return checks
@@ -483,7 +503,7 @@ def evaluate(
     ``today`` decides which waivers have expired (without it, every dated one has).
     """
     counts = count_runs(result)
-    checks = tuple(_rule_checks(policy, result, counts, baseline, today))
+    checks = identify(_rule_checks(policy, result, counts, baseline, today))
     blamed = frozenset(
         run_id for check in checks if check.outcome is Outcome.FAIL for run_id in check.run_ids
     )

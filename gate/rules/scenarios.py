@@ -25,6 +25,7 @@ from gate.rules.checks import (
     glob_hint,
     make_check,
     missing,
+    of_rule,
     percent,
     plural,
     short,
@@ -33,6 +34,7 @@ from gate.rules.checks import (
 )
 
 ScenarioKey = tuple[str, object]
+SCENARIOS = "scenarios"  # the family of every check here
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +157,9 @@ def scenario_rule_checks(
     matched = [group for group in groups if scenario_matches(rule, group.scenario_id, group.name)]
     label = matched[0].name if isinstance(rule.match, int) and matched else rule.label
     title = f"Scenario '{short(label, 120)}'"
+    # A rule's test_id stands for what it matches: the one scenario of an id, or a glob's
+    # text; a glob's checks per scenario keep the scenario's name after it.
+    per_scenario = title if isinstance(rule.match, int) else "Scenario"
     if not matched:
         reason = (
             f"no run of a scenario matching '{short(rule.label, 120)}' is in this result "
@@ -169,27 +174,27 @@ def scenario_rule_checks(
             False,
             reason,
         )
-        return [missing(check, rule.missing, reason)]
+        return of_rule([missing(check, rule.missing, reason)], SCENARIOS, rule, title)
     checks = []
     if rule.required:
         runs = sum(len(group.runs) for group in matched)
-        checks.append(
-            make_check(
-                f"scenarios[{index}].required",
-                f"{title} present",
-                rule.level,
-                "present",
-                f"{plural(len(matched), 'scenario')}, {plural(runs, 'run')}",
-                True,
-                "",
-            )
+        present = make_check(
+            f"scenarios[{index}].required",
+            f"{title} present",
+            rule.level,
+            "present",
+            f"{plural(len(matched), 'scenario')}, {plural(runs, 'run')}",
+            True,
+            "",
         )
+        checks += of_rule([present], SCENARIOS, rule, title)
     names = collections.Counter(short(group.name, 120) for group in matched)
     for group in matched:
         name = short(group.name, 120)
         if names[name] > 1 and group.scenario_id is not None:
             name = f"{name} (id {group.scenario_id})"  # keeps check ids unique
-        checks += _scenario_bound_checks(index, rule, group, name)
+        bound_checks = _scenario_bound_checks(index, rule, group, name)
+        checks += of_rule(bound_checks, SCENARIOS, rule, per_scenario)
     return checks
 
 
@@ -269,5 +274,7 @@ def check_scenarios(
         judged = unknown_all(
             [check_no_new_failures(enforced, result, baseline)], enforced.level, gap
         )
-        checks += annotated(judged, note, expired)
+        checks += of_rule(
+            annotated(judged, note, expired), SCENARIOS, rule, "New scenario failures"
+        )
     return checks

@@ -102,9 +102,9 @@ class Outcome:
 
     def check(self, check_id: str) -> dict[str, Any]:
         found: list[dict[str, Any]] = [
-            item for item in self.doc()["checks"] if item["id"] == check_id
+            item for item in self.doc()["checks"] if item["key"] == check_id
         ]
-        assert len(found) == 1, (check_id, [item["id"] for item in self.doc()["checks"]])
+        assert len(found) == 1, (check_id, [item["key"] for item in self.doc()["checks"]])
         return found[0]
 
     def markdown(self) -> str:

@@ -983,7 +983,7 @@ def test_gate_step_passes_a_baseline_input_to_the_gate(tmp_path, fake, source):
     assert_runner_contract(step, "fail")
     report = json.loads((step.work / "cekura-gate" / "verdict.json").read_text())
     assert report["baseline"]["id"] == BASELINE_ID
-    [check] = [check for check in report["checks"] if check["id"] == "success_rate.max_drop"]
+    [check] = [check for check in report["checks"] if check["key"] == "success_rate.max_drop"]
     assert (check["outcome"], check["baseline"]) == ("fail", "100%")
 
 

@@ -180,7 +180,7 @@ def test_runs_file_merges_critical_categories(tmp_path, merge, code, found):
     run = run_cli(*args, "--json", "v.json", cwd=tmp_path)
     assert run.code == code
     report = json.loads((tmp_path / "v.json").read_text(encoding="utf-8"))
-    [check] = [c for c in report["checks"] if c["id"] == "critical_categories.max.critical"]
+    [check] = [c for c in report["checks"] if c["key"] == "critical_categories.max.critical"]
     assert check["actual"] == found
 
 

@@ -258,7 +258,7 @@ def test_result_that_ends_failed_fails_the_gate(tmp_path, fake):
     assert outcome.status_lines() == ["running", "failed"]
     assert not outcome.error_lines()
     failures = {name: message for name, kind, message in outcome.cases() if kind == "failure"}
-    assert failures["result.status"] == "the result ended with status 'failed'"
+    assert failures["Result status"] == "the result ended with status 'failed'"
     assert outcome.verdict()["verdict"] == "fail"
     assert outcome.report("summary.md").startswith(SUMMARY_FAIL)
 
@@ -455,11 +455,11 @@ def test_missing_findings_are_fetched_from_runs_bulk_and_fail_the_gate(tmp_path,
     assert unquote(bulk.raw_query) == "run_ids=273,274"
     assert bulk.query == {"run_ids": ["273,274"]}
     [found] = [
-        c for c in outcome.verdict()["checks"] if c["id"] == "critical_categories.max.critical"
+        c for c in outcome.verdict()["checks"] if c["key"] == "critical_categories.max.critical"
     ]
     assert (found["outcome"], found["actual"], found["run_ids"]) == ("fail", "1", [273])
     failures = {name for name, kind, _ in outcome.cases() if kind == "failure"}
-    assert "critical_categories.max.critical" in failures
+    assert "Critical categories: critical" in failures
     assert outcome.report("summary.md").startswith(SUMMARY_FAIL)
     assert not fake.unauthorised_requests()
 
@@ -473,7 +473,7 @@ def test_run_details_missing_from_the_first_bulk_answer_are_asked_for_again(tmp_
     assert outcome.code == 1, outcome.stderr
     assert bulk_queries(fake) == ["run_ids=273,274", "run_ids=273"]
     [found] = [
-        c for c in outcome.verdict()["checks"] if c["id"] == "critical_categories.max.critical"
+        c for c in outcome.verdict()["checks"] if c["key"] == "critical_categories.max.critical"
     ]
     assert found["actual"] == "1"
 
@@ -632,7 +632,7 @@ def test_a_key_that_cannot_be_a_key_is_refused_before_any_request(tmp_path, fake
 # Keys (valid ones) that are also pieces of the reports' own structure, echoed by the server.
 STRUCTURAL_KEYS = [
     '"schema_version":',
-    'classname="cekura-gate.rules">',
+    'classname="cekura-gate.metrics">',
     'name="result_status"',
     'value="completed"',
     ":white_check_mark:",
@@ -649,7 +649,7 @@ def test_a_key_that_collides_with_report_structure_never_breaks_a_report(tmp_pat
         assert not server.unauthorised_requests()
     assert_passed(outcome)  # JUnit and JSON parse; the summary's first line is intact
     assert outcome.verdict()["result"]["name"] == "Nightly run by [redacted]"
-    assert outcome.verdict()["schema_version"] == 1
+    assert outcome.verdict()["schema_version"] == 2
     assert f"run by {key}" not in outcome.stdout + outcome.stderr
 
 

@@ -167,7 +167,7 @@ def assert_compared(outcome: Outcome, check_id: str) -> dict[str, Any]:
     assert "| Baseline |" in outcome.markdown() and "| Delta |" in outcome.markdown()
     row = outcome.md_row(check["title"])
     assert row[2:5] == [check["baseline"], check["actual"], check["delta"]], row
-    kind, _, text = outcome.junit()[check_id]
+    kind, _, text = outcome.junit()[check["id"]]
     assert f"baseline {check['baseline']}, delta {check['delta']}" in text, text
     assert kind == {"pass": "passed", "fail": "failure", "warn": "skipped"}[check["outcome"]]
     return check

@@ -118,7 +118,7 @@ def test_scenario_k_of_n(tmp_path, outcomes, rules, code, check_id, expected):
     check = outcome.check(check_id)
     assert (check["outcome"], check["actual"]) == expected
     assert outcome.md_row(check["title"])[2] == check["actual"]
-    kind = outcome.junit()[check_id][0]
+    kind = outcome.junit()[check["id"]][0]
     assert kind == {"pass": "passed", "skip": "skipped"}.get(check["outcome"], "failure")
 
 

@@ -116,7 +116,7 @@ def test_waiver_as_of_before_on_and_after_its_date(
     assert f"### Waivers (as of {as_of}): 2" in markdown
     assert f"| rules.success_rate | warn | 2026-06-30 | {md_state} | {reason} |" in markdown
     assert "| rules.expected_outcomes | warn | – | no end date |" in markdown
-    kind, _, junit_text = outcome.junit()["success_rate.min"]
+    kind, _, junit_text = outcome.junit()["Success rate"]
     assert kind == ("skipped" if code == 0 else "failure") and text in junit_text
     assert outcome.junit_properties()["waiver rules.success_rate"] == f"{text}: {reason}"
     env = outcome.dotenv()
@@ -161,7 +161,7 @@ def test_golden_reports_for_a_verdict_with_a_baseline_and_waivers(tmp_path):
     document = outcome.doc()
     assert document["baseline"]["source"] == os.path.join("release", "baselines", "nightly.json")
     assert [w["state"] for w in document["waivers"]] == ["expired", "active"]
-    outcomes = {check["id"]: check["outcome"] for check in document["checks"]}
+    outcomes = {check["key"]: check["outcome"] for check in document["checks"]}
     assert outcomes == {
         "result.status": "pass",
         "success_rate.min": "pass",

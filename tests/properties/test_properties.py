@@ -1121,7 +1121,7 @@ def test_a_metric_with_only_garbage_scores_never_meets_its_bound(scores):
     )
     result = judge(payload)
     assert result is not None
-    check = next(c for c in evaluate(EXAMPLE_POLICY, result).checks if c.id == "metrics[0].p50")
+    check = next(c for c in evaluate(EXAMPLE_POLICY, result).checks if c.key == "metrics[0].p50")
     honest = [s for s in scores if not isinstance(s, bool) and _finite_number(s)]
     if not honest:
         assert check.outcome.value == "fail", check

@@ -3,8 +3,6 @@ the command line to print and the text it asks it to append, with the secret nev
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from gate.ci.github import GitHub, detect
@@ -22,7 +20,7 @@ STEP = {
 
 def failing(message: str) -> Verdict:
     check = Check(
-        id="success_rate",
+        key="success_rate",
         title="Success rate",
         outcome=Outcome.FAIL,
         expected=">= 90%",
@@ -45,7 +43,7 @@ def failing(message: str) -> Verdict:
 )
 def test_detect_reads_the_step_s_files_and_label(env, label):
     github = detect(env, force=None, annotations_on=True, summary_on=False)
-    assert github == GitHub("/runner/output", "/runner/summary", "/repo", True, False, label)
+    assert github == GitHub("/runner/output", "/runner/summary", True, False, label)
 
 
 @pytest.mark.parametrize(
@@ -63,33 +61,33 @@ def test_detect_off(env, force):
 def test_forced_on_outside_a_step_has_no_files_to_write():
     github = detect({}, force=True, annotations_on=True, summary_on=True)
     assert github is not None
-    assert (github.output_path, github.summary_path, github.workspace) == (None, None, None)
+    assert (github.output_path, github.summary_path) == (None, None)
     assert github.announcement(7, "https://dashboard.example/7") is None
 
 
 @pytest.mark.parametrize("secret", ["", "   "])
 def test_a_blank_secret_is_not_masked(secret):
-    assert GitHub(None, None, None).mask_line(secret) is None
+    assert GitHub(None, None).mask_line(secret) is None
 
 
 @pytest.mark.parametrize("secret", ["test", "pass", f"{SECRET[:6]}\n::error::{SECRET[6:]}"])
 def test_a_value_that_cannot_be_a_key_is_never_sent_so_never_masked(secret):
     """Masking "test" would hide every "test" in the log; the key is refused before use."""
-    assert GitHub(None, None, None).mask_line(secret) is None
+    assert GitHub(None, None).mask_line(secret) is None
 
 
 def test_the_secret_is_masked_with_one_command():
-    assert GitHub(None, None, None).mask_line(SECRET) == f"::add-mask::{SECRET}"
+    assert GitHub(None, None).mask_line(SECRET) == f"::add-mask::{SECRET}"
 
 
 def test_group_title_cannot_end_the_line_early():
-    opened, closed = GitHub(None, None, None).group_lines("wait\n::error::x")
+    opened, closed = GitHub(None, None).group_lines("wait\n::error::x")
     assert opened == "::group::wait%0A::error::x"
     assert closed == "::endgroup::"
 
 
 def test_untrusted_lines_pair_up_with_a_fresh_token_each_time():
-    github = GitHub(None, None, None)
+    github = GitHub(None, None)
     (first_on, first_off), (second_on, _) = github.untrusted_lines(), github.untrusted_lines()
     token = first_on.removeprefix("::stop-commands::")
     assert first_off == f"::{token}::" and len(token) == 32
@@ -97,13 +95,12 @@ def test_untrusted_lines_pair_up_with_a_fresh_token_each_time():
 
 
 def test_publication_redacts_the_secret_from_annotations_summary_and_outputs(tmp_path):
-    github = GitHub(str(tmp_path / "out"), str(tmp_path / "sum"), str(tmp_path))
+    github = GitHub(str(tmp_path / "out"), str(tmp_path / "sum"))
     verdict = failing(f"the key {SECRET} leaked into a reason")
     published = github.publication(
         verdict,
         junit_path=None,
-        policy_path=str(tmp_path / "gate.yaml"),
-        cwd="/elsewhere",
+        policy_file="gate.yaml",
         secret=SECRET,
     )
     everything = "\n".join([*published.lines, *(append.text for append in published.appends)])
@@ -121,12 +118,11 @@ def test_publication_redacts_the_secret_from_annotations_summary_and_outputs(tmp
 def test_a_key_that_is_also_publication_structure_never_breaks_it(tmp_path, secret):
     """The outputs and the summary are rendered from a verdict without the key, never cut
     afterwards: a key that is a piece of their form leaves the form (and the verdict) whole."""
-    github = GitHub(str(tmp_path / "out"), str(tmp_path / "sum"), str(tmp_path))
+    github = GitHub(str(tmp_path / "out"), str(tmp_path / "sum"))
     published = github.publication(
         failing(f"the key {secret} leaked into a reason"),
         junit_path=None,
-        policy_path=str(tmp_path / "gate.yaml"),
-        cwd=str(tmp_path),
+        policy_file="gate.yaml",
         secret=secret,
     )
     summary, outputs = (append.text for append in published.appends)
@@ -139,23 +135,15 @@ def test_a_key_that_is_also_publication_structure_never_breaks_it(tmp_path, secr
 
 
 def test_publication_with_annotations_and_summary_off_keeps_only_the_outputs(tmp_path):
-    github = GitHub(
-        str(tmp_path / "out"), str(tmp_path / "sum"), None, annotations=False, summary=False
-    )
-    published = github.publication(
-        failing("below"), junit_path=None, policy_path="gate.yaml", cwd=str(tmp_path)
-    )
+    github = GitHub(str(tmp_path / "out"), str(tmp_path / "sum"), annotations=False, summary=False)
+    published = github.publication(failing("below"), junit_path=None, policy_file="gate.yaml")
     assert published.lines == ()
     assert [append.path for append in published.appends] == [github.output_path]
 
 
-def test_a_policy_outside_the_workspace_is_annotated_without_a_file(tmp_path):
-    github = GitHub(None, None, str(tmp_path / "repo"))
-    published = github.publication(
-        NoVerdict("cannot read the policy", "gate.yaml"),
-        junit_path=None,
-        policy_path=str(Path("/somewhere/else/gate.yaml")),
-        cwd=str(tmp_path),
+def test_a_policy_outside_the_repository_is_annotated_without_a_file():
+    published = GitHub(None, None).publication(
+        NoVerdict("cannot read the policy", "gate.yaml"), junit_path=None, policy_file=None
     )
     assert published.lines and all("file=" not in line for line in published.lines)
     assert published.appends == ()

@@ -68,7 +68,10 @@ def failing_verdict() -> Verdict:
         load_payload("result_completed_mixed.json"), load_payload("runs_bulk.json")
     )
     verdict = evaluate(policy, normalise(payload))
-    return dataclasses.replace(verdict, result_url=f"{DASHBOARD}/results/167")
+    # As the CLI judges it from the repository root (`make demo`, which shares the golden).
+    return dataclasses.replace(
+        verdict, result_url=f"{DASHBOARD}/results/167", policy_file="examples/gate.yaml"
+    )
 
 
 def passing_verdict() -> Verdict:
@@ -87,7 +90,9 @@ def warning_verdict() -> Verdict:
         transcript="[00:01] Testing Agent: Can we move it to Friday?",
     )
     verdict = evaluate(policy_from(WARN_POLICY), normalise(make_result([make_run(1), failed])))
-    return dataclasses.replace(verdict, result_url=f"{DASHBOARD}/results/500")
+    return dataclasses.replace(
+        verdict, result_url=f"{DASHBOARD}/results/500", policy_file="ci/gate.yaml"
+    )
 
 
 def error_verdict() -> NoVerdict:
@@ -213,7 +218,7 @@ def test_junit_has_one_case_per_check_then_one_per_run(scenario):
     cases = parse_cases(junit.render(verdict))
     checks, runs = cases[: len(verdict.checks)], cases[len(verdict.checks) :]
     assert [(case.classname, case.name) for case in checks] == [
-        (junit.RULES_CLASSNAME, check.id) for check in verdict.checks
+        (junit.classname(check), check.identity) for check in verdict.checks
     ]
     assert [(case.classname, case.name.split()[1]) for case in runs] == [
         (report.run.scenario_name, str(report.run.id)) for report in verdict.runs
@@ -236,9 +241,9 @@ def test_junit_check_status_follows_its_outcome(scenario):
     for check, case in zip(verdict.checks, cases, strict=True):
         kind, message = status_of(case)
         expected_kind, prefix = CHECK_STATUS[check.outcome]
-        assert kind == expected_kind, check.id
+        assert kind == expected_kind, check.key
         assert message.startswith(prefix)
-        assert kind == "passed" or message.strip(), f"{check.id}: element without a message"
+        assert kind == "passed" or message.strip(), f"{check.key}: element without a message"
 
 
 def _expected_run_kind(verdict: Verdict, report: RunReport) -> str:

@@ -39,14 +39,14 @@ def judge(
 
 
 def the_check(verdict: Verdict, check_id: str) -> Check:
-    found = [check for check in verdict.checks if check.id == check_id]
-    assert len(found) == 1, [check.id for check in verdict.checks]
+    found = [check for check in verdict.checks if check.key == check_id]
+    assert len(found) == 1, [check.key for check in verdict.checks]
     return found[0]
 
 
 def rule_checks(verdict: Verdict) -> list[Check]:
     """Every check but the always-on result status."""
-    return [check for check in verdict.checks if check.id != "result.status"]
+    return [check for check in verdict.checks if check.key != "result.status"]
 
 
 def passing(successful: int, total: int) -> Result:

@@ -25,8 +25,8 @@ def judge(rules: str, payload: Payload) -> Verdict:
 
 
 def check(verdict: Verdict, check_id: str) -> Check:
-    found = [item for item in verdict.checks if item.id == check_id]
-    assert len(found) == 1, [item.id for item in verdict.checks]
+    found = [item for item in verdict.checks if item.key == check_id]
+    assert len(found) == 1, [item.key for item in verdict.checks]
     return found[0]
 
 
@@ -245,7 +245,9 @@ LEGACY = "critical_categories: {max: {high: 0, medium: 0, low: 0}}"
 
 def cap_counts(verdict: Verdict) -> dict[str, str]:
     prefix = "critical_categories.max."
-    return {c.id.removeprefix(prefix): c.actual for c in verdict.checks if c.id.startswith(prefix)}
+    return {
+        c.key.removeprefix(prefix): c.actual for c in verdict.checks if c.key.startswith(prefix)
+    }
 
 
 @pytest.mark.parametrize(
@@ -778,8 +780,8 @@ def example_policy_verdict(payload: Payload) -> Verdict:
 def test_reference_payloads_against_the_example_policy(name, failed, warned, blamed, key_reason):
     verdict = example_policy_verdict(load_payload(name))
     assert verdict.status is VerdictStatus.FAIL
-    assert {c.id for c in verdict.failed_checks} == failed
-    assert {c.id for c in verdict.warned_checks} == warned
+    assert {c.key for c in verdict.failed_checks} == failed
+    assert {c.key for c in verdict.warned_checks} == warned
     assert {r.run.id for r in verdict.runs if r.blamed} == blamed
     assert key_reason in {c.reason for c in verdict.checks}
 

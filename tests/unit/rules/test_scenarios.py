@@ -165,7 +165,7 @@ BOOKINGS = scenarios(
 )  # fmt: skip
 def test_per_scenario_rules(rules, runs, expected):
     checks = rule_checks(judge(rules, runs))
-    assert [(check.id, check.outcome, check.actual) for check in checks] == expected
+    assert [(check.key, check.outcome, check.actual) for check in checks] == expected
 
 
 @pytest.mark.parametrize(
