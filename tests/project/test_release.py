@@ -106,7 +106,7 @@ def test_every_requirement_is_exact_and_hashed(name):
 
 def test_the_runtime_lock_is_what_pyproject_asks_for():
     names = {requirement.name for requirement, _ in requirements(locks.RUNTIME)}
-    assert {"httpx", "pyyaml", "tenacity", "junit-xml"} <= names
+    assert {"httpx", "pyyaml", "tenacity"} <= names
     assert not names & {"pytest", "respx", "mypy", "ruff", "uv"}  # no test or dev tool
 
 
