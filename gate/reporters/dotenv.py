@@ -8,7 +8,7 @@ stripped of characters that would end the line or confuse the parser.
 from __future__ import annotations
 
 from gate.reporters.text import one_line
-from gate.rules.checks import fmt
+from gate.rules.checks import Outcome, fmt
 from gate.rules.evaluate import NoVerdict, Verdict
 
 MAX_VALUE_CHARS = 500
@@ -62,7 +62,16 @@ def _common(
         "GATE_SUCCESS_RATE": success_rate,
         "GATE_FAILED_CHECKS": str(failed_checks),
         "GATE_WARNED_CHECKS": str(warned_checks),
+        # Which rules, by test id (the names the JUnit report uses), for a later job's message.
+        "GATE_FAILED_TESTS": _test_ids(verdict, Outcome.FAIL),
+        "GATE_WARNED_TESTS": _test_ids(verdict, Outcome.WARN),
     }
+
+
+def _test_ids(verdict: Verdict | NoVerdict, outcome: Outcome) -> str:
+    if isinstance(verdict, NoVerdict):
+        return ""
+    return "; ".join(check.identity for check in verdict.checks if check.outcome is outcome)
 
 
 def _lines(values: dict[str, str]) -> str:

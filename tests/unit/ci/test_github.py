@@ -147,3 +147,24 @@ def test_a_policy_outside_the_repository_is_annotated_without_a_file():
     )
     assert published.lines and all("file=" not in line for line in published.lines)
     assert published.appends == ()
+
+
+def test_rule_annotations_sit_on_the_rule_s_line_and_are_titled_by_its_test_id():
+    located = Check(
+        "metrics[0].p50",
+        "Latency p50",
+        "<= 2000",
+        "2400",
+        Outcome.FAIL,
+        "too slow",
+        test_id="latency",
+        family="metrics",
+        line=14,
+    )
+    unlocated = Check("result.status", "Result status", "x", "y", Outcome.WARN, "odd")
+    verdict = Verdict(VerdictStatus.FAIL, "ci/gate.yaml", checks=(located, unlocated))
+    published = GitHub(None, None).publication(verdict, junit_path=None, policy_file="ci/gate.yaml")
+    assert published.lines == (
+        "::error title=Cekura gate%3A latency,file=ci/gate.yaml,line=14::too slow",
+        "::warning title=Cekura gate%3A Result status,file=ci/gate.yaml::odd",
+    )

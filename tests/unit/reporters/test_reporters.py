@@ -225,6 +225,48 @@ def test_junit_has_one_case_per_check_then_one_per_run(scenario):
     assert len({(case.classname, case.name) for case in cases}) == len(cases)  # GitLab dedupes
 
 
+@pytest.mark.parametrize("scenario", JUDGED)
+def test_junit_rule_cases_carry_the_policy_file_and_the_rule_line(scenario):
+    verdict = judged(scenario)
+    root = etree.fromstring(junit.render(verdict).encode("utf-8"))
+    cases = list(root.iter("testcase"))
+    located = [(case.get("file"), case.get("line")) for case in cases[: len(verdict.checks)]]
+    assert located == [
+        (verdict.policy_file, str(check.line))
+        if verdict.policy_file and check.line is not None
+        else (None, None)
+        for check in verdict.checks
+    ]
+    assert any(line for _, line in located) is bool(verdict.policy_file)
+    assert all(case.get("file") is None for case in cases[len(verdict.checks) :])  # runs
+
+
+def test_junit_without_a_repository_path_writes_no_file_or_line():
+    verdict = dataclasses.replace(judged("fail"), policy_file=None)
+    root = etree.fromstring(junit.render(verdict).encode("utf-8"))
+    assert not [case for case in root.iter("testcase") if "file" in case.attrib]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_junit_details_never_repeat_the_message(scenario):
+    """Reporters show the message and the details together (EnricoMi, mikepenz)."""
+    root = etree.fromstring(junit.render(SCENARIOS[scenario]()).encode("utf-8"))
+    for element in root.iter("failure", "skipped"):
+        message = element.get("message", "")
+        for prefix in ("warning: ", "off: ", "tolerated by policy: "):
+            message = message.removeprefix(prefix)
+        assert message and message not in (element.text or ""), etree.tostring(element)
+
+
+def test_junit_times_keep_to_the_schema_pattern_with_any_duration():
+    """A suite's time is SUREFIRE_TIME in junit-10.xsd: no exponent, at most 3 decimals."""
+    runs = [make_run(n, duration=duration) for n, duration in enumerate(["00:01", "999999:59"], 1)]
+    verdict = evaluate(policy_from(PASS_POLICY), normalise(make_result(runs)))
+    xml = junit.render(verdict)
+    assert_valid_junit10(xml)
+    assert '<testsuites tests="6" failures="0" errors="0" time="60000000.000">' in xml
+
+
 CHECK_STATUS = {
     Outcome.PASS: ("passed", ""),
     Outcome.FAIL: ("failure", ""),
