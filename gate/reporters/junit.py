@@ -84,9 +84,10 @@ def _output(case: ET.Element, text: str) -> None:
 
 def _check_case(counts: _Counts, check: Check, policy_file: str | None) -> ET.Element:
     case = _case(counts, check.identity, classname(check))
-    if policy_file and check.line is not None:
+    if policy_file:  # every rule check is about the policy; most about one of its lines
         case.set("file", xml_safe(policy_file))
-        case.set("line", str(check.line))
+        if check.line is not None:
+            case.set("line", str(check.line))
     text = f"{check.title}: expected {check.expected}, actual {check.actual}"
     if check.baseline:
         text += f", baseline {check.baseline}" + (f", delta {check.delta}" if check.delta else "")

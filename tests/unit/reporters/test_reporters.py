@@ -232,8 +232,8 @@ def test_junit_rule_cases_carry_the_policy_file_and_the_rule_line(scenario):
     cases = list(root.iter("testcase"))
     located = [(case.get("file"), case.get("line")) for case in cases[: len(verdict.checks)]]
     assert located == [
-        (verdict.policy_file, str(check.line))
-        if verdict.policy_file and check.line is not None
+        (verdict.policy_file, None if check.line is None else str(check.line))
+        if verdict.policy_file
         else (None, None)
         for check in verdict.checks
     ]
