@@ -756,10 +756,10 @@ def test_gate_step_exit_code_follows_verdict_and_fail_on(tmp_path, fake, verdict
     if verdict == "warn":
         assert not step.annotations("error")
         titles = [command.properties["title"] for command in step.annotations("warning")]
-        assert titles == ["Cekura gate: Failed runs", "Run 3: Book an appointment"]
+        assert titles == ["Cekura gate: Runs failed", "Run 3: Book an appointment"]
     if verdict == "fail":
         titles = [command.properties["title"] for command in step.annotations("error")]
-        assert titles == ["Cekura gate: Failed runs", "Run 3: Book an appointment"]
+        assert titles == ["Cekura gate: Runs failed", "Run 3: Book an appointment"]
     assert not fake.unauthorised_requests()
     assert json.loads((step.work / "cekura-gate" / "verdict.json").read_text())["verdict"] == (
         verdict
@@ -803,7 +803,7 @@ def test_gate_step_shows_10_errors_then_a_notice_counting_the_rest(tmp_path, fak
     assert_runner_contract(step, "fail")
     errors = step.annotations("error")
     assert len(errors) == 10
-    assert errors[0].properties["title"] == "Cekura gate: Failed runs"  # rules come first
+    assert errors[0].properties["title"] == "Cekura gate: Runs failed"  # rules come first
     assert [command.properties["title"] for command in errors[1:]] == [
         f"Run {100 + index}: Scenario {index:02d}" for index in range(9)
     ]
