@@ -201,7 +201,8 @@ class FakeForge:
                 else:
                     status, body, headers = fake.answer(request)
                 if status >= 400 and fake.echo_token:
-                    body = {"message": "denied", "request_headers": request.headers}
+                    said = f"denied: {json.dumps(request.headers)}"  # shown by the gate
+                    body = {"message": said, "request_headers": request.headers}
                 data = json.dumps(body).encode("utf-8")
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")

@@ -291,7 +291,10 @@ class _Exchange:
         if left <= 0:
             raise CommentNotPosted(f"{self.thread.forge} did not answer within {BUDGET_S:.0f}s")
         timeout = httpx.Timeout(min(REQUEST_TIMEOUT_S, left))
-        params = self.thread.list_params if method == "GET" and not url.startswith("http") else ()
+        # The first page's query is ours; a next page's URL carries its own, which httpx
+        # would replace with any ``params`` given (even empty ones).
+        first_page = method == "GET" and not url.startswith(("http://", "https://"))
+        params = self.thread.list_params if first_page else None
         content = None if body is None else json.dumps({"body": body}).encode("utf-8")
         headers = {"Content-Type": "application/json"} if content is not None else {}
         try:
