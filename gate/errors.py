@@ -18,7 +18,11 @@ which exit code the command line ends with::
     │   │                                after it may have reached the server:
     │   │                                never sent again
     │   └── WaitTimeout          exit 3  the result did not finish in time
-    └── Interrupted              exit 130 (SIGINT) or 143 (SIGTERM)
+    ├── Interrupted              exit 130 (SIGINT) or 143 (SIGTERM)
+    └── CommentNotPosted         never an exit code: the pull-request comment
+                                 (``--pr-comment``) could not be posted;
+                                 ``gate.cli`` says so in one notice line and
+                                 the gate goes on with its own exit code
 
     not a GateError:
     KeyboardInterrupt            exit 130 Ctrl-C outside the places that raise
@@ -138,6 +142,12 @@ class Interrupted(GateError):
     def __init__(self, message: str, exit_code: ExitCode) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class CommentNotPosted(GateError):
+    """The pull-request or merge-request comment could not be posted (no pull request, no
+    token, a refusal, a network error). Never ends the command: the verdict and the exit
+    code are the gate's, whatever happens to the comment."""
 
 
 REDACTED = "[redacted]"

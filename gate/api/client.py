@@ -272,7 +272,7 @@ class _Transient(Exception):
 
 
 @functools.cache
-def _tls_context(ca_file: str | None, ca_dir: str | None) -> ssl.SSLContext:
+def tls_context(ca_file: str | None, ca_dir: str | None) -> ssl.SSLContext:
     """The certificates to trust: ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` as httpx would read
     them, else certifi's bundle. Built once per process (loading a bundle costs ~40 ms)."""
     if ca_file or ca_dir:
@@ -436,7 +436,7 @@ def build_http(settings: ApiSettings, transport: httpx.BaseTransport | None = No
     """
     if transport is None:
         transport = httpx.HTTPTransport(
-            verify=_tls_context(settings.ca_file, settings.ca_dir),
+            verify=tls_context(settings.ca_file, settings.ca_dir),
             proxy=settings.proxy.url if settings.proxy is not None else None,
             limits=httpx.Limits(max_connections=RUNS_CONCURRENCY * 2),
             trust_env=False,

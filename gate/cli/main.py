@@ -238,6 +238,15 @@ def _gate(settings: GateSettings, env: Environment, signals: Signals) -> int:
     if not write_reports(paths, record, session.secret) and passed:
         code = ExitCode.NO_VERDICT  # a pass whose reports are missing is not a usable pass
     session.publish(record, paths)
+    if options.ci.comment.on:  # last: it may take seconds, and never changes the code
+        from gate.cli.comment import post_comment
+
+        post_comment(
+            session,
+            record,
+            stopping=int(code) in (ExitCode.INTERRUPTED, ExitCode.TERMINATED),
+            cancelled=lambda: signals.pending() is not None,
+        )
     return int(code)
 
 

@@ -14,12 +14,15 @@ from typing import Any, NoReturn
 
 from gate import __version__
 from gate.cli.settings import (
+    DEFAULT_GITHUB_TOKEN_ENV,
+    DEFAULT_GITLAB_TOKEN_ENV,
     MAX_RESPONSE_SIZE_ENV,
     ApiOptions,
     BaselineOptions,
     BaselineSettings,
     CheckSettings,
     CiOptions,
+    CommentOptions,
     GateOptions,
     ReportPaths,
     RunCommandSettings,
@@ -106,6 +109,27 @@ def _add_ci_options(parser: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="GitLab log sections (default: when GITLAB_CI=true)",
+    )
+    group.add_argument(
+        "--pr-comment",
+        action="store_true",
+        help="post the verdict as a comment on the pull request (GitHub) or merge request "
+        "(GitLab), edited in place on later runs; if it cannot be posted, a notice says why "
+        "and the exit code stays the verdict's",
+    )
+    group.add_argument(
+        "--github-token-env",
+        default=DEFAULT_GITHUB_TOKEN_ENV,
+        metavar="NAME",
+        help="environment variable holding the GitHub token for --pr-comment "
+        f"(default: {DEFAULT_GITHUB_TOKEN_ENV})",
+    )
+    group.add_argument(
+        "--gitlab-token-env",
+        default=DEFAULT_GITLAB_TOKEN_ENV,
+        metavar="NAME",
+        help="environment variable holding the GitLab token for --pr-comment "
+        f"(default: {DEFAULT_GITLAB_TOKEN_ENV})",
     )
 
 
@@ -485,7 +509,14 @@ def _gate(args: argparse.Namespace) -> GateOptions:
         baseline=BaselineOptions(args.baseline_result_id, args.baseline_file, args.as_of),
         reports=ReportPaths(args.junit, args.summary, args.json, args.dotenv),
         api=_api(args),
-        ci=CiOptions(args.fail_on, args.github, args.annotations, args.step_summary, args.gitlab),
+        ci=CiOptions(
+            args.fail_on,
+            args.github,
+            args.annotations,
+            args.step_summary,
+            args.gitlab,
+            CommentOptions(args.pr_comment, args.github_token_env, args.gitlab_token_env),
+        ),
     )
 
 

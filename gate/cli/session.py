@@ -132,6 +132,7 @@ class Session:
     gitlab: GitLab | None
     secret: str = ""
     key_read: bool = False
+    comment_token: str = ""  # the forge's token, read only with --pr-comment
 
     @functools.cached_property
     def policy_file(self) -> str | None:
@@ -158,6 +159,8 @@ class Session:
         )
         if live:
             session._read_key()
+        if ci.comment.on:
+            session._read_comment_token()
         return session
 
     def _read_key(self) -> None:
@@ -167,6 +170,25 @@ class Session:
         self.secret = self.env.api_key(self.options.api.api_key_env)
         self.key_read = True
         line = self.github.mask_line(self.secret) if self.github is not None else None
+        if line is not None:
+            _print(line)
+
+    def comment_token_variable(self) -> str | None:
+        """The variable holding the token for ``--pr-comment``: GitHub's in GitHub Actions,
+        GitLab's in GitLab CI, none elsewhere."""
+        names = self.options.ci.comment
+        if self.github is not None:
+            return names.github_token_env
+        return names.gitlab_token_env if self.gitlab is not None else None
+
+    def _read_comment_token(self) -> None:
+        """Read the forge's token and, in GitHub Actions, mask it before anything prints (a
+        token from a secret is masked by the runner already; one from elsewhere is not)."""
+        variable = self.comment_token_variable()
+        if variable is None:
+            return
+        self.comment_token = self.env.get(variable).strip()
+        line = self.github.mask_line(self.comment_token) if self.github is not None else None
         if line is not None:
             _print(line)
 

@@ -47,6 +47,20 @@ class ApiOptions:
     max_response_bytes: int | None = None  # None: the environment's, else the default
 
 
+DEFAULT_GITHUB_TOKEN_ENV = "GITHUB_TOKEN"
+DEFAULT_GITLAB_TOKEN_ENV = "CEKURA_GATE_GITLAB_TOKEN"
+
+
+@dataclass(frozen=True)
+class CommentOptions:
+    """``--pr-comment``: whether to post the verdict on the pull or merge request, and which
+    variables hold the tokens."""
+
+    on: bool = False
+    github_token_env: str = DEFAULT_GITHUB_TOKEN_ENV
+    gitlab_token_env: str = DEFAULT_GITLAB_TOKEN_ENV
+
+
 @dataclass(frozen=True)
 class CiOptions:
     """Which CI integrations to use and what fails the command."""
@@ -56,6 +70,7 @@ class CiOptions:
     annotations: bool
     step_summary: bool
     gitlab: bool | None
+    comment: CommentOptions = dataclasses.field(default_factory=CommentOptions)
 
 
 @dataclass(frozen=True)

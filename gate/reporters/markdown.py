@@ -7,18 +7,18 @@ failing runs with their reasons, then a link to the result in the dashboard.
 from __future__ import annotations
 
 from gate.reporters.text import one_line
-from gate.rules.checks import Check, Outcome, fmt, plural
+from gate.rules.checks import Check, Outcome, WaiverState, fmt, plural
 from gate.rules.evaluate import NoVerdict, RunReport, Verdict, VerdictStatus
 
 MAX_RUN_ROWS = 50
 
-_HEADLINE = {
+HEADLINE = {
     VerdictStatus.PASS: ":white_check_mark: Cekura gate passed",
     VerdictStatus.WARN: ":warning: Cekura gate passed with warnings",
     VerdictStatus.FAIL: ":x: Cekura gate failed",
     VerdictStatus.ERROR: ":no_entry: Cekura gate: no verdict",
 }
-_OUTCOME = {
+OUTCOME = {
     Outcome.PASS: ":white_check_mark: pass",
     Outcome.FAIL: ":x: fail",
     Outcome.WARN: ":warning: warn",
@@ -34,7 +34,7 @@ def cell(text: str, limit: int = 300) -> str:
     return flat
 
 
-def _result_line(verdict: Verdict | NoVerdict) -> str:
+def result_line(verdict: Verdict | NoVerdict) -> str:
     if isinstance(verdict, NoVerdict):
         return f"Result {verdict.result_id}" if verdict.result_id is not None else ""
     result, counts = verdict.result, verdict.counts
@@ -56,7 +56,7 @@ def _rules_table(checks: tuple[Check, ...]) -> list[str]:
         for check in checks:
             lines.append(
                 f"| {cell(check.title)} | {cell(check.expected)} | {cell(check.actual)} | "
-                f"{_OUTCOME[check.outcome]} |"
+                f"{OUTCOME[check.outcome]} |"
             )
         return lines
     lines = [
@@ -66,7 +66,7 @@ def _rules_table(checks: tuple[Check, ...]) -> list[str]:
     for check in checks:
         lines.append(
             f"| {cell(check.title)} | {cell(check.expected)} | {cell(check.baseline) or '–'} | "
-            f"{cell(check.actual)} | {cell(check.delta) or '–'} | {_OUTCOME[check.outcome]} |"
+            f"{cell(check.actual)} | {cell(check.delta) or '–'} | {OUTCOME[check.outcome]} |"
         )
     return lines
 
@@ -92,20 +92,23 @@ def _waivers_section(verdict: Verdict) -> list[str]:
         "| --- | --- | --- | --- | --- |",
     ]
     for waiver in verdict.waivers:
-        if waiver.until is None:
-            state = "no end date"
-        elif waiver.expired:
-            state = ":x: expired: enforced as an error"
-        elif waiver.days_left == 0:
-            state = ":warning: last day"
-        else:
-            state = f"active, {plural(waiver.days_left or 0, 'day')} left"
         until = waiver.until.isoformat() if waiver.until else "–"
         lines.append(
-            f"| {cell(waiver.path)} | {waiver.level.value} | {until} | {state} | "
+            f"| {cell(waiver.path)} | {waiver.level.value} | {until} | {waiver_state(waiver)} | "
             f"{cell(waiver.reason or '–', 300)} |"
         )
     return lines
+
+
+def waiver_state(waiver: WaiverState) -> str:
+    """A waiver's state as a table cell: no end date, active (days left), last day, expired."""
+    if waiver.until is None:
+        return "no end date"
+    if waiver.expired:
+        return ":x: expired: enforced as an error"
+    if waiver.days_left == 0:
+        return ":warning: last day"
+    return f"active, {plural(waiver.days_left or 0, 'day')} left"
 
 
 def _reasons(checks: tuple[Check, ...]) -> list[str]:
@@ -139,10 +142,10 @@ def _run_row(report: RunReport) -> str:
 
 def render(verdict: Verdict | NoVerdict) -> str:
     """The Markdown summary of a verdict, or of why there is none."""
-    lines = [f"## {_HEADLINE[verdict.status]}", ""]
-    result_line = _result_line(verdict)
-    if result_line:
-        lines += [result_line, ""]
+    lines = [f"## {HEADLINE[verdict.status]}", ""]
+    result = result_line(verdict)
+    if result:
+        lines += [result, ""]
     lines += [f"Policy: `{cell(verdict.policy_source, 200)}`", ""]
     if isinstance(verdict, NoVerdict):
         lines += [f"**No verdict could be reached:** {cell(verdict.error, 1000)}", ""]
