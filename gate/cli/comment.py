@@ -71,7 +71,7 @@ def post_comment(
         if stopping or cancelled():
             raise CommentNotPosted("the gate was interrupted")
         thread, commit = _thread(session)
-        mark = comment.marker(session.options.policy)
+        mark = comment.marker(session.policy_file or session.options.policy)
         body = redacted_render(
             lambda verdict: comment.render(verdict, mark=mark, commit=commit),
             record,
