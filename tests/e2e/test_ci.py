@@ -44,6 +44,7 @@ from gate.rules.evaluate import NoVerdict, Verdict, VerdictStatus
 from tests.conftest import ROOT, make_result, make_run
 from tests.e2e.harness import Completed, clean_env, run_gate
 from tests.fake_cekura import FakeCekura, Fault
+from tests.fake_forges import GITHUB_TOKEN, FakeGitHub
 
 VENV_BIN = Path(sys.executable).parent  # not resolved: the venv's bin, not the base Python's
 GATE_EXE = VENV_BIN / "cekura-gate"
@@ -215,7 +216,7 @@ def injected_commands(lines: list[str]) -> list[str]:
             if not command.properties.get("title", "").startswith(OUR_TITLES):
                 bad.append(line)
         elif command.name == "add-mask":
-            if command.data != KEY:
+            if command.data not in (KEY, GITHUB_TOKEN):  # the API key; with pr-comment, the token
                 bad.append(line)
         elif command.name == "group":
             if command.data != f"Waiting for Cekura result {RESULT_ID}" or command.properties:
@@ -580,9 +581,15 @@ class StepRun:
 
 
 def run_gate_step(
-    tmp_path: Path, fake: FakeCekura, policy: str = PASS_POLICY, **inputs: str
+    tmp_path: Path,
+    fake: FakeCekura,
+    policy: str = PASS_POLICY,
+    *,
+    runner_env: Mapping[str, str] | None = None,
+    **inputs: str,
 ) -> StepRun:
-    """Run action.yml's ``gate`` step as the runner would (inputs by their YAML names)."""
+    """Run action.yml's ``gate`` step as the runner would (inputs by their YAML names);
+    ``runner_env``: more of the runner's variables (the pull request's event, say)."""
     step = action_step("gate")
     work = tmp_path / "work"
     runner = tmp_path / "runner"
@@ -602,6 +609,7 @@ def run_gate_step(
         GITHUB_OUTPUT=str(output),
         GITHUB_STEP_SUMMARY=str(summary),
         GITHUB_WORKSPACE=str(work),
+        **(runner_env or {}),
     )
     env.update({name: substitute(str(text), values) for name, text in step["env"].items()})
     script = runner / "gate-step.sh"
@@ -921,6 +929,43 @@ def test_gate_step_summary_and_annotations_can_be_switched_off(
     assert bool(step.summary_text) is summary_on
     assert bool(step.annotations("error")) is annotations_on
     assert step.outputs["verdict"] == "fail"  # outputs are always written
+
+
+@pytest.mark.slow
+def test_gate_step_comments_on_the_pull_request_then_edits_the_comment(tmp_path, fake):
+    """``pr-comment: on``: the first run creates the comment, the next edits it; the token
+    is masked right after the key and appears nowhere else."""
+    serve(fake, three_runs())
+    event = tmp_path / "event.json"
+    with FakeGitHub() as github:
+        event.write_text(json.dumps({"pull_request": {"number": github.number}}), "utf-8")
+        runner = {
+            "GITHUB_API_URL": github.url,
+            "GITHUB_REPOSITORY": github.repository,
+            "GITHUB_EVENT_NAME": "pull_request",
+            "GITHUB_EVENT_PATH": str(event),
+        }
+        for attempt in ("first", "second"):
+            inputs = {"pr-comment": "on", "github-token": github.token}
+            (tmp_path / attempt).mkdir()
+            step = run_gate_step(tmp_path / attempt, fake, FAIL_POLICY, runner_env=runner, **inputs)
+            assert step.code == 1, step.stdout + step.stderr
+            assert_runner_contract(step, "fail")
+            assert step.lines[1] == f"::add-mask::{github.token}"
+            assert github.token not in "\n".join(step.lines[2:]) + step.stderr
+            assert ("created" if attempt == "first" else "updated") in step.stderr, step.stderr
+        [posted] = github.comments
+        assert posted["body"].startswith("<!-- cekura-gate:comment policy=gate.yaml -->\n")
+        assert len([request for request in github.writes() if request.method == "POST"]) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["summary", "annotations", "pr-comment", "end-calls"])
+def test_gate_step_refuses_an_on_off_input_that_is_neither(tmp_path, fake, name):
+    step = run_gate_step(tmp_path, fake, PASS_POLICY, **{name: "On please"})
+    assert step.code == 2
+    assert step.stderr == f"cekura-gate: error: input {name} must be on or off, got 'On please'\n"
+    assert not fake.requests and step.stdout == ""
 
 
 @pytest.mark.slow
