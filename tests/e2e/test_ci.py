@@ -581,15 +581,20 @@ class StepRun:
 
 
 def run_gate_step(
+    tmp_path: Path, fake: FakeCekura, policy: str = PASS_POLICY, **inputs: str
+) -> StepRun:
+    """Run action.yml's ``gate`` step as the runner would (inputs by their YAML names)."""
+    return run_gate_step_with(tmp_path, fake, policy, inputs, {})
+
+
+def run_gate_step_with(
     tmp_path: Path,
     fake: FakeCekura,
-    policy: str = PASS_POLICY,
-    *,
-    runner_env: Mapping[str, str] | None = None,
-    **inputs: str,
+    policy: str,
+    inputs: Mapping[str, str],
+    runner_env: Mapping[str, str],
 ) -> StepRun:
-    """Run action.yml's ``gate`` step as the runner would (inputs by their YAML names);
-    ``runner_env``: more of the runner's variables (the pull request's event, say)."""
+    """``run_gate_step`` with more of the runner's variables (a pull request's event, say)."""
     step = action_step("gate")
     work = tmp_path / "work"
     runner = tmp_path / "runner"
@@ -609,7 +614,7 @@ def run_gate_step(
         GITHUB_OUTPUT=str(output),
         GITHUB_STEP_SUMMARY=str(summary),
         GITHUB_WORKSPACE=str(work),
-        **(runner_env or {}),
+        **runner_env,
     )
     env.update({name: substitute(str(text), values) for name, text in step["env"].items()})
     script = runner / "gate-step.sh"
@@ -948,7 +953,7 @@ def test_gate_step_comments_on_the_pull_request_then_edits_the_comment(tmp_path,
         for attempt in ("first", "second"):
             inputs = {"pr-comment": "on", "github-token": github.token}
             (tmp_path / attempt).mkdir()
-            step = run_gate_step(tmp_path / attempt, fake, FAIL_POLICY, runner_env=runner, **inputs)
+            step = run_gate_step_with(tmp_path / attempt, fake, FAIL_POLICY, inputs, runner)
             assert step.code == 1, step.stdout + step.stderr
             assert_runner_contract(step, "fail")
             assert step.lines[1] == f"::add-mask::{github.token}"
