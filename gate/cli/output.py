@@ -289,7 +289,13 @@ def write_reports(paths: ReportPaths, verdict: Verdict | NoVerdict, secret: str 
             message = f"internal error while writing the {name} report ({type(exc).__name__})"
             error_line(message)
             text, ok = (
-                REPORTERS[name](no_verdict(message, policy_source=verdict.policy_source)),
+                REPORTERS[name](
+                    no_verdict(
+                        message,
+                        policy_source=verdict.policy_source,
+                        policy_file=verdict.policy_file,
+                    )
+                ),
                 False,
             )
         try:

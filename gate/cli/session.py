@@ -91,21 +91,30 @@ def _terminal_columns() -> int | None:
 
 
 def repository_path(policy: str, env: Environment, cwd: str) -> str | None:
-    """The policy's path relative to the repository root, as annotations and the JUnit
-    ``file`` attribute need: the CI's checkout (``GITHUB_WORKSPACE``, ``CI_PROJECT_DIR``),
-    else the nearest directory above the policy holding ``.git``, else the working
-    directory. ``None`` when the policy lies outside it."""
+    """The policy's path relative to its repository's root, as annotations and the JUnit
+    ``file`` attribute need (the path a pull request's diff shows).
+
+    The root is the nearest directory above the policy holding ``.git``, as long as it lies
+    in the CI's checkout (``GITHUB_WORKSPACE``, ``CI_PROJECT_DIR``): a repository checked
+    out into a folder of the workspace (``actions/checkout`` with ``path:``) is its own
+    root. Without one, the CI's checkout, else the working directory. ``None`` when the
+    policy lies outside the root."""
     path = Path(cwd, policy).resolve()
-    root = env.get("GITHUB_WORKSPACE") or env.get("CI_PROJECT_DIR")
-    if root:
-        base = Path(cwd, root).resolve()
+    variable = env.get("GITHUB_WORKSPACE") or env.get("CI_PROJECT_DIR")
+    workspace = Path(cwd, variable).resolve() if variable else None
+    git = next((parent for parent in path.parents if (parent / ".git").exists()), None)
+    if git is not None and (workspace is None or _within(git, workspace)):
+        base = git
     else:
-        git = next((parent for parent in path.parents if (parent / ".git").exists()), None)
-        base = git or Path(cwd).resolve()
+        base = workspace or Path(cwd).resolve()
     try:
         return path.relative_to(base).as_posix()
     except ValueError:
         return None
+
+
+def _within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
 
 
 def _print(line: str) -> None:
@@ -268,6 +277,7 @@ class Session:
             policy_source=self.options.policy,
             result_id=known.result_id,
             result_url=known.result_url,
+            policy_file=self.policy_file,
         )
 
     def appended_files(self) -> list[tuple[str, str]]:

@@ -59,9 +59,16 @@ class Count(_Data):
         self.minimum = minimum
 
 
+# Characters a one-line text may not hold, as a regular-expression class that Python and
+# JSON Schema (ECMA-262) read alike: control characters (C0, DEL, C1, so line breaks too),
+# the Unicode line and paragraph separators, and the bidirectional overrides and isolates
+# (which can make a name read as another in a report).
+NOT_IN_ONE_LINE = r"\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+
+
 class Text(_Data):
     """A string with something other than blanks in it (kept stripped); with ``max_length``,
-    also one line of at most that many characters."""
+    also one line (none of ``NOT_IN_ONE_LINE``) of at most that many characters."""
 
     __slots__ = ("max_length",)
 

@@ -42,6 +42,7 @@ from gate.policy.contract import (
     WAIVER_KEYS,
 )
 from gate.policy.kinds import (
+    NOT_IN_ONE_LINE,
     Caps,
     Choice,
     Count,
@@ -370,7 +371,7 @@ class _Validator:
         text = value.strip()
         if max_length is None:
             return text
-        if not text.isprintable():
+        if _NOT_ONE_LINE.search(text):
             raise self.fail(path, f"expected one line of printable text, got {_show(text)}")
         if len(text) > max_length:
             raise self.fail(path, f"expected at most {max_length} characters, got {len(text)}")
@@ -712,6 +713,7 @@ class _Validator:
 
 
 # A percent written with its sign: "95%", "0.5 %" (what a percent key takes as a string).
+_NOT_ONE_LINE = re.compile(f"[{NOT_IN_ONE_LINE}]")
 _PERCENT_TEXT = re.compile(r"\s*(?P<number>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*%\s*")
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from gate.policy import contract
 from gate.policy.kinds import (
+    NOT_IN_ONE_LINE,
     Caps,
     Choice,
     Const,
@@ -43,8 +44,8 @@ SCHEMA_ID = "https://github.com/cekura-gate/cekura-gate/policy.schema.json"
 
 JSON = dict[str, Any]
 TEXT: JSON = {"type": "string", "minLength": 1, "pattern": r"\S"}
-# One line with something in it: no control characters (a newline among them).
-ONE_LINE_TEXT = r"^[^\u0000-\u001f\u007f]*\S[^\u0000-\u001f\u007f]*$"
+# One line with something in it (kinds.NOT_IN_ONE_LINE, as the loader checks it).
+ONE_LINE_TEXT = rf"^[^{NOT_IN_ONE_LINE}]*[^{NOT_IN_ONE_LINE}\s][^{NOT_IN_ONE_LINE}]*$"
 # The forms parse_duration takes, less those that come to zero (a schema cannot do sums).
 DURATION_TEXT = r"^\s*(\d+(\.\d+)?|(\d+[hH])?(\d+[mM])?(\d+(\.\d+)?[sS])?)\s*$"
 ZERO_DURATION = r"^[\s0hHmMsS.]*$"

@@ -7,6 +7,8 @@ stripped of characters that would end the line or confuse the parser.
 
 from __future__ import annotations
 
+import json
+
 from gate.reporters.text import one_line
 from gate.rules.checks import Outcome, fmt
 from gate.rules.evaluate import NoVerdict, Verdict
@@ -69,9 +71,23 @@ def _common(
 
 
 def _test_ids(verdict: Verdict | NoVerdict, outcome: Outcome) -> str:
-    if isinstance(verdict, NoVerdict):
-        return ""
-    return "; ".join(check.identity for check in verdict.checks if check.outcome is outcome)
+    """A JSON list of the test ids (a test id may hold any separator), whole: names that
+    do not fit in the value are left out from the end and counted in a last entry."""
+    names = (
+        []
+        if isinstance(verdict, NoVerdict)
+        else [check.identity for check in verdict.checks if check.outcome is outcome]
+    )
+    shown = list(names)
+    text = _json_list(shown)
+    while len(text) > MAX_VALUE_CHARS:
+        shown.pop()
+        text = _json_list([*shown, f"... and {len(names) - len(shown)} more"])
+    return text
+
+
+def _json_list(names: list[str]) -> str:
+    return json.dumps(names, ensure_ascii=False, separators=(",", ":"))
 
 
 def _lines(values: dict[str, str]) -> str:

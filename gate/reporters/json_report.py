@@ -118,7 +118,7 @@ def render(verdict: Verdict | NoVerdict) -> str:
                 "verdict": verdict.status.value,
                 "error": verdict.error,
                 "policy": verdict.policy_source,
-                "policy_file": None,
+                "policy_file": verdict.policy_file,
                 "result": _unjudged_result(verdict),
                 "baseline": None,
                 "counts": _counts(None),

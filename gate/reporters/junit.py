@@ -65,7 +65,7 @@ def _case(counts: _Counts, name: str, group: str, seconds: float | None = None) 
 
 
 def _outcome(
-    counts: _Counts, case: ET.Element, tag: str, kind: str, message: str, text: str
+    counts: _Counts, case: ET.Element, tag: str, kind: str, message: str, text: str | None
 ) -> None:
     """A failure, error or skipped element: the one-line ``message``, the details as text."""
     if tag == "failure":
@@ -151,7 +151,8 @@ def _run_case(counts: _Counts, report: RunReport, gate_failed: bool) -> ET.Eleme
 def _error_case(counts: _Counts, record: NoVerdict) -> ET.Element:
     case = _case(counts, "verdict", SUITE_NAME)
     message = record.error or "no verdict could be reached"
-    _outcome(counts, case, "error", "error", message, xml_safe(message))
+    whole = xml_safe(message) if _message(message) != xml_safe(message) else None  # cut short
+    _outcome(counts, case, "error", "error", message, whole)
     return case
 
 

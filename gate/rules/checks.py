@@ -318,8 +318,9 @@ def of_rule(
 
 def identify(checks: Iterable[Check]) -> tuple[Check, ...]:
     """Every check with a unique test id: where two would share one (two rules on the same
-    metric, say), the later ones get `` (2)``, `` (3)`` in policy order. Give such rules a
-    ``test_id`` to name them yourself."""
+    metric, say), the later ones get `` (2)``, `` (3)`` in policy order, on their title too,
+    so that no two rows of a table read the same. Give such rules a ``test_id`` to name
+    them yourself."""
     checks = tuple(checks)
     seen: dict[str, int] = {}
     taken = {check.identity for check in checks}
@@ -328,11 +329,15 @@ def identify(checks: Iterable[Check]) -> tuple[Check, ...]:
         name = check.identity
         count = seen.get(name, 0) + 1
         seen[name] = count
-        if count > 1:
-            suffix = count
-            while f"{name} ({suffix})" in taken:
-                suffix += 1
-            taken.add(f"{name} ({suffix})")
-            name = f"{name} ({suffix})"
-        unique.append(check if name == check.test_id else dataclasses.replace(check, test_id=name))
+        if count == 1:
+            unique.append(
+                check if name == check.test_id else dataclasses.replace(check, test_id=name)
+            )
+            continue
+        suffix = count
+        while f"{name} ({suffix})" in taken:
+            suffix += 1
+        taken.add(f"{name} ({suffix})")
+        title = f"{check.title} ({suffix})"
+        unique.append(dataclasses.replace(check, test_id=f"{name} ({suffix})", title=title))
     return tuple(unique)

@@ -140,6 +140,7 @@ class NoVerdict:
     policy_source: str
     result_id: int | None = None
     result_url: str | None = None
+    policy_file: str | None = None  # the policy's path in the repository, when known
 
     @property
     def status(self) -> VerdictStatus:
@@ -152,9 +153,10 @@ def no_verdict(
     policy_source: str,
     result_id: int | None = None,
     result_url: str | None = None,
+    policy_file: str | None = None,
 ) -> NoVerdict:
     """The record of why no verdict could be reached."""
-    return NoVerdict(message, policy_source, result_id, result_url)
+    return NoVerdict(message, policy_source, result_id, result_url, policy_file)
 
 
 # --------------------------------------------------------------------------- counts

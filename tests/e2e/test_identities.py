@@ -116,7 +116,8 @@ def test_a_test_id_names_the_rule_in_every_report(tmp_path):
         ("latency p50", "metrics[0].p50", 7),
     ]
     dotenv = (out / "gate.env").read_text()
-    assert "GATE_FAILED_TESTS=success-rate-floor; latency p50\n" in dotenv
+    assert 'GATE_FAILED_TESTS=["success-rate-floor","latency p50"]\n' in dotenv
+    assert "GATE_WARNED_TESTS=[]\n" in dotenv
 
 
 def test_annotations_point_at_the_rule_s_line_in_the_repository(tmp_path):

@@ -20,6 +20,10 @@ from gate.cli.settings import Environment
         ({}, "repo", "ci/gate.yaml", "ci/gate.yaml"),
         ({}, None, "ci/gate.yaml", "ci/gate.yaml"),  # no checkout: the working directory
         ({}, None, "../outside.yaml", None),
+        # actions/checkout with path: repo puts the repository in a folder of the workspace
+        ({"GITHUB_WORKSPACE": "{tmp}"}, "repo", "ci/gate.yaml", "ci/gate.yaml"),
+        # a .git above the workspace is not the workspace's repository
+        ({"GITHUB_WORKSPACE": "{tmp}/repo"}, ".", "ci/gate.yaml", "ci/gate.yaml"),
     ],
 )
 def test_repository_path(tmp_path, variables, git_at, policy, expected):

@@ -322,7 +322,14 @@ def test_junit_error_verdict_is_one_error_case_with_the_reason():
     cases = parse_cases(junit.render(verdict))
     assert len(cases) == 1
     assert status_of(cases[0]) == ("error", verdict.error)
-    assert cases[0].result[0].text == verdict.error
+    assert not cases[0].result[0].text  # the message says it all; reporters show both
+
+
+def test_junit_error_keeps_a_long_reason_whole_in_its_text():
+    reason = "the result is not valid JSON: " + "x" * 2_000
+    [case] = parse_cases(junit.render(no_verdict(reason, policy_source="gate.yaml")))
+    assert len(status_of(case)[1]) <= junit.MESSAGE_LIMIT
+    assert case.result[0].text == reason
 
 
 def _failed_run() -> Run:
@@ -543,3 +550,17 @@ def test_terminal_strips_escapes_from_result_text_even_in_colour():
     painted = terminal.render(verdict, color=True)
     # the painter emits only single-parameter SGR codes; anything else came from the result
     assert re.sub(r"\x1b\[\d+m", "", painted) == terminal.render(verdict, color=False)
+
+
+def test_dotenv_test_ids_are_a_json_list_that_stays_whole_when_cut():
+    names = [f'rule; number {index}, "quoted"' for index in range(60)]
+    checks = tuple(
+        Check(f"k{index}", name, "x", "y", Outcome.FAIL, "r") for index, name in enumerate(names)
+    )
+    verdict = Verdict(VerdictStatus.FAIL, "gate.yaml", checks=checks)
+    values = dict(line.split("=", 1) for line in REPORTERS["dotenv"](verdict).splitlines())
+    shown = json.loads(values["GATE_FAILED_TESTS"])
+    assert len(values["GATE_FAILED_TESTS"]) <= 500
+    assert shown[:-1] == names[: len(shown) - 1]
+    assert shown[-1] == f"... and {len(names) - len(shown) + 1} more"
+    assert json.loads(values["GATE_WARNED_TESTS"]) == []

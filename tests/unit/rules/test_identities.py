@@ -116,6 +116,8 @@ def test_rules_that_would_share_a_name_get_a_numbered_suffix_in_policy_order():
         "Latency p50 (2)",
         "latency p50",  # names are case-sensitive, as JUnit consumers compare them
     ]
+    titles = [check.title for check in judge(rules, RUNS).checks[1:]]
+    assert titles == ["Latency p50", "Latency p50 (2)", "latency p50"]  # rows told apart
 
 
 def test_a_suffix_never_collides_with_a_name_already_taken():
