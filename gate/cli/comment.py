@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 
 from gate.api import forge
-from gate.api.forge import Thread
+from gate.api.forge import CommentThread
 from gate.ci import review
 from gate.cli.output import log_text, say
 from gate.cli.parser import PROG
@@ -47,7 +47,7 @@ def _event_text(path: str) -> str | None:
     return data.decode("utf-8", errors="replace")
 
 
-def _thread(session: Session) -> tuple[Thread, str | None]:
+def _thread(session: Session) -> tuple[CommentThread, str | None]:
     variables, variable = session.env.variables, session.comment_token_variable()
     if variable is None:
         raise CommentNotPosted("not in GitHub Actions or GitLab CI (see --github and --gitlab)")
