@@ -13,6 +13,8 @@ error body.
 from __future__ import annotations
 
 import json
+import signal
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLES
-from tests.e2e.harness import Completed, gate_env, run_process
+from tests.e2e.harness import Completed, finish, gate_env, parse_dotenv, run_process, spawn
 from tests.fake_forges import STRANGER, FakeForge, FakeGitHub, FakeGitLab
 
 pytestmark = pytest.mark.slow  # real processes
@@ -71,10 +73,12 @@ class Forge:
             env["CI_MERGE_REQUEST_IID"] = str(self.fake.iid)
         return env
 
-    def gate(self, *extra: str, **env_options: object) -> Completed:
+    def argv(self, *extra: str) -> list[str]:
         reports = [f"--{name}={self.tmp / name}.out" for name in ("junit", "json", "summary")]
-        argv = [*GATE, *reports, "--dotenv", str(self.tmp / "gate.env"), *extra]
-        return run_process(argv, env=self.env(**env_options))  # type: ignore[arg-type]
+        return [*GATE, *reports, "--dotenv", str(self.tmp / "gate.env"), *extra]
+
+    def gate(self, *extra: str, **env_options: object) -> Completed:
+        return run_process(self.argv(*extra), env=self.env(**env_options))  # type: ignore[arg-type]
 
     def written(self) -> str:
         """Every report and every file the runner reads, as one text."""
@@ -168,3 +172,24 @@ def test_the_token_never_shows_even_when_the_forge_echoes_it(forge: Forge):
     assert token not in run.stderr
     assert "[redacted]" in notices(run)[0]
     assert token not in forge.written()
+
+
+def test_sigterm_while_posting_is_exit_143_with_every_report_complete(forge: Forge):
+    """A job cancelled while the forge hangs: the gate stops waiting for it at once."""
+    forge.fake.hold = threading.Event()
+    try:
+        started = spawn(forge.argv("--pr-comment"), env=forge.env())
+        assert forge.fake.received.wait(20), "the gate never reached the forge"
+        started.proc.send_signal(signal.SIGTERM)
+        run = finish(started, limit=5.0)  # well within the comment's 10 s budget
+    finally:
+        forge.fake.hold.set()
+    assert run.code == 143, run.stderr
+    assert "Traceback" not in run.stderr
+    [notice] = notices(run)
+    assert "no pull request comment" in notice
+    assert forge.fake.writes() == [] and forge.fake.comments == []
+    assert json.loads((forge.tmp / "json.out").read_text("utf-8"))["verdict"] == "fail"
+    assert parse_dotenv((forge.tmp / "gate.env").read_text("utf-8"))["GATE_VERDICT"] == "fail"
+    assert "Cekura gate failed" in (forge.tmp / "summary.out").read_text("utf-8")
+    assert "<testsuites" in (forge.tmp / "junit.out").read_text("utf-8")
