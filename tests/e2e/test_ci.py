@@ -540,15 +540,16 @@ def action_step(step_id: str) -> dict[str, Any]:
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
 
-def substitute(text: str, inputs: Mapping[str, str]) -> str:
-    """The runner's expression evaluation, for the expressions the gate step may use."""
+def substitute(text: str, inputs: Mapping[str, str], python: str = sys.executable) -> str:
+    """The runner's expression evaluation, for the expressions the gate step may use;
+    ``python`` is the installed gate's interpreter (this virtualenv's unless told)."""
 
     def value(match: re.Match[str]) -> str:
         expression = match[1]
         if expression.startswith("inputs."):
             return inputs[expression.removeprefix("inputs.")]
         if expression == "steps.install.outputs.python":
-            return sys.executable  # this virtualenv's Python, where the gate is installed
+            return python
         raise AssertionError(f"the test runner does not know {expression!r}")
 
     return EXPRESSION.sub(value, text)
@@ -604,8 +605,11 @@ def run_gate_step_with(
     policy: str,
     inputs: Mapping[str, str],
     runner_env: Mapping[str, str],
+    *,
+    python: str = sys.executable,
 ) -> StepRun:
-    """``run_gate_step`` with more of the runner's variables (a pull request's event, say)."""
+    """``run_gate_step`` with more of the runner's variables (a pull request's event, say),
+    and the gate run by ``python`` (a stand-in that shows what it was given, say)."""
     step = action_step("gate")
     work = tmp_path / "work"
     runner = tmp_path / "runner"
@@ -627,9 +631,9 @@ def run_gate_step_with(
         GITHUB_WORKSPACE=str(work),
         **runner_env,
     )
-    env.update({name: substitute(str(text), values) for name, text in step["env"].items()})
+    env.update({name: substitute(str(text), values, python) for name, text in step["env"].items()})
     script = runner / "gate-step.sh"
-    script.write_text(substitute(step["run"], values), encoding="utf-8")
+    script.write_text(substitute(step["run"], values, python), encoding="utf-8")
     proc = run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], cwd=work, env=env)
     result = StepRun(
         proc.returncode,
@@ -973,6 +977,28 @@ def test_gate_step_comments_on_the_pull_request_then_edits_the_comment(tmp_path,
         [posted] = github.comments
         assert posted["body"].startswith("<!-- cekura-gate:comment policy=gate.yaml -->\n")
         assert len([request for request in github.writes() if request.method == "POST"]) == 1
+
+
+@pytest.mark.parametrize(("pr_comment", "given"), [("on", True), ("off", False), ("", False)])
+def test_gate_step_gives_the_github_token_to_the_gate_only_with_pr_comment(
+    tmp_path, fake, pr_comment, given
+):
+    """A stand-in for the gate's Python says which of the token's variables it was given."""
+    stand_in = tmp_path / "python"
+    stand_in.write_text(
+        "#!/bin/sh\n"
+        'for name in GITHUB_TOKEN GATE_GITHUB_TOKEN; do eval "[ -n \\"\\${$name+x}\\" ]" '
+        '&& echo "given $name"; done\necho "args $*"\n',
+        encoding="utf-8",
+    )
+    stand_in.chmod(0o755)
+    inputs = {"pr-comment": pr_comment, "github-token": "ghs_standInToken0123456789abcdefAB"}
+    step = run_gate_step_with(tmp_path, fake, PASS_POLICY, inputs, {}, python=str(stand_in))
+    assert step.code == 0, step.stderr
+    assert ("given GITHUB_TOKEN" in step.lines) is given
+    assert "given GATE_GITHUB_TOKEN" not in step.lines
+    [args] = [line for line in step.lines if line.startswith("args ")]
+    assert ("--pr-comment" in args.split()) is given
 
 
 @pytest.mark.slow
