@@ -1,30 +1,32 @@
 """The one exception tree and the one exit-code table of cekura-gate.
 
-Every error the gate can report on purpose is a ``GateError``; its class says
-which exit code the command line ends with::
+Every error the gate can report on purpose is a ``GateMessage``: one line for the CI log.
+A ``GateError`` ends the command, and its class says which exit code the command line
+ends with; a ``CommentNotPosted`` never ends it, so it has no exit code at all::
 
-    GateError                    (base; never raised directly)
-    ├── UsageError               exit 2  bad flags, unreadable or missing files
-    ├── PolicyError              exit 2  the policy file is not valid
-    ├── NoVerdictError           exit 3  no verdict could be reached
-    │   ├── ResultError          exit 3  the result is unreadable, not a Cekura
-    │   │                                result, or not finished
-    │   ├── BaselineError        exit 3  relative rules have no usable baseline
-    │   ├── ApiError             exit 3  the Cekura API could not be used
-    │   │   ├── ApiRejected      exit 3  401/403/404/other 4xx: not retried
-    │   │   ├── ApiUnavailable   exit 3  retries exhausted (network, 408, 429,
-    │   │   │                            5xx, non-JSON bodies)
-    │   │   └── OutcomeUnknown   exit 3  a POST (start a run, end calls) failed
-    │   │                                after it may have reached the server:
-    │   │                                never sent again
-    │   └── WaitTimeout          exit 3  the result did not finish in time
-    ├── Interrupted              exit 130 (SIGINT) or 143 (SIGTERM)
-    └── CommentNotPosted         never an exit code: the pull-request comment
+    GateMessage                  (base; never raised directly): one line
+    ├── GateError                (base; never raised directly): ends the command
+    │   ├── UsageError           exit 2  bad flags, unreadable or missing files
+    │   ├── PolicyError          exit 2  the policy file is not valid
+    │   ├── NoVerdictError       exit 3  no verdict could be reached
+    │   │   ├── ResultError      exit 3  the result is unreadable, not a Cekura
+    │   │   │                            result, or not finished
+    │   │   ├── BaselineError    exit 3  relative rules have no usable baseline
+    │   │   ├── ApiError         exit 3  the Cekura API could not be used
+    │   │   │   ├── ApiRejected      exit 3  401/403/404/other 4xx: not retried
+    │   │   │   ├── ApiUnavailable   exit 3  retries exhausted (network, 408, 429,
+    │   │   │   │                            5xx, non-JSON bodies)
+    │   │   │   └── OutcomeUnknown   exit 3  a POST (start a run, end calls) failed
+    │   │   │                                after it may have reached the server:
+    │   │   │                                never sent again
+    │   │   └── WaitTimeout      exit 3  the result did not finish in time
+    │   └── Interrupted          exit 130 (SIGINT) or 143 (SIGTERM)
+    └── CommentNotPosted         no exit code: the pull-request comment
                                  (``--pr-comment``) could not be posted;
                                  ``gate.cli`` says so in one notice line and
                                  the gate goes on with its own exit code
 
-    not a GateError:
+    not a GateMessage:
     KeyboardInterrupt            exit 130 Ctrl-C outside the places that raise
                                           ``Interrupted``
     any other exception          exit 3   a bug, reported as "internal error" by
@@ -65,10 +67,8 @@ class ExitCode(enum.IntEnum):
     TERMINATED = 143
 
 
-class GateError(Exception):
-    """Base of every error the gate reports as a clean one-line message."""
-
-    exit_code: ExitCode = ExitCode.NO_VERDICT
+class GateMessage(Exception):
+    """Base of everything the gate reports as a clean one-line message."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -76,6 +76,12 @@ class GateError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class GateError(GateMessage):
+    """A message that ends the command, with the exit code its class says."""
+
+    exit_code: ExitCode = ExitCode.NO_VERDICT
 
 
 class UsageError(GateError):
@@ -144,7 +150,7 @@ class Interrupted(GateError):
         self.exit_code = exit_code
 
 
-class CommentNotPosted(GateError):
+class CommentNotPosted(GateMessage):
     """The pull-request or merge-request comment could not be posted (no pull request, no
     token, a refusal, a network error). Never ends the command: the verdict and the exit
     code are the gate's, whatever happens to the comment."""

@@ -6,10 +6,16 @@ Each serves the comments of one pull request (GitHub: issue comments of
 ``/api/v4/projects/{id}/merge_requests/{iid}``): it lists them a page at a time with a
 ``Link: rel="next"`` header, creates (POST) and edits (PATCH on GitHub, PUT on GitLab) them,
 and checks the token (``Authorization: Bearer`` on GitHub, ``PRIVATE-TOKEN`` on GitLab).
-It can misbehave on demand: ``read_only`` answers every write with 403, as GitHub does to a
-fork's pull request; ``fail_next(status, body)`` answers the next requests with that status;
+Every comment names its author (``user`` on GitHub, ``author`` on GitLab): the token's own
+identity (``me``, answered at ``GET /user``) for the ones the gate creates, someone else
+(``STRANGER``) for ``add_comment`` unless told. ``FakeGitHub(installation_token=True)`` is
+the job's ``GITHUB_TOKEN``: ``GET /user`` answers 403 and its comments are
+``github-actions[bot]``'s. It can misbehave on demand: ``read_only`` answers every write
+with 403, as GitHub does to a fork's pull request; ``fail_next(status, body)`` answers the
+next requests with that status;
 ``echo_token`` puts the request's headers, token included, into every error body;
-``next_link`` replaces the ``Link`` URL (to point it at another host).
+``next_link`` replaces the ``Link`` URL (to point it at another host); ``hold`` makes every
+request wait until it is set (a forge that hangs).
 
     with FakeGitHub(token=TOKEN) as github:
         ... run the gate with GITHUB_API_URL=github.url, GITHUB_REPOSITORY=github.repository,
@@ -42,6 +48,8 @@ F = TypeVar("F", bound="FakeForge")
 
 GITHUB_TOKEN = "ghs_fakeGitHubToken0123456789abcdef01"
 GITLAB_TOKEN = "glpat-fakeGitLabToken012345"
+STRANGER = {"id": 666, "login": "mallory", "username": "mallory", "type": "User"}
+ACTIONS_BOT = {"id": 41898282, "login": "github-actions[bot]", "type": "Bot"}
 
 
 @dataclass
@@ -61,9 +69,14 @@ class FakeForge:
 
     forge = ""
     edit_method = ""
+    author_field = ""  # where a comment names its author
 
-    def __init__(self, token: str, port: int = 0) -> None:
+    def __init__(self, token: str, me: dict[str, Any], port: int = 0) -> None:
         self.token = token
+        self.me = me  # whose the token is
+        self.user_forbidden = False  # GET /user answers 403
+        self.hold: threading.Event | None = None
+        self.received = threading.Event()  # set at the first request
         self.comments: list[dict[str, Any]] = []
         self.requests: list[Request] = []
         self.read_only = False
@@ -93,11 +106,13 @@ class FakeForge:
 
     # ---- scripting
 
-    def add_comment(self, body: str, **extra: Any) -> int:
-        """A comment already in the thread (someone else's, or an earlier gate's)."""
+    def add_comment(self, body: str, by: dict[str, Any] | None = None, **extra: Any) -> int:
+        """A comment already in the thread: someone else's unless ``by`` says whose (``me``:
+        an earlier gate's)."""
         with self._lock:
             self._next_id += 1
-            self.comments.append({"id": self._next_id, "body": body, **extra})
+            author = {self.author_field: dict(by or STRANGER)}
+            self.comments.append({"id": self._next_id, "body": body, **author, **extra})
             return self._next_id
 
     def fail_next(self, status: int, body: str = '{"message": "injected"}', times: int = 1) -> None:
@@ -113,6 +128,9 @@ class FakeForge:
     def authorised(self, headers: dict[str, str]) -> bool:
         raise NotImplementedError
 
+    def user_path(self) -> str:
+        raise NotImplementedError
+
     def route(self, method: str, path: str) -> tuple[str, int | None] | None:
         """("list" | "create" | "edit", comment id) for a path of the thread; else None."""
         raise NotImplementedError
@@ -126,6 +144,10 @@ class FakeForge:
     def answer(self, request: Request) -> tuple[int, Any, dict[str, str]]:
         if not self.authorised(request.headers):
             return 401, {"message": "Bad credentials"}, {}
+        if request.method == "GET" and request.path == self.user_path():
+            if self.user_forbidden:
+                return 403, self.refusal(), {}
+            return 200, dict(self.me), {}
         found = self.route(request.method, request.path)
         if found is None:
             return 404, {"message": "Not Found"}, {}
@@ -140,7 +162,8 @@ class FakeForge:
         with self._lock:
             if action == "create":
                 self._next_id += 1
-                self.comments.append({"id": self._next_id, "body": text})
+                author = {self.author_field: dict(self.me)}
+                self.comments.append({"id": self._next_id, "body": text, **author})
                 return 201, self.shown(self.comments[-1]), {}
             for comment in self.comments:
                 if comment["id"] == comment_id:
@@ -195,6 +218,9 @@ class FakeForge:
                 with fake._lock:
                     fake.requests.append(request)
                     fault = fake._faults.popleft() if fake._faults else None
+                fake.received.set()
+                if fake.hold is not None:
+                    fake.hold.wait(30)
                 headers: dict[str, str] = {}
                 if fault is not None:
                     status, body = fault[0], json.loads(fault[1])
@@ -220,6 +246,7 @@ class FakeGitHub(FakeForge):
 
     forge = "GitHub"
     edit_method = "PATCH"
+    author_field = "user"
 
     def __init__(
         self,
@@ -227,13 +254,20 @@ class FakeGitHub(FakeForge):
         repository: str = "acme/voice-bot",
         number: int = 12,
         port: int = 0,
+        *,
+        installation_token: bool = False,
     ) -> None:
-        super().__init__(token, port)
+        me = ACTIONS_BOT if installation_token else {"id": 501, "login": "gate-bot", "type": "User"}
+        super().__init__(token, me, port)
+        self.user_forbidden = installation_token
         self.repository = repository
         self.number = number
 
     def authorised(self, headers: dict[str, str]) -> bool:
         return headers.get("authorization") == f"Bearer {self.token}"
+
+    def user_path(self) -> str:
+        return "/user"
 
     def route(self, method: str, path: str) -> tuple[str, int | None] | None:
         base = f"/repos/{self.repository}/issues"
@@ -260,9 +294,10 @@ class FakeGitLab(FakeForge):
 
     forge = "GitLab"
     edit_method = "PUT"
+    author_field = "author"
 
     def __init__(self, token: str = GITLAB_TOKEN, project_id: int = 77, iid: int = 5) -> None:
-        super().__init__(token)
+        super().__init__(token, {"id": 601, "username": "project_77_bot", "name": "gate"})
         self.project_id = project_id
         self.iid = iid
 
@@ -272,6 +307,9 @@ class FakeGitLab(FakeForge):
 
     def authorised(self, headers: dict[str, str]) -> bool:
         return headers.get("private-token") == self.token
+
+    def user_path(self) -> str:
+        return "/api/v4/user"
 
     def route(self, method: str, path: str) -> tuple[str, int | None] | None:
         notes = f"/api/v4/projects/{self.project_id}/merge_requests/{self.iid}/notes"

@@ -1,4 +1,5 @@
-"""HTTP access to the Cekura API: the only module that speaks HTTP.
+"""HTTP access to the Cekura API (the forges, for ``--pr-comment``, are ``gate.api.forge``'s;
+what both share is ``gate.api.wire``).
 
 ``ApiSettings`` resolves where to talk and how to authenticate, and checks all of it
 before the first request: the key (``gate.errors.api_key_problem``), the auth header's
@@ -24,11 +25,9 @@ to gigabytes is stopped at the cap; only gzip and deflate are asked for.
 from __future__ import annotations
 
 import email.utils
-import functools
 import math
 import random
 import re
-import ssl
 import threading
 import time
 import zlib
@@ -41,8 +40,8 @@ from urllib.parse import SplitResult
 import httpx
 import tenacity
 
-from gate import __version__
-from gate.api.proxy import Proxy, ip_address_of, proxy_for, split_url
+from gate.api.proxy import Proxy, proxy_for, split_url
+from gate.api.wire import USER_AGENT, Reply, plain_http_refusal, tls_context
 from gate.errors import (
     ApiError,
     ApiRejected,
@@ -58,7 +57,6 @@ from gate.errors import (
 DEFAULT_API_URL = "https://api.cekura.ai"
 DEFAULT_AUTH_HEADER = "X-CEKURA-API-KEY"
 LEGACY_AUTH_HEADER = "X-VOCERA-API-KEY"
-USER_AGENT = f"cekura-gate/{__version__} (+https://github.com/cekura-gate/cekura-gate)"
 
 MAX_ATTEMPTS = 7
 BACKOFF_INITIAL_S = 1.0
@@ -119,16 +117,6 @@ class ApiSettings:
         return f"/test_framework/v{self.api_version}/runs/bulk/"
 
 
-def _is_loopback(host: str) -> bool:
-    """A loopback address, or ``localhost`` itself (in every hosts file). Other names under
-    ``.localhost`` are not trusted: many resolvers send them to DNS, which may answer with
-    any address."""
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    address = ip_address_of(host)
-    return address is not None and address.is_loopback
-
-
 # An HTTP header name is an RFC 9110 token: anything else cannot be sent (or splits the request).
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
@@ -161,19 +149,21 @@ def _shown(url: str) -> str:
 
 def _refuse_plain_http(parts: SplitResult, proxy: Proxy | None) -> None:
     """Plain HTTP only when the connection itself stays on this machine: to a loopback API,
-    directly or through a loopback proxy."""
-    host = parts.hostname or ""
-    if not _is_loopback(host):
+    directly or through a loopback proxy (``gate.api.wire.plain_http_refusal``)."""
+    refusal = plain_http_refusal(parts, proxy)
+    if refusal is None:
+        return
+    host = refusal.host
+    if refusal.proxy is None:
         raise UsageError(
             f"refusing to send the API key over plain http to {host}; use https "
             "(or --allow-insecure-http if you really mean it)"
         )
-    if proxy is not None and not _is_loopback(proxy.host):
-        raise UsageError(
-            f"refusing to send the API key over plain http through the proxy {proxy.host} "
-            f"(from {proxy.variable}); use https, add {host} to NO_PROXY, or "
-            "--allow-insecure-http if you really mean it"
-        )
+    raise UsageError(
+        f"refusing to send the API key over plain http through the proxy {refusal.proxy.host} "
+        f"(from {refusal.proxy.variable}); use https, add {host} to NO_PROXY, or "
+        "--allow-insecure-http if you really mean it"
+    )
 
 
 def resolve_settings(
@@ -271,22 +261,6 @@ class _Transient(Exception):
         self.retry_after = retry_after
 
 
-@functools.cache
-def tls_context(ca_file: str | None, ca_dir: str | None) -> ssl.SSLContext:
-    """The certificates to trust: ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` as httpx would read
-    them, else certifi's bundle. Built once per process (loading a bundle costs ~40 ms)."""
-    if ca_file or ca_dir:
-        variable = "SSL_CERT_FILE" if ca_file else "SSL_CERT_DIR"
-        try:
-            return ssl.create_default_context(cafile=ca_file, capath=None if ca_file else ca_dir)
-        except (OSError, ssl.SSLError) as exc:
-            reason = getattr(exc, "strerror", None) or type(exc).__name__
-            raise UsageError(
-                f"{variable}: cannot load the certificates it names ({reason})"
-            ) from None
-    return httpx.create_ssl_context(trust_env=False)
-
-
 # ---- one response, read whole under a deadline and a size cap
 
 
@@ -333,23 +307,6 @@ class _Deadline:
     def expired(self) -> _Fault:
         within = f"no complete response within {_seconds_text(self.window_s)}"
         return _Fault("the request timed out", within)
-
-
-@dataclass(frozen=True)
-class _Reply:
-    """A whole response: its body read to the end and decoded (empty when not needed)."""
-
-    status: int
-    headers: httpx.Headers
-    body: bytes = b""
-
-    @property
-    def text(self) -> str:
-        charset = self.headers.get("Content-Type", "").partition("charset=")[2].split(";")[0]
-        try:
-            return self.body.decode(charset.strip(' "') or "utf-8", errors="replace")
-        except LookupError:  # a charset Python does not know
-            return self.body.decode("utf-8", errors="replace")
 
 
 def _transient_status(status: int) -> bool:
@@ -633,7 +590,7 @@ class CekuraClient:
         self._log(path, f"HTTP {reply.status}", started, method="POST")
         return self._read_post(reply, what)
 
-    def _read_post(self, reply: _Reply, what: str) -> Any:
+    def _read_post(self, reply: Reply, what: str) -> Any:
         status = reply.status
         if status >= 500 or status == 408:
             raise OutcomeUnknown(f"{what}: HTTP {status} from the API")
@@ -764,7 +721,7 @@ class CekuraClient:
         until: float,
         params: Mapping[str, str] | None = None,
         payload: Mapping[str, Any] | None = None,
-    ) -> _Reply:
+    ) -> Reply:
         """Send one request; its whole response, read before ``until`` on ``clock``.
 
         Raises ``_Fault`` (the request may have been sent, unless ``sent`` says otherwise)
@@ -774,7 +731,7 @@ class CekuraClient:
         waiting at the deadline; the thread left behind stops at its next chunk.
         """
         deadline = _Deadline(until, until - self.clock())
-        outcome: list[_Reply | BaseException] = []
+        outcome: list[Reply | BaseException] = []
         finished = threading.Event()
 
         def work() -> None:
@@ -803,7 +760,7 @@ class CekuraClient:
         deadline: _Deadline,
         params: Mapping[str, str] | None,
         payload: Mapping[str, Any] | None,
-    ) -> _Reply:
+    ) -> Reply:
         request = self.http.build_request(
             method,
             path,
@@ -818,8 +775,8 @@ class CekuraClient:
             raise _Fault.of(exc) from None
         try:
             if _transient_status(response.status_code):
-                return _Reply(response.status_code, response.headers)
-            return _Reply(response.status_code, response.headers, self._body(response, deadline))
+                return Reply(response.status_code, response.headers)
+            return Reply(response.status_code, response.headers, self._body(response, deadline))
         except httpx.HTTPError as exc:
             raise _Fault.of(exc) from None
         except _Corrupt as exc:
@@ -869,7 +826,7 @@ class CekuraClient:
         if self.log is not None and not self.cancelled.is_set():
             self.log(f"{method} {path} -> {outcome} in {self.clock() - started:.2f}s")
 
-    def _read(self, response: _Reply, not_found: str) -> Any:
+    def _read(self, response: Reply, not_found: str) -> Any:
         status = response.status
         if _transient_status(status):
             retry_after = parse_retry_after(response.headers.get("Retry-After"), self.wall_clock())
@@ -885,7 +842,7 @@ class CekuraClient:
         except ValueError:
             raise _Transient(f"HTTP {status} with a body that is not JSON") from None
 
-    def _json(self, reply: _Reply) -> Any:
+    def _json(self, reply: Reply) -> Any:
         """The body as JSON; raises ``ValueError``."""
         # Redacting the parsed values keeps a key echoed by the API out of every field
         # without ever touching the structure (redacting the text could, or break it).
@@ -894,7 +851,7 @@ class CekuraClient:
         except RecursionError:  # nested deeper than the parser goes: not a Cekura result
             raise ValueError("JSON nested too deeply") from None
 
-    def _excerpt(self, response: _Reply) -> str:
+    def _excerpt(self, response: Reply) -> str:
         # Redact before cutting: a key straddling the cut would no longer match.
         text = " ".join(redact_forms(response.text, self.settings.api_key).split())[:200]
         return f": {text}" if text else ""

@@ -1,20 +1,32 @@
 """HTTP to GitHub and GitLab for the pull-request / merge-request comment: the only module
 that talks to a forge (the Cekura API has ``gate.api.client``).
 
-``upsert`` lists the thread's comments (100 a page, following ``Link: rel="next"`` on the
-same host, at most ``MAX_PAGES`` pages), edits the one whose first line is the marker
-(``find_marker``), or else creates one. Every failure is a ``CommentNotPosted`` whose
-message never holds the token: no pull request, no token, a refusal (401, 403 from a fork's
-read-only token, 404, 422), a server error, a network error, or no answer within
-``BUDGET_S`` seconds for the whole exchange. The caller turns it into one notice line; the
-comment never changes the verdict or the exit code.
+``upsert`` asks the forge whose the token is (``GET /user``), lists the thread's comments
+(100 a page, following ``Link: rel="next"`` on the same host, at most ``MAX_PAGES`` pages),
+edits the first one that the token's identity wrote and whose first line is the marker
+(``find_marker``), or else creates one. A comment someone else wrote is never taken for the
+gate's, whatever it says: anyone who can comment could otherwise plant the marker and have
+the gate's verdict written into a comment that they can edit afterwards. GitHub refuses
+``GET /user`` to an installation token (the job's ``GITHUB_TOKEN``, a GitHub App's): then
+only comments of ``github-actions[bot]`` (``GITHUB_ACTIONS_BOT``) are the gate's. Not any
+bot: every app installed on the repository posts as a bot, some of them text that anyone
+can choose; a GitHub App's own token therefore does not find its earlier comment (use the
+job's ``GITHUB_TOKEN`` or a personal access token, whose ``GET /user`` answers).
+
+Every failure is a ``CommentNotPosted`` whose message never holds the token: no pull
+request, no token, a refusal (401, 403 from a fork's read-only token, 404, 422), a server
+error, a network error, or no answer within ``BUDGET_S`` seconds for the whole exchange. The
+caller turns it into one notice line; the comment never changes the verdict or the exit
+code.
 
 Bounded on every side: the whole exchange runs in a worker thread that the caller stops
 waiting for after the budget (so that not even headers trickling in a byte at a time can
 hold the gate); a request is retried once, after a 5xx or 429, and only if it is a read or
 an edit (a create that failed may have been made: sending it again could post it twice);
-an answer larger than ``MAX_RESPONSE_BYTES`` or in a content coding is refused. The token is
-sent only over https, or plain http to this machine (the tests' fake forges).
+an answer larger than ``MAX_RESPONSE_BYTES`` or in a content coding is refused; once the
+caller has stopped waiting (the budget spent, or the job cancelled), the worker sends
+nothing more. The token is sent only over https, or over plain http when the connection
+stays on this machine (the tests' fake forges), as ``gate.api.wire`` decides for the API key.
 """
 
 from __future__ import annotations
@@ -31,8 +43,8 @@ from typing import Any
 
 import httpx
 
-from gate import __version__
-from gate.api.proxy import Proxy, ip_address_of, proxy_for, split_url
+from gate.api.proxy import Proxy, proxy_for, split_url
+from gate.api.wire import USER_AGENT, Reply, plain_http_refusal, tls_context
 from gate.errors import CommentNotPosted, UsageError, api_key_problem, redact_forms
 
 BUDGET_S = 10.0  # the whole exchange: every page, the edit or the create, one retry
@@ -42,12 +54,14 @@ RETRY_PAUSE_S = 1.0
 PER_PAGE = 100
 MAX_PAGES = 20
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024  # a page of 100 comments of 65,536 characters each
-USER_AGENT = f"cekura-gate/{__version__} (+https://github.com/cekura-gate/cekura-gate)"
 GITHUB_API_VERSION = "2022-11-28"
+# Whose comments a GitHub installation token (which cannot ask ``GET /user``) takes for its
+# own: the job's GITHUB_TOKEN posts as this bot.
+GITHUB_ACTIONS_BOT = "github-actions[bot]"
 
 
 @dataclass(frozen=True)
-class Thread:
+class CommentThread:
     """The comments of one pull request or merge request, and how to reach them."""
 
     forge: str  # GitHub or GitLab, for messages
@@ -56,12 +70,39 @@ class Thread:
     comments_path: str  # listed (GET) and created (POST)
     edit_path: str  # with ``{id}``
     edit_method: str  # PATCH (GitHub) or PUT (GitLab)
+    author_field: str  # where a comment names its author: "user" (GitHub), "author" (GitLab)
     headers: Mapping[str, str] = field(repr=False)  # the token's header among them
     token: str = field(repr=False)
     list_params: tuple[tuple[str, str], ...] = ()
     proxy: Proxy | None = None
     ca_file: str | None = None
     ca_dir: str | None = None
+    # Whose comments are the gate's when ``GET /user`` is refused (403); ``None``: a refusal
+    # like any other.
+    installation_bot: str | None = None
+
+
+@dataclass(frozen=True)
+class Author:
+    """Whose comments the gate takes for its own: the token's user (``user_id``, from
+    ``GET /user``), or else a bot by its login (``bot_login``)."""
+
+    field: str  # "user" (GitHub) or "author" (GitLab)
+    user_id: int | None = None
+    bot_login: str | None = None
+
+    def wrote(self, comment: Mapping[str, Any]) -> bool:
+        who = comment.get(self.field)
+        if not isinstance(who, dict):
+            return False
+        if self.user_id is not None:
+            found = who.get("id")
+            return type(found) is int and found == self.user_id
+        return (
+            self.bot_login is not None
+            and who.get("type") == "Bot"
+            and who.get("login") == self.bot_login
+        )
 
 
 @dataclass(frozen=True)
@@ -87,23 +128,29 @@ def _checked_token(token: str, variable: str) -> str:
 
 
 def _checked_url(url: str, variable: str, variables: Mapping[str, str]) -> tuple[str, Proxy | None]:
-    """The API's base URL and its proxy; plain http only to this machine."""
+    """The API's base URL and its proxy; plain http only when the connection stays on this
+    machine (``gate.api.wire.plain_http_refusal``)."""
     base = url.strip().rstrip("/")
     try:
         parts = split_url(base)
     except ValueError:
         raise CommentNotPosted(f"{variable} is not a usable URL") from None
-    host = (parts.hostname or "").lower()
-    if parts.scheme not in ("http", "https") or not host:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise CommentNotPosted(f"{variable} is not an http(s) URL")
-    address = ip_address_of(host)
-    loopback = host == "localhost" or (address is not None and address.is_loopback)
-    if parts.scheme == "http" and not loopback:
-        raise CommentNotPosted(f"refusing to send the token over plain http to {host}")
     try:
-        return base, proxy_for(parts, variables)
+        proxy = proxy_for(parts, variables)
     except UsageError as exc:
         raise CommentNotPosted(exc.message) from None
+    refusal = plain_http_refusal(parts, proxy) if parts.scheme == "http" else None
+    if refusal is not None and refusal.proxy is None:
+        raise CommentNotPosted(f"refusing to send the token over plain http to {refusal.host}")
+    if refusal is not None and refusal.proxy is not None:
+        raise CommentNotPosted(
+            "refusing to send the token over plain http through the proxy "
+            f"{refusal.proxy.host} (from {refusal.proxy.variable}); use https, or add "
+            f"{refusal.host} to NO_PROXY"
+        )
+    return base, proxy
 
 
 def github_thread(
@@ -114,20 +161,21 @@ def github_thread(
     token: str,
     token_variable: str,
     variables: Mapping[str, str],
-) -> Thread:
+) -> CommentThread:
     """A GitHub pull request's conversation (issue comments), ``repository`` being
     ``owner/name``."""
     if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repository):
         raise CommentNotPosted(f"GITHUB_REPOSITORY {repository[:100]!r} is not owner/name")
     token = _checked_token(token, token_variable)
     base, proxy = _checked_url(api_url, "GITHUB_API_URL", variables)
-    return Thread(
+    return CommentThread(
         forge="GitHub",
         what=f"pull request #{number}",
         api_url=base,
         comments_path=f"/repos/{repository}/issues/{number}/comments",
         edit_path=f"/repos/{repository}/issues/comments/{{id}}",
         edit_method="PATCH",
+        author_field="user",
         headers={
             "Authorization": f"Bearer {token}",
             "Accept": "application/vnd.github+json",
@@ -138,6 +186,7 @@ def github_thread(
         proxy=proxy,
         ca_file=variables.get("SSL_CERT_FILE") or None,
         ca_dir=variables.get("SSL_CERT_DIR") or None,
+        installation_bot=GITHUB_ACTIONS_BOT,
     )
 
 
@@ -149,19 +198,20 @@ def gitlab_thread(
     token: str,
     token_variable: str,
     variables: Mapping[str, str],
-) -> Thread:
+) -> CommentThread:
     """A GitLab merge request's notes; the token goes in ``PRIVATE-TOKEN``."""
     token = _checked_token(token, token_variable)
     base, proxy = _checked_url(api_url, "CI_API_V4_URL", variables)
     project = urllib.parse.quote(project_id, safe="")
     notes = f"/projects/{project}/merge_requests/{iid}/notes"
-    return Thread(
+    return CommentThread(
         forge="GitLab",
         what=f"merge request !{iid}",
         api_url=base,
         comments_path=notes,
         edit_path=f"{notes}/{{id}}",
         edit_method="PUT",
+        author_field="author",
         headers={"PRIVATE-TOKEN": token, "Accept": "application/json"},
         token=token,
         list_params=(("per_page", str(PER_PAGE)), ("sort", "asc"), ("order_by", "created_at")),
@@ -174,9 +224,10 @@ def gitlab_thread(
 # --------------------------------------------------------------------------- pure parts
 
 
-def find_marker(comments: Any, mark: str) -> int | None:
-    """The id of the first comment whose first line is ``mark`` (GitLab's system notes
-    left out), or ``None``. A comment that only quotes the marker further down is not ours."""
+def find_marker(comments: Any, mark: str, author: Author) -> int | None:
+    """The id of the first comment that ``author`` wrote and whose first line is ``mark``
+    (GitLab's system notes left out), or ``None``. A comment that only quotes the marker
+    further down is not ours, nor is one that someone else wrote."""
     if not isinstance(comments, list):
         return None
     for comment in comments:
@@ -185,7 +236,7 @@ def find_marker(comments: Any, mark: str) -> int | None:
         body, comment_id = comment.get("body"), comment.get("id")
         if not isinstance(body, str) or not isinstance(comment_id, int):
             continue
-        if body.split("\n", 1)[0].strip() == mark:
+        if body.split("\n", 1)[0].strip() == mark and author.wrote(comment):
             return comment_id
     return None
 
@@ -228,7 +279,7 @@ def _said(body: bytes) -> str:
     return flat if len(flat) <= 200 else flat[:199] + "\u2026"
 
 
-def _refusal(thread: Thread, status: int, body: bytes) -> str:
+def _refusal(thread: CommentThread, status: int, body: bytes) -> str:
     said = _said(body)
     answer = f"{thread.forge} answered {status}" + (f" ({said})" if said else "")
     if status == 401:
@@ -248,17 +299,11 @@ def _refusal(thread: Thread, status: int, body: bytes) -> str:
 # --------------------------------------------------------------------------- the exchange
 
 
-@dataclass(frozen=True)
-class _Reply:
-    status: int
-    headers: httpx.Headers
-    body: bytes
-
-    def json(self, thread: Thread) -> Any:
-        try:
-            return json.loads(self.body.decode("utf-8"))
-        except ValueError:
-            raise CommentNotPosted(f"{thread.forge} answered {self.status} without JSON") from None
+def _json(reply: Reply, thread: CommentThread) -> Any:
+    try:
+        return json.loads(reply.body.decode("utf-8"))
+    except ValueError:
+        raise CommentNotPosted(f"{thread.forge} answered {reply.status} without JSON") from None
 
 
 @dataclass
@@ -266,34 +311,44 @@ class _Exchange:
     """The requests of one ``upsert``, all within one deadline."""
 
     http: httpx.Client
-    thread: Thread
+    thread: CommentThread
     deadline: float
     clock: Callable[[], float]
     sleep: Callable[[float], None]
+    stopped: Callable[[], bool]  # the caller no longer waits: nothing more is sent
 
     def left(self) -> float:
         return self.deadline - self.clock()
 
     def request(
-        self, method: str, url: str, *, body: str | None = None, retry: bool = True
-    ) -> _Reply:
+        self,
+        method: str,
+        url: str,
+        *,
+        body: str | None = None,
+        retry: bool = True,
+        allowed: tuple[int, ...] = (),
+    ) -> Reply:
+        """The answer, a 2xx or one of the ``allowed`` statuses; else ``CommentNotPosted``."""
         reply = self._once(method, url, body)
         busy = reply.status >= 500 or reply.status == 429
         if busy and retry and self.left() > RETRY_PAUSE_S + 1.0:
             self.sleep(RETRY_PAUSE_S)
             reply = self._once(method, url, body)
-        if not 200 <= reply.status < 300:
+        if not 200 <= reply.status < 300 and reply.status not in allowed:
             raise CommentNotPosted(_refusal(self.thread, reply.status, reply.body))
         return reply
 
-    def _once(self, method: str, url: str, body: str | None) -> _Reply:
+    def _once(self, method: str, url: str, body: str | None) -> Reply:
+        if self.stopped():
+            raise CommentNotPosted("the job is being stopped, or the forge took too long")
         left = self.left()
         if left <= 0:
             raise CommentNotPosted(f"{self.thread.forge} did not answer within {BUDGET_S:.0f}s")
         timeout = httpx.Timeout(min(REQUEST_TIMEOUT_S, left))
         # The first page's query is ours; a next page's URL carries its own, which httpx
         # would replace with any ``params`` given (even empty ones).
-        first_page = method == "GET" and not url.startswith(("http://", "https://"))
+        first_page = method == "GET" and url == self.thread.comments_path
         params = self.thread.list_params if first_page else None
         content = None if body is None else json.dumps({"body": body}).encode("utf-8")
         headers = {"Content-Type": "application/json"} if content is not None else {}
@@ -301,7 +356,7 @@ class _Exchange:
             with self.http.stream(
                 method, url, params=params, content=content, headers=headers, timeout=timeout
             ) as response:
-                return _Reply(response.status_code, response.headers, self._read(response))
+                return Reply(response.status_code, response.headers, self._read(response))
         except httpx.TimeoutException:
             raise CommentNotPosted(f"{self.thread.forge} did not answer in time") from None
         except httpx.HTTPError as exc:
@@ -323,13 +378,27 @@ class _Exchange:
                 raise CommentNotPosted(f"{self.thread.forge} did not answer in time")
         return bytes(data)
 
+    def author(self) -> Author:
+        """Whose comments are the gate's: the token's user, as ``GET /user`` says; on GitHub
+        with an installation token (refused with 403), ``thread.installation_bot``."""
+        thread = self.thread
+        fallback = (403,) if thread.installation_bot is not None else ()
+        reply = self.request("GET", "/user", allowed=fallback)
+        if reply.status == 403:
+            return Author(thread.author_field, bot_login=thread.installation_bot)
+        answer = _json(reply, thread)
+        user_id = answer.get("id") if isinstance(answer, dict) else None
+        if type(user_id) is not int:
+            raise CommentNotPosted(f"{thread.forge} did not say whose the token is")
+        return Author(thread.author_field, user_id=user_id)
+
     def pages(self) -> Iterator[Any]:
         """Each page of the comments, as parsed JSON."""
         url: str | None = self.thread.comments_path
         for _ in range(MAX_PAGES):
             assert url is not None
             reply = self.request("GET", url)
-            yield reply.json(self.thread)
+            yield _json(reply, self.thread)
             url = next_link(reply.headers.get("Link", ""))
             if url is None:
                 return
@@ -342,11 +411,9 @@ class _Exchange:
         )
 
 
-def _http(thread: Thread, transport: httpx.BaseTransport | None) -> httpx.Client:
+def _http(thread: CommentThread, transport: httpx.BaseTransport | None) -> httpx.Client:
     """No environment (``trust_env`` off: the proxy and certificates were decided from the
     variables given), no redirects, no compression."""
-    from gate.api.client import tls_context
-
     if transport is None:
         transport = httpx.HTTPTransport(
             verify=tls_context(thread.ca_file, thread.ca_dir),
@@ -364,9 +431,10 @@ def _http(thread: Thread, transport: httpx.BaseTransport | None) -> httpx.Client
 
 
 def _upsert(exchange: _Exchange, mark: str, body: str) -> Posted:
+    author = exchange.author()
     found = None
     for page in exchange.pages():
-        found = find_marker(page, mark)
+        found = find_marker(page, mark, author)
         if found is not None:
             break
     thread = exchange.thread
@@ -376,7 +444,7 @@ def _upsert(exchange: _Exchange, mark: str, body: str) -> Posted:
     else:
         reply = exchange.request(thread.edit_method, thread.edit_path.format(id=found), body=body)
         action = "updated"
-    answer = reply.json(thread)
+    answer = _json(reply, thread)
     comment_id = answer.get("id") if isinstance(answer, dict) else None
     url = answer.get("html_url") if isinstance(answer, dict) else None
     return Posted(
@@ -387,6 +455,7 @@ def _upsert(exchange: _Exchange, mark: str, body: str) -> Posted:
 
 
 JOIN_SLICE_S = 0.05
+WORKER_NAME = "cekura-gate-comment"
 
 
 def _wait_for(worker: threading.Thread, limit_s: float, stop: Callable[[], bool]) -> None:
@@ -399,7 +468,7 @@ def _wait_for(worker: threading.Thread, limit_s: float, stop: Callable[[], bool]
 
 
 def upsert(
-    thread: Thread,
+    thread: CommentThread,
     mark: str,
     body: str,
     *,
@@ -411,21 +480,27 @@ def upsert(
 ) -> Posted:
     """Edit the thread's comment marked ``mark`` to say ``body``, or create it; raises
     ``CommentNotPosted`` (its message without the token) for anything that stops it,
-    ``cancelled()`` turning true (a cancelled job) included."""
+    ``cancelled()`` turning true (a cancelled job) included. Once this stops waiting, the
+    worker sends no further request (one already on its way cannot be called back)."""
     outcome: list[Posted | BaseException] = []
+    abandoned = threading.Event()
+
+    def stopped() -> bool:
+        return abandoned.is_set() or cancelled()
 
     def work() -> None:
         try:
             with _http(thread, transport) as http:
-                exchange = _Exchange(http, thread, clock() + budget_s, clock, sleep)
+                exchange = _Exchange(http, thread, clock() + budget_s, clock, sleep, stopped)
                 outcome.append(_upsert(exchange, mark, body))
         except BaseException as exc:  # handed to the caller's thread
             outcome.append(exc)
 
-    worker = threading.Thread(target=work, name="cekura-gate-comment", daemon=True)
+    worker = threading.Thread(target=work, name=WORKER_NAME, daemon=True)
     worker.start()
     _wait_for(worker, budget_s + BACKSTOP_S, cancelled)
     if not outcome:  # a daemon: the abandoned worker dies with the gate
+        abandoned.set()
         if cancelled():
             raise CommentNotPosted("the job is being stopped")
         raise CommentNotPosted(f"{thread.forge} did not answer within {budget_s:.0f}s")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gate.api import forge
-from gate.api.forge import Thread
+from gate.api.forge import CommentThread
 from gate.errors import CommentNotPosted
 
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
@@ -60,7 +60,7 @@ def pull_request(event_text: str | None, event_name: str = "") -> PullRequest:
 
 def github_thread(
     variables: Mapping[str, str], event_text: str | None, token_variable: str
-) -> tuple[Thread, str | None]:
+) -> tuple[CommentThread, str | None]:
     """The pull request's conversation and the commit the gate judged (short)."""
     found = pull_request(event_text, variables.get("GITHUB_EVENT_NAME", ""))
     repository = variables.get("GITHUB_REPOSITORY", "")
@@ -79,7 +79,9 @@ def github_thread(
     return thread, sha[:7] if sha else None
 
 
-def gitlab_thread(variables: Mapping[str, str], token_variable: str) -> tuple[Thread, str | None]:
+def gitlab_thread(
+    variables: Mapping[str, str], token_variable: str
+) -> tuple[CommentThread, str | None]:
     """The merge request's notes and the commit the gate judged (short)."""
     iid = variables.get("CI_MERGE_REQUEST_IID", "").strip()
     if not iid:

@@ -6,16 +6,19 @@ environment and the GitHub event file (``gate.ci.review``), renders the body wit
 API key (``gate.reporters.comment``), and posts it (``gate.api.forge``). Whatever happens,
 one line says so on stderr: where the comment is, or a single ``notice`` saying why it was
 not posted. It never changes the verdict or the exit code, and the forge's token appears
-in nothing the gate writes.
+in nothing the gate writes. A bug in it is a notice too; with ``CEKURA_GATE_DEBUG`` its
+traceback comes first (redacted), and still the exit code is the verdict's: the debug switch
+shows more, it never turns a verdict into a crash.
 """
 
 from __future__ import annotations
 
 import sys
+import traceback
 from collections.abc import Callable
 
 from gate.api import forge
-from gate.api.forge import Thread
+from gate.api.forge import CommentThread
 from gate.ci import review
 from gate.cli.output import log_text, say
 from gate.cli.parser import PROG
@@ -27,10 +30,20 @@ from gate.rules.evaluate import NoVerdict, Verdict
 MAX_EVENT_BYTES = 64 * 1024 * 1024  # GitHub's own limit on a webhook payload is 25 MB
 
 
+def _redacted(text: str, session: Session) -> str:
+    return redact_forms(redact_forms(text, session.comment_token), session.secret)
+
+
 def notice(message: str, session: Session) -> None:
     """The one line that says the comment was not posted, without either secret."""
-    text = redact_forms(redact_forms(message, session.comment_token), session.secret)
+    text = _redacted(message, session)
     print(f"{PROG}: notice: {log_text(f'no pull request comment: {text}')}", file=sys.stderr)
+
+
+def _traceback(exc: Exception, session: Session) -> None:
+    """``CEKURA_GATE_DEBUG``: the bug's traceback on stderr, without either secret."""
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    print(_redacted(text, session), end="", file=sys.stderr)
 
 
 def _event_text(path: str) -> str | None:
@@ -47,7 +60,7 @@ def _event_text(path: str) -> str | None:
     return data.decode("utf-8", errors="replace")
 
 
-def _thread(session: Session) -> tuple[Thread, str | None]:
+def _thread(session: Session) -> tuple[CommentThread, str | None]:
     variables, variable = session.env.variables, session.comment_token_variable()
     if variable is None:
         raise CommentNotPosted("not in GitHub Actions or GitLab CI (see --github and --gitlab)")
@@ -83,7 +96,7 @@ def post_comment(
         return
     except Exception as exc:  # a bug: said, but the comment never costs the verdict
         if session.env.debug:
-            raise
+            _traceback(exc, session)
         notice(f"internal error ({type(exc).__name__}); please report it", session)
         return
     where = f": {posted.url}" if posted.url else ""

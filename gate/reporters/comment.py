@@ -6,23 +6,37 @@ later run finds it again (``gate.api.forge``), and why two gates with different 
 in one pull request keep one comment each. Then, in this order: the verdict and the
 result, what failed or warned (rule, expected, actual, reason), the baseline deltas, the
 waivers that end within ``WAIVER_SOON_DAYS`` days or have ended, and the dashboard link;
-for a gate with no verdict, the error.
+for a gate with no verdict, the error. The head is the Markdown summary's
+(``gate.reporters.markdown.head``).
+
+Never the share link: anyone holding it can read the transcripts, and a comment is mailed
+to everyone watching the pull request and keeps its old versions in its edit history, so a
+link posted once cannot be taken back. It stays in the reports and the step summary.
+
+No text from the result or the policy can reach anyone from the comment: each cell is
+escaped as in the Markdown summary, then ``quiet`` breaks every mention and reference in
+it with a zero-width space. On the step summary these are inert; in a comment, GitHub and
+GitLab would notify a ``@user``, ``@org/team`` or ``@all`` and add a "mentioned this" event
+to every ``#12``, ``owner/repo#12``, ``GH-12``, ``!12`` (merge request), ``&12`` (epic) or
+issue URL. No line of the body can start with ``/`` either (GitLab runs a note's quick
+actions, ``/close`` say, even when an API posts it): every line starts with text of ours.
 
 It always fits GitHub's limit of ``MAX_COMMENT_CHARS`` characters: table rows that do not
 fit are left out from the end, the same ones on every run, and counted in a "… and N more"
-line. Pure: the cells are escaped as in the Markdown summary (``gate.reporters.markdown``).
+line. Pure.
 """
 
 from __future__ import annotations
 
 import hashlib
 import posixpath
+import re
 import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gate import __version__
-from gate.reporters.markdown import HEADLINE, OUTCOME, cell, result_line, waiver_state
+from gate.reporters.markdown import OUTCOME, cell, head, waiver_state
 from gate.rules.checks import Outcome, WaiverState, plural
 from gate.rules.evaluate import NoVerdict, Verdict
 
@@ -32,6 +46,24 @@ MARKER_PREFIX = "<!-- cekura-gate:comment policy="
 MAX_MARKER_PATH = 200
 # Room kept for each table's "… and N more" line, so that it always fits after the rows.
 MORE_LINE_ROOM = 200
+ZERO_WIDTH_SPACE = "\u200b"
+# What GitHub or GitLab would turn into a notification or a cross-reference event: "@" (a
+# user, a team, GitLab's @all), "#" (an issue or pull request, "owner/repo#1" included), "!"
+# (a GitLab merge request) and "&" (a GitLab epic) before a name or a number, which ``cell``
+# may have escaped ("@\_x"); "GH-" before a number; and a URL's "://" or "www." (a link
+# to an issue is a reference too).
+_REFERENCE = re.compile(r"[@#!&](?=\\?\w)|\bGH(?=-\d)|:(?=//)|\bwww(?=\.)", re.IGNORECASE)
+
+
+def quiet(text: str) -> str:
+    """``text`` with a zero-width space after each mention or reference's first part: it
+    reads the same, and neither forge links or notifies anyone."""
+    return _REFERENCE.sub(lambda match: match[0] + ZERO_WIDTH_SPACE, text)
+
+
+def _cell(text: str, limit: int = 300) -> str:
+    """A table cell of the comment: ``markdown.cell``, quietened."""
+    return quiet(cell(text, limit))
 
 
 def marker(policy_path: str) -> str:
@@ -74,23 +106,15 @@ def _cost(lines: Sequence[str]) -> int:
 
 
 def _head(verdict: Verdict | NoVerdict, mark: str, commit: str | None) -> list[str]:
-    lines = [mark, f"## {HEADLINE[verdict.status]}", ""]
-    result = result_line(verdict)
-    if result:
-        lines += [result, ""]
-    for_commit = f" · commit `{cell(commit, 40)}`" if commit else ""
-    lines += [f"Policy: `{cell(verdict.policy_source, 200)}`{for_commit}", ""]
-    if isinstance(verdict, NoVerdict):
-        lines += [f"**No verdict could be reached:** {cell(verdict.error, 1000)}", ""]
-    return lines
+    return [mark, *head(verdict, escape=_cell, commit=commit)]
 
 
 def _flagged(verdict: Verdict) -> _Table:
     """Failures first, then warnings, each in the policy's order."""
     checks = [*verdict.failed_checks, *verdict.warned_checks]
     rows = tuple(
-        f"| {OUTCOME[check.outcome]} | {cell(check.title, 200)} | {cell(check.expected, 200)} | "
-        f"{cell(check.actual, 200)} | {cell(check.reason, 500)} |"
+        f"| {OUTCOME[check.outcome]} | {_cell(check.title, 200)} | {_cell(check.expected, 200)} | "
+        f"{_cell(check.actual, 200)} | {_cell(check.reason, 500)} |"
         for check in checks
     )
     return _Table(
@@ -104,13 +128,14 @@ def _flagged(verdict: Verdict) -> _Table:
 def _deltas(verdict: Verdict) -> _Table:
     checks = [c for c in verdict.checks if c.baseline and c.outcome is not Outcome.SKIP]
     rows = tuple(
-        f"| {cell(check.title, 200)} | {cell(check.baseline, 100)} | {cell(check.actual, 100)} | "
-        f"{cell(check.delta, 100) or '–'} | {OUTCOME[check.outcome]} |"
+        f"| {_cell(check.title, 200)} | {_cell(check.baseline, 100)} | "
+        f"{_cell(check.actual, 100)} | {_cell(check.delta, 100) or '–'} | "
+        f"{OUTCOME[check.outcome]} |"
         for check in checks
     )
     source = verdict.baseline.source if verdict.baseline is not None else "the baseline"
     return _Table(
-        f"### Compared with the baseline (`{cell(source, 200)}`)",
+        f"### Compared with the baseline (`{_cell(source, 200)}`)",
         ("| Rule | Baseline | Actual | Delta | Status |", "| --- | --- | --- | --- | --- |"),
         rows,
         "comparison",
@@ -126,8 +151,8 @@ def _ending(waiver: WaiverState) -> bool:
 def _waivers(verdict: Verdict) -> _Table:
     waivers = [waiver for waiver in verdict.waivers if _ending(waiver)]
     rows = tuple(
-        f"| {cell(waiver.path, 200)} | {waiver.until.isoformat() if waiver.until else '–'} | "
-        f"{waiver_state(waiver)} | {cell(waiver.reason or '–', 300)} |"
+        f"| {_cell(waiver.path, 200)} | {waiver.until.isoformat() if waiver.until else '–'} | "
+        f"{waiver_state(waiver)} | {_cell(waiver.reason or '–', 300)} |"
         for waiver in waivers
     )
     as_of = f" (as of {verdict.as_of.isoformat()})" if verdict.as_of else ""
@@ -143,9 +168,6 @@ def _tail(verdict: Verdict | NoVerdict) -> list[str]:
     lines = []
     if verdict.result_url:
         lines += [f"[View the result in the Cekura dashboard]({verdict.result_url})", ""]
-    if isinstance(verdict, Verdict) and verdict.share_url:
-        lines += [f"[Shareable link]({verdict.share_url}) (anyone with it can read transcripts)"]
-        lines += [""]
     lines += [f"<sub>cekura-gate {__version__} edits this comment on every run.</sub>"]
     return lines
 

@@ -6,6 +6,8 @@ failing runs with their reasons, then a link to the result in the dashboard.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from gate.reporters.text import one_line
 from gate.rules.checks import Check, Outcome, WaiverState, fmt, plural
 from gate.rules.evaluate import NoVerdict, RunReport, Verdict, VerdictStatus
@@ -34,7 +36,10 @@ def cell(text: str, limit: int = 300) -> str:
     return flat
 
 
-def result_line(verdict: Verdict | NoVerdict) -> str:
+Escape = Callable[[str, int], str]  # text and its limit to one literal cell (``cell``)
+
+
+def result_line(verdict: Verdict | NoVerdict, escape: Escape = cell) -> str:
     if isinstance(verdict, NoVerdict):
         return f"Result {verdict.result_id}" if verdict.result_id is not None else ""
     result, counts = verdict.result, verdict.counts
@@ -42,8 +47,8 @@ def result_line(verdict: Verdict | NoVerdict) -> str:
         return f"Result {verdict.result_id}" if verdict.result_id is not None else ""
     parts = [f"**Result {result.id}**"]
     if result.name:
-        parts.append(cell(result.name))
-    parts.append(f"status `{cell(result.status_text, 40)}`")
+        parts.append(escape(result.name, 300))
+    parts.append(f"status `{escape(result.status_text, 40)}`")
     if counts is not None:
         parts.append(f"{plural(counts.total_runs, 'run')}, {counts.failed_runs} failed")
         parts.append(f"success rate {fmt(counts.success_rate, '%')}")
@@ -140,15 +145,27 @@ def _run_row(report: RunReport) -> str:
     return f"| {report.run.id} | {cell(report.run.scenario_name, 120)} | {why} |"
 
 
-def render(verdict: Verdict | NoVerdict) -> str:
-    """The Markdown summary of a verdict, or of why there is none."""
+def head(
+    verdict: Verdict | NoVerdict, *, escape: Escape = cell, commit: str | None = None
+) -> list[str]:
+    """The head of the summary and of the pull-request comment: the headline, the result,
+    the policy (and the commit, when given), and for no verdict, the error. ``escape`` turns
+    the text that came from the result or the policy into cells."""
     lines = [f"## {HEADLINE[verdict.status]}", ""]
-    result = result_line(verdict)
+    result = result_line(verdict, escape)
     if result:
         lines += [result, ""]
-    lines += [f"Policy: `{cell(verdict.policy_source, 200)}`", ""]
+    for_commit = f" · commit `{escape(commit, 40)}`" if commit else ""
+    lines += [f"Policy: `{escape(verdict.policy_source, 200)}`{for_commit}", ""]
     if isinstance(verdict, NoVerdict):
-        lines += [f"**No verdict could be reached:** {cell(verdict.error, 1000)}", ""]
+        lines += [f"**No verdict could be reached:** {escape(verdict.error, 1000)}", ""]
+    return lines
+
+
+def render(verdict: Verdict | NoVerdict) -> str:
+    """The Markdown summary of a verdict, or of why there is none."""
+    lines = head(verdict)
+    if isinstance(verdict, NoVerdict):
         if verdict.result_url:
             lines += [f"[View the result in the Cekura dashboard]({verdict.result_url})", ""]
         return "\n".join(lines)

@@ -356,11 +356,18 @@ SGR = re.compile(r"\x1b\[[0-9;]*m")  # the colour codes of the terminal verdict
 INTERPOLATION = re.compile(r"\$\[\[\s*inputs\.([A-Za-z0-9_-]+)\s*\]\]")
 
 
+def as_text(value: Any) -> str:
+    """An input's value interpolated into a longer string, as GitLab writes it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def render_component(values: Mapping[str, Any]) -> dict[str, Any]:
     """The job document with ``$[[ inputs.x ]]`` replaced; the inputs' defaults unless given.
 
     A whole-value interpolation keeps the input's type (a number stays a number); one inside
-    a longer string is replaced by its text, as GitLab does.
+    a longer string is replaced by its text, as GitLab does (a boolean as ``true``/``false``).
     """
     header, jobs = component_documents()
     inputs = {name: spec.get("default") for name, spec in header["spec"]["inputs"].items()}
@@ -377,7 +384,7 @@ def render_component(values: Mapping[str, Any]) -> dict[str, Any]:
             whole = INTERPOLATION.fullmatch(node)
             if whole:
                 return inputs[whole[1]]
-            return INTERPOLATION.sub(lambda match: str(inputs[match[1]]), node)
+            return INTERPOLATION.sub(lambda match: as_text(inputs[match[1]]), node)
         return node
 
     rendered: dict[str, Any] = render(jobs)
@@ -398,6 +405,8 @@ def test_component_header_declares_every_input_with_a_description():
             assert isinstance(spec["default"], int | float) and not isinstance(
                 spec["default"], bool
             ), name
+        if "default" in spec and kind == "boolean":
+            assert isinstance(spec["default"], bool), name
     used = set(INTERPOLATION.findall(json.dumps(jobs)))
     assert used == set(inputs), "inputs declared but unused, or used but undeclared"
 
@@ -444,6 +453,8 @@ def every_input_set() -> dict[str, Any]:
     for name, spec in header["spec"]["inputs"].items():
         if spec.get("type") == "number":
             values[name] = 42
+        elif spec.get("type") == "boolean":
+            values[name] = not spec["default"]
         elif name == "image":
             values[name] = "registry.example.com/mirror/cekura-gate:0.2.0"
         elif name in {"job-prefix", "stage", "report-dir"}:
@@ -464,7 +475,7 @@ def test_rendered_component_with_every_input_set_stays_valid(tmp_path):
     rendered = json.dumps(job)
     for input_name, value in values.items():  # every input reaches the job
         if input_name != "job-prefix":  # the job's name, checked above
-            assert str(value) in rendered, input_name
+            assert as_text(value) in rendered, input_name
     path = tmp_path / "gate-job.yml"
     path.write_text(yaml.safe_dump(jobs), encoding="utf-8")
     proc = validate("vendor.gitlab-ci", path)
@@ -529,15 +540,16 @@ def action_step(step_id: str) -> dict[str, Any]:
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
 
-def substitute(text: str, inputs: Mapping[str, str]) -> str:
-    """The runner's expression evaluation, for the expressions the gate step may use."""
+def substitute(text: str, inputs: Mapping[str, str], python: str = sys.executable) -> str:
+    """The runner's expression evaluation, for the expressions the gate step may use;
+    ``python`` is the installed gate's interpreter (this virtualenv's unless told)."""
 
     def value(match: re.Match[str]) -> str:
         expression = match[1]
         if expression.startswith("inputs."):
             return inputs[expression.removeprefix("inputs.")]
         if expression == "steps.install.outputs.python":
-            return sys.executable  # this virtualenv's Python, where the gate is installed
+            return python
         raise AssertionError(f"the test runner does not know {expression!r}")
 
     return EXPRESSION.sub(value, text)
@@ -593,8 +605,11 @@ def run_gate_step_with(
     policy: str,
     inputs: Mapping[str, str],
     runner_env: Mapping[str, str],
+    *,
+    python: str = sys.executable,
 ) -> StepRun:
-    """``run_gate_step`` with more of the runner's variables (a pull request's event, say)."""
+    """``run_gate_step`` with more of the runner's variables (a pull request's event, say),
+    and the gate run by ``python`` (a stand-in that shows what it was given, say)."""
     step = action_step("gate")
     work = tmp_path / "work"
     runner = tmp_path / "runner"
@@ -616,9 +631,9 @@ def run_gate_step_with(
         GITHUB_WORKSPACE=str(work),
         **runner_env,
     )
-    env.update({name: substitute(str(text), values) for name, text in step["env"].items()})
+    env.update({name: substitute(str(text), values, python) for name, text in step["env"].items()})
     script = runner / "gate-step.sh"
-    script.write_text(substitute(step["run"], values), encoding="utf-8")
+    script.write_text(substitute(step["run"], values, python), encoding="utf-8")
     proc = run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], cwd=work, env=env)
     result = StepRun(
         proc.returncode,
@@ -964,6 +979,28 @@ def test_gate_step_comments_on_the_pull_request_then_edits_the_comment(tmp_path,
         assert len([request for request in github.writes() if request.method == "POST"]) == 1
 
 
+@pytest.mark.parametrize(("pr_comment", "given"), [("on", True), ("off", False), ("", False)])
+def test_gate_step_gives_the_github_token_to_the_gate_only_with_pr_comment(
+    tmp_path, fake, pr_comment, given
+):
+    """A stand-in for the gate's Python says which of the token's variables it was given."""
+    stand_in = tmp_path / "python"
+    stand_in.write_text(
+        "#!/bin/sh\n"
+        'for name in GITHUB_TOKEN GATE_GITHUB_TOKEN; do eval "[ -n \\"\\${$name+x}\\" ]" '
+        '&& echo "given $name"; done\necho "args $*"\n',
+        encoding="utf-8",
+    )
+    stand_in.chmod(0o755)
+    inputs = {"pr-comment": pr_comment, "github-token": "ghs_standInToken0123456789abcdefAB"}
+    step = run_gate_step_with(tmp_path, fake, PASS_POLICY, inputs, {}, python=str(stand_in))
+    assert step.code == 0, step.stderr
+    assert ("given GITHUB_TOKEN" in step.lines) is given
+    assert "given GATE_GITHUB_TOKEN" not in step.lines
+    [args] = [line for line in step.lines if line.startswith("args ")]
+    assert ("--pr-comment" in args.split()) is given
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["summary", "annotations", "pr-comment", "end-calls"])
 def test_gate_step_refuses_an_on_off_input_that_is_neither(tmp_path, fake, name):
@@ -1187,6 +1224,29 @@ def test_component_job_script_runs_and_its_exit_code_is_allowed_only_for_warning
     assert values["GATE_VERDICT"] == verdict
     for path in job["artifacts"]["paths"]:
         assert (tmp_path / path).is_dir()
+
+
+def test_component_switches_are_booleans_gitlab_checks_at_pipeline_creation():
+    """On/off inputs are ``type: boolean``: GitLab refuses anything but true or false when
+    it creates the pipeline (a string input would take any text, and silently ignore it)."""
+    header, _ = component_documents()
+    spec = header["spec"]["inputs"]["mr-comment"]
+    assert spec["type"] == "boolean" and spec["default"] is False
+
+
+@pytest.mark.parametrize(("value", "passed"), [(True, True), (False, False)])
+def test_component_mr_comment_passes_pr_comment_only_when_true(tmp_path, value, passed):
+    """The rendered job script, with a stand-in ``cekura-gate`` that prints its arguments."""
+    [job] = render_component({"mr-comment": value}).values()
+    stand_in = tmp_path / "bin" / "cekura-gate"
+    stand_in.parent.mkdir()
+    stand_in.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n', encoding="utf-8")
+    stand_in.chmod(0o755)
+    env = clean_env(PATH=f"{stand_in.parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    env.update({name: str(value) for name, value in job["variables"].items()})
+    proc = run(["sh", "-e", "-c", "\n".join(job["script"])], cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert ("--pr-comment" in proc.stdout.splitlines()) is passed
 
 
 @pytest.mark.slow

@@ -1,15 +1,20 @@
 """``--pr-comment`` end to end: the real ``python -m gate`` process against the fake GitHub
 and GitLab of tests/fake_forges.py on 127.0.0.1.
 
-For each forge: the first run creates the comment and the second edits it (one comment, its
-body updated); a token that cannot write (403) and a pipeline with no pull or merge request
-each give one notice line and the exit code the gate has without the flag; and the token
-appears in no output and no report, even when the fake echoes it back in its error body.
+For each forge (and on GitHub, for a token whose user ``GET /user`` names and for the job's
+installation token, which GitHub refuses it): the first run creates the comment and the
+second edits it (one comment, its body updated); a marker comment someone else wrote is
+neither edited nor in the way; a token that cannot write (403) and a pipeline with no pull
+or merge request each give one notice line and the exit code the gate has without the flag;
+and the token appears in no output and no report, even when the fake echoes it back in its
+error body.
 """
 
 from __future__ import annotations
 
 import json
+import signal
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLES
-from tests.e2e.harness import Completed, gate_env, run_process
-from tests.fake_forges import FakeForge, FakeGitHub, FakeGitLab
+from tests.e2e.harness import Completed, finish, gate_env, parse_dotenv, run_process, spawn
+from tests.fake_forges import STRANGER, FakeForge, FakeGitHub, FakeGitLab
 
 pytestmark = pytest.mark.slow  # real processes
 
@@ -68,10 +73,12 @@ class Forge:
             env["CI_MERGE_REQUEST_IID"] = str(self.fake.iid)
         return env
 
-    def gate(self, *extra: str, **env_options: object) -> Completed:
+    def argv(self, *extra: str) -> list[str]:
         reports = [f"--{name}={self.tmp / name}.out" for name in ("junit", "json", "summary")]
-        argv = [*GATE, *reports, "--dotenv", str(self.tmp / "gate.env"), *extra]
-        return run_process(argv, env=self.env(**env_options))  # type: ignore[arg-type]
+        return [*GATE, *reports, "--dotenv", str(self.tmp / "gate.env"), *extra]
+
+    def gate(self, *extra: str, **env_options: object) -> Completed:
+        return run_process(self.argv(*extra), env=self.env(**env_options))  # type: ignore[arg-type]
 
     def written(self) -> str:
         """Every report and every file the runner reads, as one text."""
@@ -82,9 +89,13 @@ class Forge:
         )
 
 
-@pytest.fixture(params=["github", "gitlab"])
+@pytest.fixture(params=["github", "github-installation-token", "gitlab"])
 def forge(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Forge]:
-    fake: FakeForge = FakeGitHub() if request.param == "github" else FakeGitLab()
+    fake: FakeForge
+    if request.param == "gitlab":
+        fake = FakeGitLab()
+    else:
+        fake = FakeGitHub(installation_token=request.param == "github-installation-token")
     with fake:
         yield Forge(fake, tmp_path)
 
@@ -111,6 +122,20 @@ def test_the_first_run_creates_the_comment_and_the_second_edits_it(forge: Forge)
     methods = [request.method for request in forge.fake.writes()]
     assert methods == ["POST", forge.fake.edit_method]
     assert f"comment {created['id']} updated" in second.stderr
+
+
+def test_a_marker_comment_someone_else_wrote_is_neither_edited_nor_in_the_way(forge: Forge):
+    """Anyone can write the marker; the gate's verdict never goes into their comment."""
+    planted_text = f"{MARK}\n## :white_check_mark: Cekura gate passed"
+    planted = forge.fake.add_comment(planted_text)
+    for commit in ("1" * 40, "2" * 40):
+        run = forge.gate("--pr-comment", commit=commit)
+        assert run.code == 1 and not notices(run), run.stderr
+    [first, ours] = forge.fake.comments
+    assert first == {"id": planted, "body": planted_text, forge.fake.author_field: STRANGER}
+    assert ours[forge.fake.author_field] == forge.fake.me
+    assert ours["body"].startswith(MARK) and "`2222222" in ours["body"]
+    assert [request.method for request in forge.fake.writes()] == ["POST", forge.fake.edit_method]
 
 
 def test_a_token_that_cannot_write_is_one_notice_and_the_same_exit_code(forge: Forge):
@@ -147,3 +172,24 @@ def test_the_token_never_shows_even_when_the_forge_echoes_it(forge: Forge):
     assert token not in run.stderr
     assert "[redacted]" in notices(run)[0]
     assert token not in forge.written()
+
+
+def test_sigterm_while_posting_is_exit_143_with_every_report_complete(forge: Forge):
+    """A job cancelled while the forge hangs: the gate stops waiting for it at once."""
+    forge.fake.hold = threading.Event()
+    try:
+        started = spawn(forge.argv("--pr-comment"), env=forge.env())
+        assert forge.fake.received.wait(20), "the gate never reached the forge"
+        started.proc.send_signal(signal.SIGTERM)
+        run = finish(started, limit=5.0)  # well within the comment's 10 s budget
+    finally:
+        forge.fake.hold.set()
+    assert run.code == 143, run.stderr
+    assert "Traceback" not in run.stderr
+    [notice] = notices(run)
+    assert "no pull request comment" in notice
+    assert forge.fake.writes() == [] and forge.fake.comments == []
+    assert json.loads((forge.tmp / "json.out").read_text("utf-8"))["verdict"] == "fail"
+    assert parse_dotenv((forge.tmp / "gate.env").read_text("utf-8"))["GATE_VERDICT"] == "fail"
+    assert "Cekura gate failed" in (forge.tmp / "summary.out").read_text("utf-8")
+    assert "<testsuites" in (forge.tmp / "junit.out").read_text("utf-8")

@@ -1,12 +1,14 @@
 """``--pr-comment`` in the command line, in this process (tests/e2e/test_pr_comment.py runs
 the real process against fake forges): whatever stops the comment before any request (no
 CI, no pull request, an event file missing or not JSON) is one notice line, never a
-traceback, and the exit code is the one without the flag."""
+traceback, and the exit code is the one without the flag; so is a bug in the comment's
+rendering or posting, its traceback shown (and the exit code kept) with CEKURA_GATE_DEBUG."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -95,3 +97,46 @@ def test_a_gitlab_branch_pipeline_is_one_notice(baseline_code):
     assert run.code == baseline_code
     [notice] = notices(run.stderr)
     assert "not a merge request pipeline" in notice
+
+
+# --------------------------------------------------------------------------- a bug in it
+
+
+def pull_request_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A pull request the gate would comment on; the API never reached (nothing gets there)."""
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 12}}), encoding="utf-8")
+    return {**github_env(event), "GITHUB_EVENT_NAME": "pull_request", **extra}
+
+
+def boom(*args: object, **kwargs: object) -> NoReturn:
+    raise RuntimeError(f"bug holding the token {TOKEN}")
+
+
+@pytest.mark.parametrize("where", ["gate.reporters.comment.render", "gate.api.forge.upsert"])
+def test_a_bug_in_the_comment_is_one_notice_and_the_same_exit_code(
+    tmp_path, monkeypatch, baseline_code, where
+):
+    monkeypatch.setattr(where, boom)
+    reports = [f"--json={tmp_path / 'verdict.json'}", f"--junit={tmp_path / 'junit.xml'}"]
+    run = run_cli(*GATE, *reports, "--pr-comment", env=pull_request_env(tmp_path))
+    assert run.code == baseline_code == 1
+    [notice] = notices(run.stderr)
+    assert "internal error (RuntimeError)" in notice
+    masked = "\n".join(run.stdout.splitlines()[1:])  # after ::add-mask::
+    assert "Traceback" not in run.stderr and TOKEN not in masked + run.stderr
+    assert json.loads((tmp_path / "verdict.json").read_text("utf-8"))["verdict"] == "fail"
+
+
+@pytest.mark.parametrize("where", ["gate.reporters.comment.render", "gate.api.forge.upsert"])
+def test_with_debug_a_bug_in_the_comment_shows_its_traceback_and_keeps_the_exit_code(
+    tmp_path, monkeypatch, baseline_code, where
+):
+    monkeypatch.setattr(where, boom)
+    env = pull_request_env(tmp_path, CEKURA_GATE_DEBUG="1")
+    run = run_cli(*GATE, "--pr-comment", env=env)
+    assert run.code == baseline_code == 1
+    assert "Traceback" in run.stderr and "RuntimeError: bug holding the token" in run.stderr
+    assert TOKEN not in run.stderr  # the traceback is redacted as the notice is
+    [notice] = notices(run.stderr)
+    assert "internal error (RuntimeError)" in notice

@@ -1,5 +1,7 @@
-"""The pull-request comment's body (gate/reporters/comment.py): its marker, what it shows,
-and the 65,536-character cap with its deterministic "… and N more" lines."""
+"""The pull-request comment's body (gate/reporters/comment.py): its marker, what it shows
+(its head the Markdown summary's; never the share link), no mention, reference or quick
+action from the result's text, and the 65,536-character cap with its deterministic
+"… and N more" lines."""
 
 from __future__ import annotations
 
@@ -7,12 +9,16 @@ import datetime
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gate.policy.model import Level
-from gate.reporters import comment
+from gate.reporters import comment, markdown
 from gate.reporters.comment import MAX_COMMENT_CHARS, marker, render, size
+from gate.results.normalise import normalise
 from gate.rules.checks import Check, Outcome, WaiverState
 from gate.rules.evaluate import BaselineInfo, NoVerdict, Verdict, VerdictStatus
+from tests.conftest import make_result, make_run
 
 URL = "https://dashboard.cekura.ai/results/167"
 MARK = marker("gate.yaml")
@@ -183,3 +189,81 @@ def test_rows_are_cut_only_when_they_do_not_fit():
     tight = render(verdict(*rows), mark=MARK, limit=size(full) + comment.MORE_LINE_ROOM - 30)
     assert "… and 1 more rule (see the job's reports)" in tight
     assert "| Rule 1 |" in tight and "| Rule 2 |" not in tight
+
+
+# --------------------------------------------------------------------------- nobody reached
+
+# Result text that, posted as it is, would notify people or add "mentioned this" events.
+REACHING = (
+    "@octocat @acme/reviewers @all #123 acme/bot#12 GH-26 !12 &7 @_under "
+    "https://github.com/acme/bot/issues/1 www.github.com/acme/bot/pull/2"
+)
+REFERENCE = re.compile(
+    r"[@#!&]\\?\w|\bGH-\d|://|\bwww\.", re.IGNORECASE
+)  # what either forge would link, cell escapes allowed
+
+
+def reaching_verdict(text: str) -> Verdict:
+    """Every field of the verdict that reaches the comment, holding ``text``."""
+    result = normalise(make_result([make_run(1)], name=text, status=text))
+    flagged = check(1, title=text, expected=text, actual=text, reason=text)
+    compared = check(2, title=text, baseline=text, delta=text)
+    info = BaselineInfo(100, text, text, 95.0, 20)
+    waivers = (WaiverState(text, datetime.date(2027, 1, 1), text, Level.WARN, True, 0),)
+    return Verdict(
+        VerdictStatus.FAIL,
+        text,
+        checks=(flagged, compared),
+        result=result,
+        baseline=info,
+        waivers=waivers,
+        notes=(text,),
+    )
+
+
+def texts_of(body: str) -> str:
+    """The body without its own links (the dashboard's URL is ours)."""
+    return re.sub(r"\]\(https://[^)]*\)", "]()", body)
+
+
+def test_no_mention_or_reference_from_the_result_reaches_the_comment():
+    body = render(reaching_verdict(REACHING), mark=MARK, commit="@octocat")
+    assert "octocat" in body and "acme/reviewers" in body  # still there to read
+    assert not REFERENCE.search(texts_of(body)), REFERENCE.findall(texts_of(body))
+    no_verdict = render(NoVerdict(REACHING, REACHING, 167, URL), mark=MARK)
+    assert not REFERENCE.search(texts_of(no_verdict))
+
+
+def test_the_mentions_read_the_same_once_the_zero_width_spaces_are_out():
+    body = render(verdict(check(1, reason="ping @octocat about #123")), mark=MARK)
+    assert "ping @octocat about #123" in body.replace(comment.ZERO_WIDTH_SPACE, "")
+
+
+def test_the_step_summary_keeps_the_text_as_it_is():
+    summary = markdown.render(verdict(check(1, reason="ping @octocat about #123")))
+    assert "ping @octocat about #123" in summary
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=st.sampled_from("/ \n\r\t\u2028\x85|`*_@#abc!"), max_size=40))
+def test_no_line_of_the_body_can_start_with_a_slash(text):
+    """GitLab runs a note's quick actions (``/close``, ``/merge``) even from the API."""
+    for record in (reaching_verdict(text), NoVerdict(text, text, 167, URL)):
+        body = render(record, mark=MARK, commit=text)
+        assert not [line for line in body.splitlines() if line.lstrip().startswith("/")]
+
+
+def test_the_share_link_is_never_in_the_comment():
+    """Anyone holding it reads the transcripts; a comment is mailed out and keeps its edits."""
+    share = "https://dashboard.cekura.ai/share/secret-token-123"
+    body = render(verdict(check(1), share_url=share), mark=MARK)
+    assert "secret-token-123" not in body and "Shareable" not in body
+    assert share in markdown.render(verdict(check(1), share_url=share))  # the summary keeps it
+
+
+def test_the_head_is_the_summarys():
+    """One helper renders both: the comment's head is the summary's, quietened."""
+    for record in (verdict(check(1)), NoVerdict("the API answered 503", "gate.yaml", 167, URL)):
+        head = len(markdown.head(record))
+        summary, body = markdown.render(record).splitlines(), render(record, mark=MARK).splitlines()
+        assert head >= 4 and body[1 : head + 1] == summary[:head]
