@@ -28,6 +28,8 @@ from typing import Any
 
 import yaml
 
+from bench.targets import Section, Target
+
 ROOT = Path(__file__).resolve().parent.parent
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 # What a job's environment must not leak into a measured step.
@@ -204,7 +206,7 @@ def venv_floor(folder: Path, repeats: int) -> float:
     return statistics.median(times)
 
 
-def section(folder: Path, quick: bool) -> list[str]:
+def section(folder: Path, quick: bool) -> Section:
     cold_runs, warm_runs = (0, 3) if quick else (3, 5)
     cold, warm = measure(folder, cold_runs, warm_runs)
     floor = venv_floor(folder, 1 if quick else 3)
@@ -213,7 +215,10 @@ def section(folder: Path, quick: bool) -> list[str]:
         if cold
         else "not measured in --quick (it downloads from PyPI)"
     )
-    return [
+    targets = [Target("Action install, warm", statistics.median(warm), 1.0, "s", quick_limit=3.0)]
+    if cold:
+        targets.insert(0, Target("Action install, cold", statistics.median(cold), 3.0, "s"))
+    lines = [
         "## GitHub Action install",
         "",
         "action.yml's install step run as a runner runs it (bash, its `env:`, a fresh "
@@ -225,10 +230,11 @@ def section(folder: Path, quick: bool) -> list[str]:
         "| --- | --- | --- |",
         f"| {cold_cell} | {statistics.median(warm):.2f} s | {floor:.2f} s |",
     ]
+    return Section(lines, targets)
 
 
 if __name__ == "__main__":
     import tempfile
 
     with tempfile.TemporaryDirectory() as temp:
-        print("\n".join(section(Path(temp), quick="--quick" in sys.argv)))
+        print("\n".join(section(Path(temp), quick="--quick" in sys.argv).lines))
