@@ -348,7 +348,7 @@ WAIT = Section(
     (
         Key("timeout", DURATION, "Whole wait (default 45m)."),
         Key("poll_interval", DURATION, "First pause between polls (default 10s)."),
-        Key("max_poll_interval", DURATION, "Longest pause between polls (default 60s)."),
+        Key("max_poll_interval", DURATION, "Longest pause between polls (default 120s)."),
     )
 )
 
