@@ -67,7 +67,6 @@ def collector_paused() -> Iterator[None]:
         gc.enable()
 
 
-
 def gate_policy(options: GateOptions, session: Session, preloaded: Policy | None) -> Policy:
     """The policy to judge with: the one read ahead for the overwrite check, else (a pipe,
     or a policy that could not be read ahead) loaded now, and its baseline file checked

@@ -57,33 +57,38 @@ def _take(rules: Sequence[MetricRule], result: Result) -> list[Taken]:
     with a lookup by id and by name, not compared with every rule (``_matches`` says the
     same thing of one rule and one metric)."""
     by_id: dict[int, list[int]] = {}
-    by_name: dict[str, list[int]] = {}
+    by_name: dict[str, list[int]] = {}  # every rule with a name
+    by_name_only: dict[str, list[int]] = {}  # those without an id: a metric with one
     for position, rule in enumerate(rules):
         if rule.id is not None:
             by_id.setdefault(rule.id, []).append(position)
         if rule.name is not None:
             by_name.setdefault(rule.name.lower(), []).append(position)
-    keys: dict[str, str] = {}  # a metric name -> how rules match it
+            if rule.id is None:
+                by_name_only.setdefault(rule.name.lower(), []).append(position)
+    keys: dict[str, str] = {}  # a metric's name -> the key it is looked up by
     firsts: list[list[tuple[int, MetricValue]]] = [[] for _ in rules]
     scores: list[list[float]] = [[] for _ in rules]
-    kinds: list[set[MetricKind]] = [set() for _ in rules]
+    kinds: list[list[MetricKind]] = [[] for _ in rules]  # a handful each: a list is quicker
     last_run = [-1] * len(rules)  # the last run each rule took a metric of
     for index, run in enumerate(result.runs):
         for metric in run.metrics:
-            takers = by_id.get(metric.id, ()) if metric.id is not None else ()
-            if by_name:
-                key = keys.get(metric.name)
-                if key is None:
-                    key = keys[metric.name] = metric.name.strip().lower()
-                named = by_name.get(key, ())
-                if metric.id is not None:  # a rule with an id takes it by its id alone
-                    named = [position for position in named if rules[position].id is None]
-                takers = [*takers, *named] if takers else named
+            key = keys.get(metric.name)
+            if key is None:
+                key = keys[metric.name] = metric.name.strip().lower()
+            if metric.id is None:
+                takers = by_name.get(key, ())
+            else:  # a rule with an id takes a metric with an id by its id alone
+                takers = by_id.get(metric.id, ())
+                named = by_name_only.get(key)
+                if named:
+                    takers = [*takers, *named]
             for position in takers:
                 if last_run[position] != index:
                     last_run[position] = index
                     firsts[position].append((run.id, metric))
-                kinds[position].add(metric.kind)
+                if metric.kind not in kinds[position]:
+                    kinds[position].append(metric.kind)
                 if metric.score is not None and metric.kind not in _UNSCORED:
                     scores[position].append(metric.score)
     return [
