@@ -41,6 +41,11 @@ POLICIES = (
 )
 FLAT_PERCENT = 10.0  # the cost per 1,000 runs varies at most this much over the sizes
 MEMORY_LIMIT = 1.2  # the gate's peak memory at most this many times the floor's
+# What the quick bench in the test suite asserts, at its larger size (5,000 runs; at 500
+# start-up is most of the time and of the memory): loose enough for a busy CI machine, and
+# still far below what a cost growing with the square of the runs would measure.
+QUICK_SLACK = 1.5
+QUICK_FLAT_PERCENT = 50.0
 
 
 @dataclass(frozen=True)
@@ -102,15 +107,17 @@ def commands(policy: Policy, files: Files, folder: Path) -> tuple[list[str], lis
 
 
 def _repeats(runs: int, quick: bool) -> int:
-    if quick:
-        return 3
-    return 5 if runs <= 1_000 else 3 if runs <= 10_000 else 2
+    """Small results take a few milliseconds over start-up: timed many times, the fastest
+    run says what they cost without the machine's noise."""
+    if runs <= 1_000:
+        return 7 if quick else 15
+    return 3 if runs <= 10_000 else 2
 
 
 def policy_section(policy: Policy, sizes: list[Files], folder: Path, quick: bool) -> Section:
     log = folder / "stderr.txt"
     start = Files.make(folder, 1)
-    floor0, gate0 = best(commands(policy, start, folder), 2 * _repeats(1, quick), log)
+    floor0, gate0 = best(commands(policy, start, folder), _repeats(1, quick), log)
     label = f"{policy.name} policy"
     lines = [
         f"### {label[0].upper()}{label[1:]} (`{policy.path.relative_to(ROOT)}`)",
@@ -138,13 +145,25 @@ def policy_section(policy: Policy, sizes: list[Files], folder: Path, quick: bool
             f" | {floor.peak_mib:.0f} / {gate.peak_mib:.0f} MiB | {memory:.2f}x |"
         )
         size = f"{files.runs:,} runs"
-        targets.append(Target(f"time over json.load, {label}, {size}", ratio, policy.limit))
-        targets.append(Target(f"peak memory over json.load, {label}, {size}", memory, MEMORY_LIMIT))
+        slack = QUICK_SLACK if files is sizes[-1] else None
+        targets += [
+            Target(
+                f"time over json.load, {label}, {size}",
+                ratio,
+                policy.limit,
+                quick_limit=policy.limit * slack if slack else None,
+            ),
+            Target(
+                f"peak memory over json.load, {label}, {size}",
+                memory,
+                MEMORY_LIMIT,
+                quick_limit=MEMORY_LIMIT * slack if slack else None,
+            ),
+        ]
     spread = 100.0 * (max(per_thousand) / min(per_thousand) - 1)
     span = f"{sizes[0].runs:,} to {sizes[-1].runs:,} runs"
-    targets.append(
-        Target(f"cost per 1,000 runs, {label}, spread from {span}", spread, FLAT_PERCENT, "%")
-    )
+    name = f"cost per 1,000 runs, {label}, spread from {span}"
+    targets.append(Target(name, spread, FLAT_PERCENT, "%", quick_limit=QUICK_FLAT_PERCENT))
     return Section(lines, targets)
 
 

@@ -181,13 +181,11 @@ def _run_name(report: RunReport) -> str:
     return f"run {run.id}{suffix}"
 
 
-def _run_output(report: RunReport, message: str | None = None) -> str:
-    """The run's status and reasons (less the one its element's ``message`` already says),
-    and the transcript of a run that failed."""
+def _run_output(report: RunReport, told: bool = False) -> str:
+    """The run's status and reasons (less the first when the element's message ``told``
+    it), and the transcript of a run that failed."""
     run = report.run
-    reasons = list(report.reasons)
-    if message is not None and reasons and _message(reasons[0]) == message:
-        reasons.pop(0)
+    reasons = report.reasons[1:] if told else report.reasons
     text = xml_safe(cap("\n".join([f"status: {run.status_text}", *reasons]), OUTPUT_LIMIT))
     if report.failed and run.transcript:
         text += "\n\ntranscript:\n" + xml_safe(cap(run.transcript, TRANSCRIPT_LIMIT))
@@ -203,11 +201,10 @@ def _run_case(report: RunReport, gate_failed: bool, counts: _Counts) -> str:
     first = report.reasons[0] if report.reasons else "run did not pass"
     child = None
     if gate_failed and report.blamed:
-        output = _run_output(report, _message(first))
-        child = _outcome(counts, "failure", "run", first, output)
+        child = _outcome(counts, "failure", "run", first, _run_output(report, told=True))
     elif report.failed:
-        output = _run_output(report, _message(first))
-        child = _outcome(counts, "skipped", "tolerated", f"tolerated by policy: {first}", output)
+        message = f"tolerated by policy: {first}"
+        child = _outcome(counts, "skipped", "tolerated", message, _run_output(report, told=True))
     elif report.reasons:
         child = _output(_run_output(report))
     return _case(counts, attributes, duration_seconds(run.duration), child)
