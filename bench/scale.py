@@ -4,9 +4,9 @@ process, against ``json.load`` of the same file(s) in a process of its own (the 
 Two policies: the realistic one (``examples/gate.yaml``), and one with every kind of rule
 (``bench/every_rule.yaml``: relative rules, k-of-n per scenario, metric rules computed
 from the runs, new categories), whose gate reads a baseline too and whose floor loads both
-files. Each process is timed from start to exit (the fastest of a few, floor and gate
-taking turns), and its peak resident memory is read from the kernel
-(``bench.evaluate_one``).
+files. Each process is timed from start to exit, floor and gate taking turns; times and
+peak memory (read from the kernel by ``bench.evaluate_one``) are medians, and a ratio of
+times is the median of the pairs' ratios.
 
 The cost per 1,000 runs is what a size adds to the same command on a one-run result (its
 start-up), per 1,000 runs: flat when the evaluation is linear.
@@ -14,6 +14,7 @@ start-up), per 1,000 runs: flat when the evaluation is linear.
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -65,15 +66,30 @@ def measure(command: Sequence[str], log: Path) -> Usage:
     return Usage(float(seconds), int(peak_kib) / 1024)
 
 
-def best(commands: Sequence[Sequence[str]], repeats: int, log: Path) -> list[Usage]:
-    """Each command ``repeats`` times, taking turns: the fastest time and the highest peak."""
-    runs: list[list[Usage]] = [[] for _ in commands]
-    for _ in range(repeats):
-        for command, usages in zip(commands, runs, strict=True):
-            usages.append(measure(command, log))
-    return [
-        Usage(min(u.seconds for u in usages), max(u.peak_mib for u in usages)) for usages in runs
-    ]
+@dataclass(frozen=True)
+class Pair:
+    """A floor and a gate command run in turn: each one's median time and peak memory,
+    and the median of the gate's time over the floor's, pair by pair (pairing keeps the
+    ratio meaningful while the machine's speed drifts)."""
+
+    floor: Usage
+    gate: Usage
+    ratio: float
+
+    @classmethod
+    def run(cls, commands: tuple[list[str], list[str]], repeats: int, log: Path) -> Pair:
+        floors, gates = [], []
+        for _ in range(repeats):
+            floors.append(measure(commands[0], log))
+            gates.append(measure(commands[1], log))
+        ratios = [gate.seconds / floor.seconds for floor, gate in zip(floors, gates, strict=True)]
+        return cls(_median(floors), _median(gates), statistics.median(ratios))
+
+
+def _median(usages: list[Usage]) -> Usage:
+    return Usage(
+        statistics.median(u.seconds for u in usages), statistics.median(u.peak_mib for u in usages)
+    )
 
 
 @dataclass(frozen=True)
@@ -107,17 +123,18 @@ def commands(policy: Policy, files: Files, folder: Path) -> tuple[list[str], lis
 
 
 def _repeats(runs: int, quick: bool) -> int:
-    """Small results take a few milliseconds over start-up: timed many times, the fastest
-    run says what they cost without the machine's noise."""
+    """Small results take a few milliseconds over start-up: they are timed many times, so
+    that the median says what they cost despite the machine's noise."""
     if runs <= 1_000:
         return 7 if quick else 15
-    return 3 if runs <= 10_000 else 2
+    return 5 if runs <= 10_000 else 3
 
 
 def policy_section(policy: Policy, sizes: list[Files], folder: Path, quick: bool) -> Section:
     log = folder / "stderr.txt"
     start = Files.make(folder, 1)
-    floor0, gate0 = best(commands(policy, start, folder), _repeats(1, quick), log)
+    started = Pair.run(commands(policy, start, folder), _repeats(1, quick), log)
+    floor0, gate0 = started.floor, started.gate
     label = f"{policy.name} policy"
     lines = [
         f"### {label[0].upper()}{label[1:]} (`{policy.path.relative_to(ROOT)}`)",
@@ -132,8 +149,8 @@ def policy_section(policy: Policy, sizes: list[Files], folder: Path, quick: bool
     targets = []
     per_thousand = []
     for files in sizes:
-        floor, gate = best(commands(policy, files, folder), _repeats(files.runs, quick), log)
-        ratio = gate.seconds / floor.seconds
+        pair = Pair.run(commands(policy, files, folder), _repeats(files.runs, quick), log)
+        floor, gate, ratio = pair.floor, pair.gate, pair.ratio
         memory = gate.peak_mib / floor.peak_mib
         extra = (files.runs - 1) / 1000
         floor_k = (floor.seconds - floor0.seconds) / extra
@@ -175,8 +192,9 @@ def section(folder: Path, quick: bool) -> Section:
         "",
         "`cekura-gate check` writing JUnit, Markdown and JSON, each a whole process, against "
         "`json.load` of the same file in a process of its own (the floor; with the baseline "
-        "too for the policy that has every kind of rule). Times are the fastest of a few "
-        "runs; the cost per 1,000 runs is the time above the same command on a one-run "
+        "too for the policy that has every kind of rule), taking turns. Times and memory are "
+        "medians, a time ratio the median of the pairs'; the cost per 1,000 runs is the "
+        "time above the same command on a one-run "
         "result. Targets: at most 2.0x the floor (2.5x with every kind of rule), the cost per "
         f"1,000 runs flat within {FLAT_PERCENT:.0f} %, peak memory at most "
         f"{MEMORY_LIMIT}x the floor's.",
