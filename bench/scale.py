@@ -9,7 +9,7 @@ peak memory (read from the kernel by ``bench.evaluate_one``) are medians, and a 
 times is the median of the pairs' ratios.
 
 The cost per 1,000 runs is what a size adds to the same command on a one-run result (its
-start-up), per 1,000 runs: flat when the evaluation is linear.
+start-up), per 1,000 runs, the two timed moments apart: flat when the evaluation is linear.
 """
 
 from __future__ import annotations
@@ -67,23 +67,32 @@ def measure(command: Sequence[str], log: Path) -> Usage:
 
 
 @dataclass(frozen=True)
-class Pair:
-    """A floor and a gate command run in turn: each one's median time and peak memory,
-    and the median of the gate's time over the floor's, pair by pair (pairing keeps the
-    ratio meaningful while the machine's speed drifts)."""
+class Turns:
+    """The floor and the gate on a one-run result and on a sized one, the four taking turns
+    again and again (so that each figure below compares runs made moments apart, while the
+    machine's speed drifts): median time and peak memory on the sized result, the median
+    of the gate's time over the floor's, and the median of what the sized result adds to
+    the one-run time, for each."""
 
     floor: Usage
     gate: Usage
     ratio: float
+    floor_extra: float
+    gate_extra: float
+    one_run: tuple[Usage, Usage]  # (floor, gate)
 
     @classmethod
-    def run(cls, commands: tuple[list[str], list[str]], repeats: int, log: Path) -> Pair:
-        floors, gates = [], []
-        for _ in range(repeats):
-            floors.append(measure(commands[0], log))
-            gates.append(measure(commands[1], log))
-        ratios = [gate.seconds / floor.seconds for floor, gate in zip(floors, gates, strict=True)]
-        return cls(_median(floors), _median(gates), statistics.median(ratios))
+    def run(cls, start: Commands, sized: Commands, repeats: int, log: Path) -> Turns:
+        rounds = [[measure(command, log) for command in (*start, *sized)] for _ in range(repeats)]
+        floor0, gate0, floor, gate = ([row[i] for row in rounds] for i in range(4))
+        return cls(
+            _median(floor),
+            _median(gate),
+            statistics.median(g.seconds / f.seconds for f, g in zip(floor, gate, strict=True)),
+            statistics.median(f.seconds - f0.seconds for f0, f in zip(floor0, floor, strict=True)),
+            statistics.median(g.seconds - g0.seconds for g0, g in zip(gate0, gate, strict=True)),
+            (_median(floor0), _median(gate0)),
+        )
 
 
 def _median(usages: list[Usage]) -> Usage:
@@ -109,7 +118,10 @@ class Files:
         return sum(path.stat().st_size for path in paths) / 1e6
 
 
-def commands(policy: Policy, files: Files, folder: Path) -> tuple[list[str], list[str]]:
+Commands = tuple[list[str], list[str]]  # (the floor's, the gate's)
+
+
+def commands(policy: Policy, files: Files, folder: Path) -> Commands:
     """The floor's command and the gate's."""
     loaded = [str(files.result), *([str(files.baseline)] if policy.with_baseline else [])]
     floor = [sys.executable, "-c", FLOOR, *loaded]
@@ -132,15 +144,10 @@ def _repeats(runs: int, quick: bool) -> int:
 
 def policy_section(policy: Policy, sizes: list[Files], folder: Path, quick: bool) -> Section:
     log = folder / "stderr.txt"
-    start = Files.make(folder, 1)
-    started = Pair.run(commands(policy, start, folder), _repeats(1, quick), log)
-    floor0, gate0 = started.floor, started.gate
+    start = commands(policy, Files.make(folder, 1), folder)
     label = f"{policy.name} policy"
     lines = [
         f"### {label[0].upper()}{label[1:]} (`{policy.path.relative_to(ROOT)}`)",
-        "",
-        f"One run: json.load {floor0.seconds:.3f} s, {floor0.peak_mib:.0f} MiB; cekura-gate "
-        f"{gate0.seconds:.3f} s, {gate0.peak_mib:.0f} MiB.",
         "",
         "| runs | JSON | json.load (floor) | cekura-gate | ratio | "
         "per 1,000 runs (floor / gate) | peak memory (floor / gate) | ratio |",
@@ -149,12 +156,11 @@ def policy_section(policy: Policy, sizes: list[Files], folder: Path, quick: bool
     targets = []
     per_thousand = []
     for files in sizes:
-        pair = Pair.run(commands(policy, files, folder), _repeats(files.runs, quick), log)
-        floor, gate, ratio = pair.floor, pair.gate, pair.ratio
+        turns = Turns.run(start, commands(policy, files, folder), _repeats(files.runs, quick), log)
+        floor, gate, ratio = turns.floor, turns.gate, turns.ratio
         memory = gate.peak_mib / floor.peak_mib
         extra = (files.runs - 1) / 1000
-        floor_k = (floor.seconds - floor0.seconds) / extra
-        gate_k = (gate.seconds - gate0.seconds) / extra
+        floor_k, gate_k = turns.floor_extra / extra, turns.gate_extra / extra
         per_thousand.append(gate_k)
         lines.append(
             f"| {files.runs:,} | {files.mb(policy):.1f} MB | {floor.seconds:.3f} s | "
@@ -177,6 +183,12 @@ def policy_section(policy: Policy, sizes: list[Files], folder: Path, quick: bool
                 quick_limit=MEMORY_LIMIT * slack if slack else None,
             ),
         ]
+    floor0, gate0 = turns.one_run
+    lines += [
+        "",
+        f"One run: json.load {floor0.seconds:.3f} s, {floor0.peak_mib:.0f} MiB; cekura-gate "
+        f"{gate0.seconds:.3f} s, {gate0.peak_mib:.0f} MiB.",
+    ]
     spread = 100.0 * (max(per_thousand) / min(per_thousand) - 1)
     span = f"{sizes[0].runs:,} to {sizes[-1].runs:,} runs"
     name = f"cost per 1,000 runs, {label}, spread from {span}"

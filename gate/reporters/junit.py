@@ -120,7 +120,7 @@ def _case(
     seconds: float | None = None,
     child: str | None = None,
 ) -> str:
-    """A testcase: ``attributes`` after its name and group, and its one child if any."""
+    """A testcase with these attributes (its time last), and its one child if any."""
     counts.tests += 1
     if seconds is not None:
         counts.time += seconds
