@@ -3,6 +3,7 @@ characters, cap long texts such as transcripts, and read ``MM:SS`` durations."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 # CSI (colours, cursor moves) and OSC (titles, hyperlinks) sequences, then lone ESCs.
@@ -51,6 +52,7 @@ def one_line(text: str, limit: int = 300) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"
 
 
+@functools.lru_cache(maxsize=1024)  # a few hundred durations repeat across thousands of runs
 def duration_seconds(text: str) -> float | None:
     """Seconds in a Cekura ``MM:SS`` or ``HH:MM:SS`` duration; ``None`` if not one."""
     parts = text.strip().split(":")
