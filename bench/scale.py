@@ -46,7 +46,9 @@ MEMORY_LIMIT = 1.2  # the gate's peak memory at most this many times the floor's
 # start-up is most of the time and of the memory): loose enough for a busy CI machine, and
 # still far below what a cost growing with the square of the runs would measure.
 QUICK_SLACK = 1.5
-QUICK_FLAT_PERCENT = 50.0
+# No quick bound on the spread: at 500 runs the cost per 1,000 runs is the difference of two
+# times a few milliseconds apart, and a busy CI machine moved it by 278 %; only the full
+# bench's sizes (1,000 to 100,000 runs) can tell linear from not.
 
 
 @dataclass(frozen=True)
@@ -192,7 +194,7 @@ def policy_section(policy: Policy, sizes: list[Files], folder: Path, quick: bool
     spread = 100.0 * (max(per_thousand) / min(per_thousand) - 1)
     span = f"{sizes[0].runs:,} to {sizes[-1].runs:,} runs"
     name = f"cost per 1,000 runs, {label}, spread from {span}"
-    targets.append(Target(name, spread, FLAT_PERCENT, "%", quick_limit=QUICK_FLAT_PERCENT))
+    targets.append(Target(name, spread, FLAT_PERCENT, "%"))
     return Section(lines, targets)
 
 
