@@ -7,12 +7,12 @@ the failure (``knowing``), so there is no shared state to update.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import sys
 import time
 from typing import TYPE_CHECKING
 
+from gate import dataclasses
 from gate.cli.connect import FETCH_TIMEOUT_S, fetch_result_once
 from gate.cli.inputs import (
     Baseline,

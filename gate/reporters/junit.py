@@ -18,11 +18,17 @@ aside): it is written with ElementTree directly, in one pass over the verdict.
 from __future__ import annotations
 
 import functools
-import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING
 
+from gate import lazy
 from gate.reporters.text import cap, duration_seconds, one_line, xml_safe
 from gate.rules.checks import Check, Outcome
 from gate.rules.evaluate import NoVerdict, RunReport, Verdict, VerdictStatus
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
+else:  # imported when first used: only a JUnit report needs it (3 ms)
+    ET = lazy.module("xml.etree.ElementTree")
 
 SUITE_NAME = "cekura-gate"
 MESSAGE_LIMIT = 1_000
