@@ -8,7 +8,6 @@ the failure (``knowing``), so there is no shared state to update.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime
 import gc
 import sys
@@ -16,6 +15,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from gate import dataclasses
 from gate.cli.connect import FETCH_TIMEOUT_S, fetch_result_once
 from gate.cli.inputs import (
     Baseline,

@@ -9,8 +9,7 @@ loader checks in code, and ``Section.also`` states it for the schema where a sch
 
 from __future__ import annotations
 
-from dataclasses import fields
-
+from gate.dataclasses import fields
 from gate.policy.kinds import (
     Caps,
     Choice,

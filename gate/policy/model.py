@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime
 import enum
-from dataclasses import dataclass, field, fields
 from typing import Any
 
+from gate.dataclasses import dataclass, field, fields
 from gate.policy.kinds import Choice, Count, IdList, Text, TextList, TextMap, policy_key
 from gate.policy.units import TRANSPORT_MODES
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import functools
 import json
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeGuard
 
+from gate import lazy
 from gate.errors import ResultError
 from gate.results.model import Finding, MetricKind, MetricValue, Result, Run, Status, SummaryMetric
 
@@ -58,7 +58,7 @@ def as_float(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
-_SURROGATES = re.compile("[\ud800-\udfff]")
+_SURROGATES = lazy.compile("[\ud800-\udfff]")
 
 
 def clean_text(text: str) -> str:

@@ -5,9 +5,8 @@ every cap, and runs whose findings are unknown fail the rule. Pure: no I/O."""
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-
+from gate import dataclasses
+from gate.dataclasses import dataclass
 from gate.policy.model import CriticalCategoriesRule
 from gate.results.model import Result
 from gate.rules.checks import NO_BASELINE, Check, make_check, plural, short

@@ -20,9 +20,9 @@ from __future__ import annotations
 import datetime
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
+from gate.dataclasses import dataclass, field
 from gate.policy.model import ExpectedOutcomesRule, Level, Policy, RunsRule, SuccessRateRule
 from gate.results.model import MetricKind, MetricValue, Result, Run, Status
 from gate.rules.categories import NOT_A_FINDING, check_critical_categories

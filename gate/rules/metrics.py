@@ -7,11 +7,11 @@ there but gives no usable value fails at the rule's level. Pure: no I/O."""
 
 from __future__ import annotations
 
-import dataclasses
-import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from gate import dataclasses, lazy
+from gate.dataclasses import dataclass
 from gate.policy.model import Bounds, MetricRule
 from gate.results.model import MetricKind, MetricValue, Result, SummaryMetric
 from gate.rules.checks import (
@@ -30,6 +30,11 @@ from gate.rules.checks import (
     signed,
     unknown_all,
 )
+
+if TYPE_CHECKING:
+    import statistics
+else:  # imported when first used: it costs 4 ms, and only a median over the runs needs it
+    statistics = lazy.module("statistics")
 
 
 def _matches(rule: MetricRule, metric_id: int | None, name: str) -> bool:

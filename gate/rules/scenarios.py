@@ -7,12 +7,12 @@ of the result fails the gate whatever its level, with a did-you-mean, unless it 
 from __future__ import annotations
 
 import collections
-import dataclasses
 import datetime
 import fnmatch
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
+from gate import dataclasses
+from gate.dataclasses import dataclass
 from gate.policy.model import ScenarioRule, ScenariosRule
 from gate.results.model import Result, Run
 from gate.rules.checks import (
