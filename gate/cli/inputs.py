@@ -222,7 +222,3 @@ def preload_policy(policy_path: str) -> Policy | None:
         return load_policy(policy_path)
     except GateError:
         return None
-    try:
-        return policy_baseline_file(load_policy(policy_path))
-    except GateError:
-        return None
