@@ -111,6 +111,9 @@ class Run:
     error_message: str
     duration: str
     details: RunDetails = field(repr=False)
+    # Why the run is infrastructure-failed (a call that never connected, a provider error),
+    # "" when it is not: decided by gate.results.infrastructure when the payload is read.
+    infrastructure: str = ""
 
     @property
     def metrics(self) -> tuple[MetricValue, ...]:
