@@ -16,13 +16,17 @@ failures"). The decision, in order:
    - its ``metadata.ended_reason`` is a call-end code for a call that never connected
      (``Main agent-did-not-answer``, ``Main agent-call-not-connected``, ``Testing
      agent-did-not-connect``, ``sip-call-failed``);
-   - it has an ``error_message``: per the API, a run that did not pass with an error message
-     failed to connect, and per Cekura's guidance a run that passed (``success: true``) with
-     one is an infrastructure issue, not a real pass;
-   - its status is ``failed`` (the API's status for connection and websocket errors; a run
-     that fails its checks still ends ``completed``);
+   - it passed (``success: true``) with an ``error_message``: per Cekura's guidance, an
+     infrastructure issue, not a real pass;
+   - it did not pass and its status is ``failed`` (the API's status for connection and
+     websocket errors; a run that fails its checks still ends ``completed``);
    - it did not pass, lasted zero seconds and has no transcript (in a voice result: a text
      result's runs have no duration to go by).
+
+The run's ``error_message`` is quoted in the reason. On its own it decides nothing: a call
+that went on and then failed ("the agent hung up") is the agent's failure; the message
+counts as the telephony's or the provider's when the call never got going (status
+``failed``, or zero duration) or when the run says it passed.
 
 A run that completed and failed its checks, with none of these signals, is an agent failure.
 The reason is short text for the reports; ``""`` means not infrastructure-failed. Pure.
@@ -80,24 +84,27 @@ def infrastructure_reason(
     ``failed_infrastructure`` is the result's ``failed_infrastructure_runs`` as ``run_id_set``
     reads it (``None``: null or absent); ``not_connected`` its ``not_connected_runs``;
     ``text_result`` whether the result ran as text (no call, so no duration to go by)."""
+    error = _one_line(run.get("error_message"))
     if failed_infrastructure is not None:
-        return LISTED if run_id in failed_infrastructure else ""
+        listed = run_id in failed_infrastructure
+        return _with_error(LISTED, error) if listed else ""
     if run_id in not_connected:
-        return NOT_CONNECTED
+        return _with_error(NOT_CONNECTED, error)
     ending = _ended_reason(run.get("metadata"))
     if ending.lower() in NOT_CONNECTED_ENDINGS:
-        return f"call ended {ending}"
-    passed = run.get("success") is True or run.get("success") == "true"
-    error = _one_line(run.get("error_message"))
-    if error:
-        return f"passed with an error: {error}" if passed else f"error: {error}"
-    if passed:
-        return ""
+        return _with_error(f"call ended {ending}", error)
+    if run.get("success") is True or run.get("success") == "true":
+        return f"passed with an error: {error}" if error else ""
     if _one_line(run.get("status")).lower() == "failed":
-        return "run ended failed"
+        return _with_error("run ended failed", error)
     if not text_result and _zero(run.get("duration")) and not _one_line(run.get("transcript")):
-        return ZERO_DURATION
+        return _with_error(ZERO_DURATION, error)
     return ""
+
+
+def _with_error(reason: str, error: str) -> str:
+    """The reason, with the run's error message when it has one (what the reader acts on)."""
+    return f"{reason}: {error}" if error else reason
 
 
 def _ended_reason(metadata: object) -> str:

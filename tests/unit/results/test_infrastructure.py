@@ -78,10 +78,22 @@ CASES = [
         "",
     ),
     (
-        "an error message on a failed run",
-        {"success": None, "error_message": "Failed to create Pipecat session"},
+        "an error message on a run that ended failed",
+        {"success": None, "status": "failed", "error_message": "Failed to create Pipecat session"},
         {},
-        "error: Failed to create Pipecat session",
+        "run ended failed: Failed to create Pipecat session",
+    ),
+    (
+        "an error message on a call that went on is the agent's",
+        {"success": False, "error_message": "the agent hung up", "duration": "01:00"},
+        {},
+        "",
+    ),
+    (
+        "an error message on a zero-length call",
+        {"success": False, "error_message": "SIP 503", "duration": "0:00"},
+        {},
+        "no transcript and zero duration: SIP 503",
     ),
     (
         "success=true with an error message is no real pass",
@@ -130,7 +142,7 @@ def test_a_run_is_infrastructure_failed_by_the_list_or_its_signals(run, result, 
 def test_the_reference_infrastructure_result_is_read_as_such():
     runs = normalise(load_payload("result_failed_infra.json")).runs
     assert [run.infrastructure for run in runs] == [
-        "never connected (listed in not_connected_runs)"
+        "never connected (listed in not_connected_runs): Failed to create Pipecat session"
     ]
 
 
@@ -153,7 +165,7 @@ def test_a_garbage_list_is_noted():
     ("bulk", "expected"),
     [
         ({"metadata": {"ended_reason": "sip-call-failed"}}, "call ended sip-call-failed"),
-        ({"error_message": "SIP 503"}, "error: SIP 503"),
+        ({"error_message": "SIP 503"}, "zero duration: SIP 503"),
         ({"transcript": "[00:01] Agent: hello"}, ""),
     ],
     ids=["ended_reason", "error_message", "transcript"],
