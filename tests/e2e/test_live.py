@@ -650,7 +650,7 @@ def test_a_key_that_collides_with_report_structure_never_breaks_a_report(tmp_pat
         assert not server.unauthorised_requests()
     assert_passed(outcome)  # JUnit and JSON parse; the summary's first line is intact
     assert outcome.verdict()["result"]["name"] == "Nightly run by [redacted]"
-    assert outcome.verdict()["schema_version"] == 2
+    assert outcome.verdict()["schema_version"] == 3
     assert f"run by {key}" not in outcome.stdout + outcome.stderr
 
 
