@@ -71,7 +71,7 @@ def dotenv(out: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines)
 
 
-def annotations(stdout: str) -> list[str]:
+def error_annotations(stdout: str) -> list[str]:
     return [line for line in stdout.splitlines() if line.startswith("::error ")]
 
 
@@ -104,7 +104,7 @@ def test_an_infrastructure_only_failure_exits_4_and_every_report_says_so(tmp_pat
     assert "infrastructure failure: " in summary
     assert dotenv(out)["GATE_FAILURE"] == "infrastructure"
     assert github_output(outputs, "failure") == "infrastructure"
-    errors = annotations(run.stdout)
+    errors = error_annotations(run.stdout)
     assert errors and all("::infrastructure" in line for line in errors), errors
     failures = [case for case in junit_cases(out / "junit.xml") if status_of(case)[0] == "failure"]
     assert failures and all(case.result[0].type == "infrastructure" for case in failures)
