@@ -116,6 +116,12 @@ class Run:
     infrastructure: str = ""
 
     @property
+    def passed(self) -> bool:
+        """Passed, and for real: a run that says it passed but is infrastructure-failed (an
+        error message with ``success: true``, per Cekura's guidance) did not."""
+        return self.success is True and not self.infrastructure
+
+    @property
     def metrics(self) -> tuple[MetricValue, ...]:
         """The run's metrics, read on first use (see the module docstring)."""
         return self.details.metrics()

@@ -218,23 +218,27 @@ def count_runs(result: Result) -> Counts:
     """
     total = result.run_total
     if result.runs:
-        successful = sum(1 for run in result.runs if run.success is True)
+        successful = sum(1 for run in result.runs if run.passed)
     else:
         successful = min(result.success_runs or 0, total)
     met, expected_total = _expected_outcome_counts(result)
+    # Cekura's rate counts a run that passed with an error message as a pass; it is not one.
+    false_passes = any(run.success is True and not run.passed for run in result.runs)
     return Counts(
         total_runs=total,
         successful_runs=successful,
         failed_runs=total - successful,
-        success_rate=_success_rate(result, successful, total),
+        success_rate=_success_rate(result, successful, total, ignore_cekuras=false_passes),
         met_expected_outcomes=met,
         total_expected_outcomes=expected_total,
         infrastructure_runs=len(infrastructure_ids(result)),
     )
 
 
-def _success_rate(result: Result, successful: int, total: int) -> float | None:
-    rate = result.success_rate
+def _success_rate(
+    result: Result, successful: int, total: int, *, ignore_cekuras: bool = False
+) -> float | None:
+    rate = None if ignore_cekuras else result.success_rate
     if rate is None:
         return percent(successful, total) if total else None
     if 0 < rate <= 1 and total:
@@ -260,7 +264,7 @@ def _expected_outcome_counts(result: Result) -> tuple[int | None, int | None]:
 
 
 def _failed_run_ids(result: Result) -> tuple[int, ...]:
-    return tuple(run.id for run in result.runs if run.success is not True)
+    return tuple(run.id for run in result.runs if not run.passed)
 
 
 def _left_out(counts: Counts) -> str:
@@ -490,7 +494,7 @@ def _run_reports(result: Result, blamed: frozenset[int]) -> tuple[RunReport, ...
     return tuple(
         RunReport(
             run,
-            run.success is not True or bool(run.infrastructure),
+            not run.passed,
             run_reasons(run),
             run.id in blamed,
         )

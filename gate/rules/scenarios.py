@@ -49,11 +49,11 @@ class ScenarioRuns:
 
     @property
     def passes(self) -> int:
-        return sum(1 for run in self.runs if run.success is True)
+        return sum(1 for run in self.runs if run.passed)
 
     @property
     def failed_run_ids(self) -> tuple[int, ...]:
-        return tuple(run.id for run in self.runs if run.success is not True)
+        return tuple(run.id for run in self.runs if not run.passed)
 
 
 def scenario_key(scenario_id: int | None, name: str) -> ScenarioKey:

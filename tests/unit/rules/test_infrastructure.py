@@ -245,3 +245,20 @@ def test_the_counts_say_how_many_runs_are_infrastructure_failed():
     counts = judge("success_rate: {min: 0}", runs(1, 1, 2)).counts
     assert counts is not None
     assert (counts.total_runs, counts.failed_runs, counts.infrastructure_runs) == (4, 3, 2)
+
+
+def test_a_run_that_passed_with_an_error_is_no_pass_when_a_rule_counts_it():
+    current = result([make_run(1), make_run(2, error_message="provider 429")], success_rate=100)
+    verdict = judge("success_rate: {min: 100, infrastructure: count}", current)
+    got = the_check(verdict, "success_rate.min")
+    assert (got.outcome, got.actual, got.run_ids) == (Outcome.FAIL, "50%", (2,))
+    assert verdict.failure == "infrastructure"
+    assert judge("success_rate: {min: 100}", current).status is VerdictStatus.WARN
+
+
+def test_a_baseline_leaves_its_infrastructure_failures_out_too():
+    baseline = runs(2, 0, 2)  # 100 % of the runs that connected
+    verdict = judge("success_rate: {max_drop: 0}", runs(3), baseline=baseline)
+    assert the_check(verdict, "success_rate.max_drop").outcome is Outcome.PASS
+    counted = judge("success_rate: {max_drop: 0, infrastructure: count}", runs(3), baseline)
+    assert the_check(counted, "success_rate.max_drop").baseline == "50%"
