@@ -25,7 +25,9 @@ to gigabytes is stopped at the cap; only gzip and deflate are asked for.
 from __future__ import annotations
 
 import email.utils
+import heapq
 import math
+import queue
 import random
 import re
 import threading
@@ -81,6 +83,13 @@ ACCEPT_ENCODING = "gzip, deflate"
 INFLATE_PIECE = 1024 * 1024
 RUNS_CHUNK = 50
 RUNS_CONCURRENCY = 8
+RUNS_MAX_IN_FLIGHT = RUNS_CONCURRENCY * 2  # the connection pool's size: never more in flight
+# A chunk answered 429 without Retry-After is asked again after this share of the first
+# backoff pause, then THROTTLE_BACKOFF_GROWTH times longer each time (jittered upwards);
+# it is given up once out of attempts and paused as long as the 5xx schedule would have.
+THROTTLE_BACKOFF_SHARE = 0.1
+THROTTLE_BACKOFF_GROWTH = 2.0
+THROTTLE_JITTER = 0.5
 
 
 @dataclass(frozen=True)
@@ -253,12 +262,16 @@ class _NotSent(Exception):
 
 
 class _Transient(Exception):
-    """A failure worth retrying; ``retry_after`` is the server's requested pause."""
+    """A failure worth retrying; ``retry_after`` is the server's requested pause, ``status``
+    the HTTP status that said so (``None``: no status, or a body not what it should be)."""
 
-    def __init__(self, problem: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, problem: str, retry_after: float | None = None, status: int | None = None
+    ) -> None:
         super().__init__(problem)
         self.problem = problem
         self.retry_after = retry_after
+        self.status = status
 
 
 # ---- one response, read whole under a deadline and a size cap
@@ -395,7 +408,7 @@ def build_http(settings: ApiSettings, transport: httpx.BaseTransport | None = No
         transport = httpx.HTTPTransport(
             verify=tls_context(settings.ca_file, settings.ca_dir),
             proxy=settings.proxy.url if settings.proxy is not None else None,
-            limits=httpx.Limits(max_connections=RUNS_CONCURRENCY * 2),
+            limits=httpx.Limits(max_connections=RUNS_MAX_IN_FLIGHT),
             trust_env=False,
         )
     return httpx.Client(
@@ -454,56 +467,15 @@ class CekuraClient:
         concurrency: int = RUNS_CONCURRENCY,
         deadline: float | None = None,
     ) -> list[Any]:
-        """Run details from runs-bulk, in chunks fetched ``concurrency`` at a time."""
+        """Run details from runs-bulk, in chunks, up to ``concurrency`` in flight (never more
+        than the connection pool holds, ``RUNS_MAX_IN_FLIGHT``); how many is adapted to the
+        server's 429s (``_Window``), and a chunk that fails waits in the queue, not in a
+        worker, until its pause is over."""
         chunks = [run_ids[i : i + chunk_size] for i in range(0, len(run_ids), chunk_size)]
         if not chunks:
             return []
-
-        def fetch(chunk: Sequence[int]) -> list[Any]:
-            return self._get_run_chunk(chunk, deadline)
-
-        if concurrency <= 1 or len(chunks) == 1:
-            pages = [fetch(chunk) for chunk in chunks]
-        else:
-            pages = self._map_concurrently(fetch, chunks, min(concurrency, len(chunks)))
-        return [run for page in pages for run in page]
-
-    def _map_concurrently(
-        self, fetch: Callable[[Sequence[int]], list[Any]], chunks: list[Sequence[int]], workers: int
-    ) -> list[list[Any]]:
-        """``fetch`` over ``chunks`` on daemon threads, results in order.
-
-        Daemon threads (not a ThreadPoolExecutor, whose workers are joined at exit) so
-        that a signal ends the gate at once; ``cancelled`` stops the workers' retries.
-        """
-        pages: list[list[Any] | None] = [None] * len(chunks)
-        pending = deque(enumerate(chunks))
-        errors: list[BaseException] = []
-
-        def work() -> None:
-            while not self.cancelled.is_set():
-                try:
-                    index, chunk = pending.popleft()
-                except IndexError:
-                    return
-                try:
-                    pages[index] = fetch(chunk)
-                except BaseException as exc:  # handed to the calling thread below
-                    errors.append(exc)
-                    self.cancelled.set()
-
-        threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
-        try:
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-        finally:
-            if errors or any(thread.is_alive() for thread in threads):
-                self.cancelled.set()
-        if errors:
-            raise errors[0]
-        return [page if page is not None else [] for page in pages]
+        cap = max(1, min(concurrency, RUNS_MAX_IN_FLIGHT, len(chunks)))
+        return _ChunkFetch(self, chunks, cap, deadline).run()
 
     def start_run(self, path: str, body: Mapping[str, Any]) -> int:
         """POST the trigger; the new result's id (top-level ``id`` of the response)."""
@@ -608,12 +580,13 @@ class CekuraClient:
     # ---- internals
 
     def _get_run_chunk(self, chunk: Sequence[int], deadline: float | None) -> list[Any]:
+        """One attempt at one chunk; raises ``_Transient`` when it is worth another."""
         ids = ",".join(str(run_id) for run_id in chunk)
-        body = self._get(
+        body = self._attempt(
             self.settings.runs_bulk_path(),
             {"run_ids": ids},
-            not_found="runs-bulk endpoint not found (check --api-url and --api-version)",
-            deadline=deadline,
+            "runs-bulk endpoint not found (check --api-url and --api-version)",
+            deadline,
         )
         if isinstance(body, Mapping) and isinstance(body.get("results"), list):
             body = body["results"]
@@ -643,13 +616,8 @@ class CekuraClient:
         self, deadline: float | None, retry_on: type[Exception] = _Transient
     ) -> tenacity.Retrying:
         def wait(state: tenacity.RetryCallState) -> float:
-            exponent = min(state.attempt_number - 1, 32)
-            pause = min(self.backoff_initial_s * 2**exponent, self.backoff_max_s)
-            pause += random.uniform(0, min(BACKOFF_JITTER_S, self.backoff_initial_s))
             error = state.outcome.exception() if state.outcome else None
-            if isinstance(error, _Transient) and error.retry_after is not None:
-                pause = max(pause, error.retry_after)
-            return float(pause)
+            return self._pause(state.attempt_number, error)
 
         def stop(state: tenacity.RetryCallState) -> bool:
             if state.attempt_number >= self.max_attempts or self.cancelled.is_set():
@@ -664,6 +632,33 @@ class CekuraClient:
             before_sleep=self._report_retry,
             reraise=True,
         )
+
+    def _pause(self, attempts: int, error: BaseException | None) -> float:
+        """The pause after ``attempts`` failed attempts: exponential backoff with jitter, or
+        the server's ``Retry-After`` when that is longer."""
+        exponent = min(attempts - 1, 32)
+        pause = min(self.backoff_initial_s * 2**exponent, self.backoff_max_s)
+        pause += random.uniform(0, min(BACKOFF_JITTER_S, self.backoff_initial_s))
+        if isinstance(error, _Transient) and error.retry_after is not None:
+            pause = max(pause, error.retry_after)
+        return float(pause)
+
+    def _throttle_pause(self, attempts: int, error: _Transient) -> float:
+        """The pause of a runs-bulk chunk answered 429: ``Retry-After`` when given; else
+        short at first (the smaller window, not the pause, is what relieves the server) and
+        twice as long each time."""
+        if error.retry_after is not None:
+            return max(error.retry_after, 0.0)
+        first = self.backoff_initial_s * THROTTLE_BACKOFF_SHARE
+        pause = min(first * THROTTLE_BACKOFF_GROWTH ** min(attempts - 1, 32), self.backoff_max_s)
+        return pause * random.uniform(1.0, 1.0 + THROTTLE_JITTER)
+
+    def _retrying_in(self, error: _Transient, pause: float, attempts: int) -> None:
+        if self.on_retry is not None and not self.cancelled.is_set():
+            self.on_retry(
+                f"{error.problem}; retrying in {pause:.1f}s "
+                f"(attempt {attempts + 1} of {self.max_attempts})"
+            )
 
     def _report_retry(self, state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
@@ -830,7 +825,7 @@ class CekuraClient:
         status = response.status
         if _transient_status(status):
             retry_after = parse_retry_after(response.headers.get("Retry-After"), self.wall_clock())
-            raise _Transient(f"HTTP {status}", retry_after)
+            raise _Transient(f"HTTP {status}", retry_after, status)
         if status in (401, 403):
             raise ApiRejected(f"the API key was rejected (HTTP {status})", status)
         if status == 404:
@@ -855,3 +850,224 @@ class CekuraClient:
         # Redact before cutting: a key straddling the cut would no longer match.
         text = " ".join(redact_forms(response.text, self.settings.api_key).split())[:200]
         return f": {text}" if text else ""
+
+
+# ---- runs-bulk: how many chunks in flight, and the queue of chunks waiting
+
+# A 429 for a request at a level (how many were in flight with it) no request has yet been
+# answered at says the server's limit is below that level; the window is probed at that
+# level again after PROBE_AFTER full-window successes, twice as many after each probe
+# answered 429, so that a server with a fixed limit costs a few per cent of extra requests.
+PROBE_AFTER = 16
+# A server answering 429 at levels it answered before (it tightened its limit, or limits
+# the rate) is seen in the share of 429s among the last RECENT answers: half or more halves
+# the window. Throttling unrelated to the number in flight stays below it.
+RECENT = 16
+THROTTLED_SHARE = 0.5
+INITIAL_WINDOW = 2
+
+
+@dataclass
+class _Window:
+    """How many runs-bulk requests may be in flight (``limit``, at most ``cap``), from the
+    answers of those sent: AIMD on the number in flight, told apart by level.
+
+    It starts small and grows by one per success (slow start) until the first 429; then by
+    one per window of successes. A 429 at a level never answered before sets a ceiling
+    just below it; 429s at levels already answered halve the window once they are half
+    the recent answers. Pure: the caller says what happened, at which level.
+    """
+
+    cap: int
+    limit: int = INITIAL_WINDOW
+    proven: int = 0  # the highest level answered since the window last halved
+    ceiling: int | None = None  # the lowest level answered 429 and not answered since
+    probe_after: int = PROBE_AFTER
+    probing: bool = False
+    slow_start: bool = True
+    successes: int = 0
+    recent: deque[bool] = field(default_factory=lambda: deque(maxlen=RECENT))
+
+    def __post_init__(self) -> None:
+        self.limit = max(1, min(self.limit, self.cap))
+
+    def answered(self, level: int) -> None:
+        self.recent.append(False)
+        self.proven = max(self.proven, level)
+        if self.ceiling is not None and level >= self.ceiling:  # the probe got through
+            self.ceiling, self.probing, self.probe_after = None, False, PROBE_AFTER
+        if self.slow_start:
+            self._grow()
+        elif level >= self.limit:  # a full window: only that says a larger one may do
+            self.successes += 1
+            if self.successes >= self._successes_to_grow():
+                self._grow()
+
+    def throttled(self, level: int) -> None:
+        self.recent.append(True)
+        self.slow_start = False
+        before = self.limit
+        self._throttled_at(level)
+        if self.limit != before:
+            self.successes = 0  # a 429 at a level already answered does not reset the count
+
+    def _throttled_at(self, level: int) -> None:
+        if level > self.proven:
+            if self.probing:
+                self.probe_after *= 2
+            self.probing = False
+            self.ceiling = level if self.ceiling is None else min(self.ceiling, level)
+            self.limit = max(1, min(self.limit, level - 1))
+        elif len(self.recent) == RECENT and sum(self.recent) >= THROTTLED_SHARE * RECENT:
+            self.limit = max(1, self.limit // 2)
+            self.proven, self.ceiling, self.probing = 0, None, False
+            self.recent.clear()
+
+    def _successes_to_grow(self) -> int:
+        at_ceiling = self.ceiling is not None and self.limit + 1 >= self.ceiling
+        return self.probe_after if at_ceiling else self.limit
+
+    def _grow(self) -> None:
+        if self.limit >= self.cap:
+            return
+        self.limit += 1
+        self.successes = 0
+        self.probing = self.ceiling is not None and self.limit >= self.ceiling
+
+
+@dataclass(order=True)
+class _Chunk:
+    """Run ids waiting to be asked for, not before ``not_before`` (on the client's clock)."""
+
+    not_before: float
+    index: int
+    ids: Sequence[int] = field(compare=False)
+    attempts: int = field(default=0, compare=False)
+    throttled_s: float = field(default=0.0, compare=False)  # paused after 429s, in all
+
+
+class _ChunkFetch:
+    """The chunks of one ``get_runs``: sent from the calling thread as the window allows,
+    each request made on a daemon thread (a signal ends the gate at once), its outcome
+    handed back on a queue. A chunk that fails goes back in the queue with a not-before
+    time; no thread waits for it, so the others keep the window full meanwhile.
+    """
+
+    def __init__(
+        self,
+        client: CekuraClient,
+        chunks: list[Sequence[int]],
+        cap: int,
+        deadline: float | None,
+    ) -> None:
+        self.client = client
+        self.deadline = deadline
+        self.waiting = [_Chunk(-math.inf, index, ids) for index, ids in enumerate(chunks)]
+        self.pages: list[list[Any]] = [[] for _ in chunks]
+        self.window = _Window(cap)
+        self.in_flight = 0
+        self.outcomes: queue.SimpleQueue[tuple[_Chunk, int, list[Any] | BaseException]]
+        self.outcomes = queue.SimpleQueue()
+        self.error: BaseException | None = None
+
+    def run(self) -> list[Any]:
+        try:
+            while (self.waiting or self.in_flight) and self.error is None:
+                self._send_what_may_go()
+                self._wait()
+            while self.in_flight:  # after an error: let what is in flight end, unread
+                self._settle(*self.outcomes.get())
+        except BaseException:
+            self.client.cancelled.set()  # a signal: the requests in flight are left behind
+            raise
+        if self.error is not None:
+            raise self.error
+        return [run for page in self.pages for run in page]
+
+    def _send_what_may_go(self) -> None:
+        now = self.client.clock()
+        while (
+            self.waiting
+            and self.in_flight < self.window.limit
+            and self.waiting[0].not_before <= now
+            and not self.client.cancelled.is_set()
+        ):
+            chunk = heapq.heappop(self.waiting)
+            self.in_flight += 1
+            level = self.in_flight
+            threading.Thread(target=self._fetch, args=(chunk, level), daemon=True).start()
+        if self.client.cancelled.is_set() and self.error is None:
+            self.error = ApiError("the request was cancelled")
+
+    def _fetch(self, chunk: _Chunk, level: int) -> None:
+        try:
+            page: list[Any] | BaseException = self.client._get_run_chunk(chunk.ids, self.deadline)
+        except BaseException as exc:  # handed to the calling thread
+            page = exc
+        self.outcomes.put((chunk, level, page))
+
+    def _wait(self) -> None:
+        """Until an answer comes, or the first chunk waiting may go."""
+        if self.error is not None:
+            return
+        ready_in = self.waiting[0].not_before - self.client.clock() if self.waiting else None
+        if not self.in_flight:
+            if ready_in is not None and ready_in > 0:
+                self.client.sleep(ready_in)  # nothing else to do: the client's own sleep
+            return
+        timeout = None  # an answer frees a place in the window, or proves nothing
+        if ready_in is not None and self.in_flight < self.window.limit:
+            timeout = max(ready_in, 0.0)
+        try:
+            outcome = self.outcomes.get(timeout=timeout)
+        except queue.Empty:
+            return
+        self._settle(*outcome)
+        while self.in_flight and not self.outcomes.empty():
+            self._settle(*self.outcomes.get())
+
+    def _settle(self, chunk: _Chunk, level: int, page: list[Any] | BaseException) -> None:
+        self.in_flight -= 1
+        if not isinstance(page, BaseException):
+            self.window.answered(level)
+            self.pages[chunk.index] = page
+        elif self.error is not None:
+            return
+        elif isinstance(page, _Transient):
+            self._again(chunk, level, page)
+        else:
+            self.error = page
+
+    def _patience(self) -> float:
+        """How long the 5xx schedule pauses in all before it gives up (jitter aside)."""
+        client = self.client
+        return sum(
+            min(client.backoff_initial_s * 2**attempt, client.backoff_max_s)
+            for attempt in range(client.max_attempts - 1)
+        )
+
+    def _again(self, chunk: _Chunk, level: int, error: _Transient) -> None:
+        """Back in the queue after its pause; or, out of attempts or time, the error."""
+        client = self.client
+        chunk.attempts += 1
+        spent = chunk.attempts >= client.max_attempts
+        if error.status == 429:
+            self.window.throttled(level)
+            pause = client._throttle_pause(chunk.attempts, error)
+            # Shorter pauses, more of them: as long in all as the 5xx schedule waits.
+            spent = spent and chunk.throttled_s >= self._patience()
+            chunk.throttled_s += pause
+        else:
+            pause = client._pause(chunk.attempts, error)
+        now = client.clock()
+        late = self.deadline is not None and now + pause > self.deadline
+        if spent or late or client.cancelled.is_set():
+            path = client.settings.runs_bulk_path()
+            self.error = ApiUnavailable(
+                f"GET {path} failed after {_tries(chunk.attempts)}: {error.problem}",
+                chunk.attempts,
+            )
+            return
+        client._retrying_in(error, pause, chunk.attempts)
+        chunk.not_before = now + pause
+        heapq.heappush(self.waiting, chunk)
