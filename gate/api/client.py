@@ -469,7 +469,7 @@ class CekuraClient:
     ) -> list[Any]:
         """Run details from runs-bulk, in chunks, up to ``concurrency`` in flight (never more
         than the connection pool holds, ``RUNS_MAX_IN_FLIGHT``); how many is adapted to the
-        server's 429s (``_Window``), and a chunk that fails waits in the queue, not in a
+        server's 429s (``InFlightWindow``), and a chunk that fails waits in the queue, not in a
         worker, until its pause is over."""
         chunks = [run_ids[i : i + chunk_size] for i in range(0, len(run_ids), chunk_size)]
         if not chunks:
@@ -868,7 +868,7 @@ INITIAL_WINDOW = 2
 
 
 @dataclass
-class _Window:
+class InFlightWindow:
     """How many runs-bulk requests may be in flight (``limit``, at most ``cap``), from the
     answers of those sent: AIMD on the number in flight, told apart by level.
 
@@ -964,7 +964,7 @@ class _ChunkFetch:
         self.deadline = deadline
         self.waiting = [_Chunk(-math.inf, index, ids) for index, ids in enumerate(chunks)]
         self.pages: list[list[Any]] = [[] for _ in chunks]
-        self.window = _Window(cap)
+        self.window = InFlightWindow(cap)
         self.in_flight = 0
         self.outcomes: queue.SimpleQueue[tuple[_Chunk, int, list[Any] | BaseException]]
         self.outcomes = queue.SimpleQueue()
@@ -1042,7 +1042,7 @@ class _ChunkFetch:
         """How long the 5xx schedule pauses in all before it gives up (jitter aside)."""
         client = self.client
         return sum(
-            min(client.backoff_initial_s * 2**attempt, client.backoff_max_s)
+            min(client.backoff_initial_s * 2.0**attempt, client.backoff_max_s)
             for attempt in range(client.max_attempts - 1)
         )
 
