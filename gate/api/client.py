@@ -864,7 +864,7 @@ PROBE_AFTER = 16
 # the window. Throttling unrelated to the number in flight stays below it.
 RECENT = 16
 THROTTLED_SHARE = 0.5
-INITIAL_WINDOW = 2
+INITIAL_WINDOW = RUNS_CONCURRENCY // 2  # the first answers come before more are sent
 
 
 @dataclass

@@ -1064,7 +1064,7 @@ def test_encodings_are_undone(body: bytes, encoding: str, piece: int) -> None:
 
 
 def test_the_window_grows_until_a_429_and_stays_below_the_level_it_came_at() -> None:
-    window = InFlightWindow(cap=8)
+    window = InFlightWindow(cap=8, limit=2)
     for level in (1, 2, 3, 4):
         window.answered(level)
     assert window.limit == 6
