@@ -60,7 +60,7 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -m "not slow" -q -p no:cacheprovider
 
-# Benchmarks (about a minute on 2 cores): evaluation at scale, waiting, runs fetch, start-up,
+# Benchmarks (about four minutes on 2 cores): evaluation at scale, waiting, runs fetch, start-up,
 # and the GitHub Action's install step, cold and warm.
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -1,45 +1,32 @@
-"""Worker: time one mode on one result file in a fresh process, print JSON.
+"""``python -S -m bench.evaluate_one LOG COMMAND...``: run COMMAND once and print its wall
+time in seconds, its peak resident memory in KiB and its exit code.
 
-``floor`` is just ``json.load`` of the file; ``gate`` is what ``cekura-gate check
---result-file`` does: read and parse, normalise, evaluate, render JUnit, Markdown and JSON.
-Peak memory is the process's maximum resident set size.
+COMMAND's standard output is discarded and its standard error goes to LOG. It is started
+from this small process (standard library only, no ``site``), not from the bench: a new
+process's peak memory counts the memory of the process it was started from (the kernel
+keeps the larger of the two at ``exec``), and the bench holds hundreds of MiB.
 """
 
 from __future__ import annotations
 
-import json
-import resource
+import os
 import sys
 import time
 
-from gate.cli.inputs import load_policy, load_result
-from gate.reporters import json_report, junit, markdown
-from gate.rules.evaluate import evaluate
-
-
-def floor(path: str) -> None:
-    with open(path, "rb") as handle:
-        json.load(handle)
-
-
-def gate(path: str, policy_path: str) -> None:
-    verdict = evaluate(load_policy(policy_path), load_result(path, None))
-    for render in (junit.render, markdown.render, json_report.render):
-        render(verdict)
-
 
 def main() -> None:
-    mode, path, policy_path, repeats = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        if mode == "floor":
-            floor(path)
-        else:
-            gate(path, policy_path)
-        times.append(time.perf_counter() - started)
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": min(times), "peak_mib": peak_kib / 1024}))
+    log, command = sys.argv[1], sys.argv[2:]
+    streams = [
+        (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 2, log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
+    ]
+    started = time.perf_counter()
+    pid = os.posix_spawn(command[0], command, os.environ, file_actions=streams)
+    _, status, usage = os.wait4(pid, 0)
+    seconds = time.perf_counter() - started
+    # ru_maxrss is in KiB on Linux, in bytes on macOS.
+    peak_kib = usage.ru_maxrss // 1024 if sys.platform == "darwin" else usage.ru_maxrss
+    print(seconds, peak_kib, os.waitstatus_to_exitcode(status))
 
 
 if __name__ == "__main__":

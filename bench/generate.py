@@ -1,8 +1,11 @@
-"""Deterministic, realistic result payloads of any size for the benchmarks."""
+"""Deterministic, realistic result payloads of any size for the benchmarks: a result, and a
+baseline to compare it with (another completed result of the same agent)."""
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 from typing import Any
 
 SCENARIOS = [
@@ -141,18 +144,21 @@ def run(rng: random.Random, run_id: int, transcript_lines: int) -> dict[str, Any
     }
 
 
-def result(runs: int, *, seed: int = 7, transcript_lines: int = 16) -> dict[str, Any]:
+def result(
+    runs: int, *, seed: int = 7, transcript_lines: int = 16, result_id: int = 4242
+) -> dict[str, Any]:
     """A completed result with ``runs`` runs, counters that agree, and an overall evaluation."""
     rng = random.Random(seed)
     entries = {str(1000 + i): run(rng, 1000 + i, transcript_lines) for i in range(runs)}
     successful = sum(1 for entry in entries.values() if entry["success"])
+    rate = 100.0 * successful / runs if runs else None
     return {
-        "id": 4242,
+        "id": result_id,
         "name": "benchmark",
         "agent": 1,
         "agent_name": "Support Agent",
         "status": "completed",
-        "success_rate": 100.0 * successful / runs,
+        "success_rate": rate,
         "met_expected_outcome_count": successful,
         "total_expected_outcome_count": runs,
         "total_runs_count": runs,
@@ -161,7 +167,7 @@ def result(runs: int, *, seed: int = 7, transcript_lines: int = 16) -> dict[str,
         "failed_runs_count": runs - successful,
         "runs": entries,
         "overall_evaluation": {
-            "success_rate": 100.0 * successful / runs,
+            "success_rate": rate,
             "numeric_metrics": [
                 {
                     "name": "Latency",
@@ -174,7 +180,7 @@ def result(runs: int, *, seed: int = 7, transcript_lines: int = 16) -> dict[str,
                 {
                     "name": "Expected Outcome",
                     "type": "continuous_qualitative",
-                    "value": 100.0 * successful / runs,
+                    "value": rate,
                 },
                 {
                     "name": "Average Ringing Duration",
@@ -185,3 +191,14 @@ def result(runs: int, *, seed: int = 7, transcript_lines: int = 16) -> dict[str,
             ],
         },
     }
+
+
+def baseline(runs: int) -> dict[str, Any]:
+    """The result a change is compared with: the same agent and scenarios, other runs."""
+    return result(runs, seed=11, result_id=4241)
+
+
+def write(path: Path, payload: dict[str, Any]) -> Path:
+    with path.open("w", encoding="utf-8") as handle:
+        json.dump(payload, handle)
+    return path

@@ -44,13 +44,14 @@ parsed payloads and verdicts are redacted value by value (``redact_json``,
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar, cast
+
+from gate import dataclasses, lazy
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -304,7 +305,7 @@ def loads_redacted(text: str, secret: str) -> Any:
     return redact_json(payload, secret)
 
 
-_NUMERIC = re.compile(r"[0-9eE+.-]+")
+_NUMERIC = lazy.compile(r"[0-9eE+.-]+")
 
 
 def redact_record(record: R, secret: str) -> R:

@@ -10,10 +10,12 @@ The pause before the next poll is chosen from the result's own progress
 * no progress information: pauses grow from ``poll_interval`` by half each
   time, up to ``max_poll_interval``;
 * runs completing: the completion rate predicts when the last run ends, and
-  the next poll is aimed at that moment (never later than ``max_poll_interval``);
+  the next poll is aimed at that moment (never later than ``max_poll_interval``).
+  Two rates are kept, the whole result's and the one since the last progress, and
+  the sooner prediction wins: after a slow start or a stall, a burst is not overshot;
 * every run done but the result not yet terminal (``evaluating``): the end is
-  near, so poll every 2-5 s for a minute, then every 5-10 s up to three
-  minutes, then ease off towards ``max_poll_interval`` (``FINISH_*``).
+  near, so poll every 2-5 s for three minutes, then ease off towards
+  ``max_poll_interval`` (``FINISH_*``).
 
 This gives a verdict within seconds of the end while sending far fewer
 requests than fixed 30-second polling over a long result.
@@ -37,13 +39,13 @@ from gate.policy.model import WaitSettings
 from gate.results.model import Status
 from gate.results.progress import ResultProgress, read_progress
 
+# Evaluating: 2 s, growing by a quarter second to 5 s, for three minutes. Pauses of at
+# most 5 s give a verdict at most 5 s after the end; the small step keeps a short
+# result's tail (seconds of evaluating) at 2-3 s pauses.
 FINISH_FIRST_PAUSE_S = 2.0
-FINISH_STEP_S = 0.5
+FINISH_STEP_S = 0.25
 FINISH_MAX_PAUSE_S = 5.0
-FINISH_FAST_WINDOW_S = 60.0
-FINISH_SLOW_STEP_S = 1.0
-FINISH_SLOW_MAX_PAUSE_S = 10.0
-FINISH_SLOW_WINDOW_S = 180.0
+FINISH_WINDOW_S = 180.0
 GROWTH = 1.5
 HEARTBEAT_EVERY_S = 60.0
 
@@ -82,6 +84,7 @@ class _Schedule:
     now: Callable[[RetryCallState], float]
     pause: float = 0.0
     first_progress: Snapshot | None = None
+    last_progress: Snapshot | None = None
     finish_started: float | None = None
 
     def __call__(self, state: RetryCallState) -> float:
@@ -102,6 +105,7 @@ class _Schedule:
         if self.first_progress is None and progress.completed_runs:
             self.first_progress = seen
         predicted = self._until_last_run(seen)
+        self._remember(seen)
         regular = self._regular()
         if predicted is None:
             return regular
@@ -113,15 +117,23 @@ class _Schedule:
         self.pause = min(grown, self.settings.max_poll_interval_s)
         return self.pause
 
+    def _remember(self, seen: Snapshot) -> None:
+        last = self.last_progress
+        if last is None or (seen.progress.completed_runs or 0) > (
+            last.progress.completed_runs or 0
+        ):
+            self.last_progress = seen
+
     def _until_last_run(self, seen: Snapshot) -> float | None:
-        start, now = self.first_progress, seen.progress
-        if start is None or not now.total_runs or seen.at <= start.at:
-            return None
-        done = (now.completed_runs or 0) - (start.progress.completed_runs or 0)
-        if done <= 0:
-            return None
-        rate = done / (seen.at - start.at)
-        return (now.total_runs - (now.completed_runs or 0)) / rate
+        # The whole result's pace and the pace since the last progress: the sooner of the
+        # two predictions wins, so a burst after a slow start or a stall is not overshot
+        # (aiming early costs a request; aiming late costs the whole pause in lag).
+        predictions = [
+            until
+            for start in (self.first_progress, self.last_progress)
+            if (until := _until_last_run(start, seen)) is not None
+        ]
+        return min(predictions, default=None)
 
     def _finishing(self, seen: Snapshot) -> float:
         # A policy may poll faster than the finishing pace (tests do); never slower.
@@ -131,17 +143,24 @@ class _Schedule:
             self.finish_started = seen.at
             self.pause = first
             return self.pause
-        evaluating_for = seen.at - self.finish_started
-        if evaluating_for < FINISH_FAST_WINDOW_S:
-            step, cap = FINISH_STEP_S, FINISH_MAX_PAUSE_S
-        elif evaluating_for < FINISH_SLOW_WINDOW_S:
-            step, cap = FINISH_SLOW_STEP_S, FINISH_SLOW_MAX_PAUSE_S
-        else:
+        if seen.at - self.finish_started >= FINISH_WINDOW_S:
             self.pause = min(self.pause * GROWTH, self.settings.max_poll_interval_s)
             return self.pause
-        cap = max(first, min(cap * scale, self.settings.max_poll_interval_s))
-        self.pause = min(self.pause + step * scale, cap)
+        cap = max(first, min(FINISH_MAX_PAUSE_S * scale, self.settings.max_poll_interval_s))
+        self.pause = min(self.pause + FINISH_STEP_S * scale, cap)
         return self.pause
+
+
+def _until_last_run(start: Snapshot | None, seen: Snapshot) -> float | None:
+    """Seconds until the last run ends at the completion rate seen since ``start``."""
+    now = seen.progress
+    if start is None or not now.total_runs or seen.at <= start.at:
+        return None
+    done = (now.completed_runs or 0) - (start.progress.completed_runs or 0)
+    if done <= 0:
+        return None
+    rate = done / (seen.at - start.at)
+    return (now.total_runs - (now.completed_runs or 0)) / rate
 
 
 @dataclass

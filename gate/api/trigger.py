@@ -8,9 +8,9 @@ the server, because every run is billed.
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
 from typing import Any
 
+from gate.dataclasses import fields, replace
 from gate.policy.kinds import TextMap
 from gate.policy.model import RUN_SELECTORS, RunSettings
 

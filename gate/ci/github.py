@@ -12,11 +12,10 @@ and the rest returns the lines to print and the text to append; ``gate.cli`` doe
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from gate.ci import workflow
+from gate.dataclasses import dataclass
 from gate.errors import redacted_render, secret_forms
 from gate.rules.evaluate import NoVerdict, Verdict
 
@@ -59,6 +58,8 @@ class GitHub:
 
     def untrusted_lines(self) -> tuple[str, str]:
         """Everything printed between these lines is shown as text, never run as a command."""
+        import secrets  # here: it costs 5 ms to import, and only GitHub Actions needs it
+
         token = secrets.token_hex(16)
         return f"::stop-commands::{token}", f"::{token}::"
 
@@ -106,6 +107,8 @@ class GitHub:
     def _outputs(self, values: dict[str, str]) -> Append | None:
         if not self.output_path:
             return None
+        import secrets
+
         delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
         return Append(self.output_path, workflow.output_file_text(values, delimiter))
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from gate.dataclasses import dataclass
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from gate.api import forge
 from gate.api.forge import CommentThread
+from gate.dataclasses import dataclass
 from gate.errors import CommentNotPosted
 
 DEFAULT_GITHUB_API_URL = "https://api.github.com"

@@ -7,6 +7,7 @@ it (or whatever stops the gate) into the exit code.
 from __future__ import annotations
 
 from gate.cli.gating import (
+    collector_paused,
     gate_policy,
     load_baseline,
     verdict_of,
@@ -24,10 +25,11 @@ def judge(settings: CheckSettings, session: Session, preloaded: Policy | None = 
     policy = gate_policy(settings.gate, session, preloaded)
     if settings.result_id is None:
         assert settings.result_file is not None  # the parser requires one of the two
-        result = load_result(settings.result_file, settings.runs_file)
-        with knowing(Known(result.id)):  # for the reports, should the baseline fail
-            baseline = load_baseline(session, policy, None)
-            return verdict_of(session, policy, result, baseline)
+        with collector_paused():
+            result = load_result(settings.result_file, settings.runs_file)
+            with knowing(Known(result.id)):  # for the reports, should the baseline fail
+                baseline = load_baseline(session, policy, None)
+                return verdict_of(session, policy, result, baseline)
     # The result id goes into the reports, should the baseline or the API key fail first.
     wait = wait_settings(policy, settings.gate.api)
     with knowing(Known(settings.result_id)), session.client(wait) as client:

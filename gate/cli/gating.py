@@ -7,12 +7,15 @@ the failure (``knowing``), so there is no shared state to update.
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import datetime
+import gc
 import sys
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from gate import dataclasses
 from gate.cli.connect import FETCH_TIMEOUT_S, fetch_result_once
 from gate.cli.inputs import (
     Baseline,
@@ -37,6 +40,31 @@ if TYPE_CHECKING:
     from gate.api.client import CekuraClient
 
 # --------------------------------------------------------------------------- the verdict
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Load and judge a result with Python's cyclic garbage collector paused, then freeze
+    (``gc.freeze``) what was built.
+
+    A result file becomes millions of objects (the payload, the ``Result``, the verdict)
+    that live until the gate exits and hold no reference cycles, so the collector has
+    nothing to free in them; yet it runs every few hundred new objects and, as the heap
+    grows, walks all of it again and again, which made judging grow faster than the result
+    (2x slower at 100,000 runs). Paused, it costs nothing; frozen, what was built is left
+    out of every later collection (while the reports are written, and at exit), and is
+    still freed as usual once nothing refers to it. Judging creates no cycles (tested), so
+    the pause keeps no memory that the collector would have freed.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+        gc.freeze()
+    finally:
+        gc.enable()
 
 
 def gate_policy(options: GateOptions, session: Session, preloaded: Policy | None) -> Policy:

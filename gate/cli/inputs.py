@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-import select
-from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from gate.dataclasses import dataclass
 from gate.errors import BaselineError, GateError, ResultError, UsageError
 from gate.policy.load import parse_policy
 from gate.policy.model import MAX_POLICY_BYTES, Policy
@@ -54,6 +53,8 @@ def _read_bounded(handle: BinaryIO, limit: int) -> bytes:
     longer than ``_PIPE_WAIT_MS``: Python runs the pending handler between two waits, and
     the gate stops with its reports written. (Windows has no poll() for pipes.)
     """
+    import select  # only for a pipe or FIFO
+
     descriptor = handle.fileno()
     waiter = select.poll() if hasattr(select, "poll") else None
     if waiter is not None:

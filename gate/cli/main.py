@@ -16,12 +16,12 @@ and ``--help`` load almost nothing.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from gate import dataclasses
 from gate.cli.parser import DEFAULT_POLICY, PROG, build_parser, parse
 from gate.cli.settings import (
     BaselineSettings,
@@ -176,7 +176,6 @@ def _gate(settings: GateSettings, env: Environment, signals: Signals) -> int:
     known it is printed, written and published whatever comes, and ``main`` makes the
     exit code the signal's.
     """
-    from gate.cli import check, run
     from gate.cli.gating import exit_code_for, explain_exit
     from gate.cli.inputs import preload_policy
     from gate.cli.output import (
@@ -210,8 +209,12 @@ def _gate(settings: GateSettings, env: Environment, signals: Signals) -> int:
                 )
             paths = prepare_reports(paths)
             if isinstance(settings, CheckSettings):
+                from gate.cli import check
+
                 record = check.judge(settings, session, preloaded)
             else:
+                from gate.cli import run
+
                 record = run.judge(settings, session, preloaded)
         with knowing(Known(record.result_id, record.result_url)):
             code = exit_code_for(record, options.warn_exit_code, options.ci.fail_on)

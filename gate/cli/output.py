@@ -15,17 +15,15 @@ Whatever else happens, every report the user asked for is written, including on 
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import os
-import re
 import stat
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from gate import dataclasses, lazy
 from gate.cli.parser import PROG
 from gate.cli.settings import ReportPaths
 from gate.errors import UsageError, redacted_render
@@ -72,7 +70,7 @@ def _in_place(path: str, found: os.stat_result | None) -> bool:
     return not stat.S_ISREG(found.st_mode) or _names_a_descriptor(path)
 
 
-_DESCRIPTOR_DIRS = re.compile(r"/(dev|proc/self|proc/\d+)/fd")
+_DESCRIPTOR_DIRS = lazy.compile(r"/(dev|proc/self|proc/\d+)/fd")
 
 
 def _names_a_descriptor(path: str) -> bool:
@@ -129,6 +127,8 @@ def write_atomic(path: str, text: str) -> None:
             if not _is_own_output(found):
                 raise
         return
+    import tempfile  # only to write a file: it costs 3 ms (shutil, random) to import
+
     target = Path(os.path.realpath(path))
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")

@@ -8,10 +8,10 @@ Cekura to end the calls still in flight (they are billed), unless ``--no-end-cal
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 from typing import TYPE_CHECKING, Any
 
+from gate import dataclasses
 from gate.api.trigger import labelled, trigger_request, with_overrides
 from gate.cli.gating import (
     gate_policy,

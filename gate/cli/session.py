@@ -18,7 +18,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +28,7 @@ from gate.cli.connect import api_client
 from gate.cli.output import append_text, error_line, log_text, write_atomic
 from gate.cli.parser import DEFAULT_DASHBOARD_URL, PROG
 from gate.cli.settings import Environment, GateOptions, ReportPaths
+from gate.dataclasses import dataclass
 from gate.errors import redact_forms, redacted_render
 from gate.policy.model import WaitSettings
 from gate.reporters import dotenv, terminal

@@ -7,14 +7,13 @@ everything below them sees these values, never an ``argparse.Namespace`` or ``os
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
-import urllib.parse
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TypeAlias
 
+from gate import dataclasses
+from gate.dataclasses import dataclass
 from gate.errors import UsageError
 
 
@@ -159,6 +158,8 @@ GateSettings: TypeAlias = CheckSettings | RunCommandSettings
 def dashboard_url_problem(url: str) -> str | None:
     """Why ``url`` cannot be the dashboard's base URL, or ``None`` if it can. Checked before
     anything is sent: the link is made only once a run was started (and billed)."""
+    import urllib.parse  # only with a dashboard URL: it costs 2 ms (ipaddress) to import
+
     text = url.strip()
     parts = urllib.parse.urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in text):

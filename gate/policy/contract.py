@@ -9,8 +9,7 @@ loader checks in code, and ``Section.also`` states it for the schema where a sch
 
 from __future__ import annotations
 
-from dataclasses import fields
-
+from gate.dataclasses import fields
 from gate.policy.kinds import (
     Caps,
     Choice,
@@ -348,7 +347,7 @@ WAIT = Section(
     (
         Key("timeout", DURATION, "Whole wait (default 45m)."),
         Key("poll_interval", DURATION, "First pause between polls (default 10s)."),
-        Key("max_poll_interval", DURATION, "Longest pause between polls (default 60s)."),
+        Key("max_poll_interval", DURATION, "Longest pause between polls (default 120s)."),
     )
 )
 

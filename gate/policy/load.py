@@ -9,16 +9,14 @@ the checks, the wording of the messages and the rules that span keys.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
-import difflib
 import math
-import re
 from collections.abc import Mapping
 from typing import Any
 
 import yaml
 
+from gate import dataclasses, lazy
 from gate.errors import PolicyError
 from gate.policy.contract import (
     BASELINE,
@@ -713,8 +711,8 @@ class _Validator:
 
 
 # A percent written with its sign: "95%", "0.5 %" (what a percent key takes as a string).
-_NOT_ONE_LINE = re.compile(f"[{NOT_IN_ONE_LINE}]")
-_PERCENT_TEXT = re.compile(r"\s*(?P<number>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*%\s*")
+_NOT_ONE_LINE = lazy.compile(f"[{NOT_IN_ONE_LINE}]")
+_PERCENT_TEXT = lazy.compile(r"\s*(?P<number>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*%\s*")
 
 
 def _section(kind: Kind) -> Section:
@@ -745,6 +743,8 @@ def _key_text(key: str) -> str:
 
 
 def _suggest(key: str, allowed: tuple[str, ...]) -> str:
+    import difflib  # only for a misspelt key
+
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     if close:
         return f"; did you mean '{close[0]}'?"

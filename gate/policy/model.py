@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime
 import enum
-from dataclasses import dataclass, field, fields
 from typing import Any
 
+from gate.dataclasses import dataclass, field, fields
 from gate.policy.kinds import Choice, Count, IdList, Text, TextList, TextMap, policy_key
 from gate.policy.units import TRANSPORT_MODES
 
@@ -23,7 +23,7 @@ ID = Count(minimum=1)  # an id, or a count that cannot be 0
 
 DEFAULT_TIMEOUT_S = 45 * 60.0
 DEFAULT_POLL_INTERVAL_S = 10.0
-DEFAULT_MAX_POLL_INTERVAL_S = 60.0
+DEFAULT_MAX_POLL_INTERVAL_S = 120.0
 
 
 class Level(enum.Enum):

@@ -9,10 +9,12 @@ import datetime
 import math
 import re
 
+from gate import lazy
+
 TRANSPORT_MODES = ("voice", "text")
 
 # At most 9 digits a part: longer numbers are typos, and int() refuses 4,300+ digits.
-_DURATION = re.compile(
+_DURATION = lazy.compile(
     r"^(?:(?P<h>\d{1,9})h)?(?:(?P<m>\d{1,9})m)?(?:(?P<s>\d{1,9}(?:\.\d{1,9})?)s)?$"
 )
 MAX_SECONDS = 366 * 24 * 3600.0
@@ -43,7 +45,7 @@ def _sane(seconds: float) -> float | None:
     return seconds if math.isfinite(seconds) and 0 < seconds <= MAX_SECONDS else None
 
 
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DAY = lazy.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def parse_date(text: object) -> datetime.date | None:

@@ -17,11 +17,12 @@ copied. Ordinary entries cost nothing, so any alias-free policy up to the size l
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import yaml
+
+from gate import lazy
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -136,9 +137,9 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc]
 
 # YAML 1.2's core schema, less what a policy never means: only true/false are booleans;
 # integers are decimal without leading zeros; floats need a dot or an exponent.
-_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
-_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$")
-_FLOAT = re.compile(
+_BOOL = lazy.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_INT = lazy.compile(r"^[-+]?(?:0|[1-9][0-9]*)$")
+_FLOAT = lazy.compile(
     r"^(?:[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]*(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)"
     r"|[-+]?\.[0-9]+(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
 )

@@ -33,9 +33,9 @@ import posixpath
 import re
 import urllib.parse
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from gate import __version__
+from gate import __version__, lazy
+from gate.dataclasses import dataclass
 from gate.reporters.markdown import OUTCOME, cell, head, waiver_state
 from gate.rules.checks import Outcome, WaiverState, plural
 from gate.rules.evaluate import NoVerdict, Verdict
@@ -52,7 +52,7 @@ ZERO_WIDTH_SPACE = "\u200b"
 # (a GitLab merge request) and "&" (a GitLab epic) before a name or a number, which ``cell``
 # may have escaped ("@\_x"); "GH-" before a number; and a URL's "://" or "www." (a link
 # to an issue is a reference too).
-_REFERENCE = re.compile(r"[@#!&](?=\\?\w)|\bGH(?=-\d)|:(?=//)|\bwww(?=\.)", re.IGNORECASE)
+_REFERENCE = lazy.compile(r"[@#!&](?=\\?\w)|\bGH(?=-\d)|:(?=//)|\bwww(?=\.)", re.IGNORECASE)
 
 
 def quiet(text: str) -> str:

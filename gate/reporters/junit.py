@@ -12,13 +12,15 @@ the same wherever the rule sits in the policy, and grouped by the kind of rule
 pytest writes them, so reporters can place their annotations on the policy line.
 
 The document follows the Jenkins junit-10 schema (``file`` and ``line`` on a testcase
-aside): it is written with ElementTree directly, in one pass over the verdict.
+aside). It is written as text, one testcase at a time, exactly as ElementTree would write it
+indented with tabs (the golden files hold those bytes): building the tree of a 100,000-run
+result and indenting it cost more than parsing the result.
 """
 
 from __future__ import annotations
 
 import functools
-import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 
 from gate.reporters.text import cap, duration_seconds, one_line, xml_safe
 from gate.rules.checks import Check, Outcome
@@ -47,6 +49,55 @@ def _seconds(value: float) -> str:
     return f"{value:.3f}"
 
 
+def _attribute(text: str) -> str:
+    """An attribute value escaped as ElementTree escapes it: character data's escapes, then
+    the quote and the whitespace an attribute would otherwise lose."""
+    text = _text(text)
+    if '"' in text:
+        text = text.replace('"', "&quot;")
+    if "\r" in text:
+        text = text.replace("\r", "&#13;")
+    if "\n" in text:
+        text = text.replace("\n", "&#10;")
+    if "\t" in text:
+        text = text.replace("\t", "&#09;")
+    return text
+
+
+def _text(text: str) -> str:
+    """Character data escaped as ElementTree escapes it."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+Attributes = Iterable[tuple[str, str]]
+
+
+def _tag(name: str, attributes: Attributes) -> str:
+    """``<name a="1" b="2"``, still open."""
+    return f"<{name}" + "".join([f' {key}="{_attribute(value)}"' for key, value in attributes])
+
+
+def _element(name: str, attributes: Attributes, text: str | None = None) -> str:
+    """An element with no children: its text, or none (``<name ... />``)."""
+    tag = _tag(name, attributes)
+    return f"{tag}>{_text(text)}</{name}>" if text else f"{tag} />"
+
+
+def _parent(name: str, attributes: Attributes, children: list[str], depth: int) -> str:
+    """An element and its children, one line each, indented as ``ET.indent`` with tabs."""
+    tag = _tag(name, attributes)
+    if not children:
+        return f"{tag} />"
+    inner = "\n" + "\t" * (depth + 1)
+    return f"{tag}>{inner}{inner.join(children)}\n" + "\t" * depth + f"</{name}>"
+
+
 class _Counts:
     """What the suite's attributes add up."""
 
@@ -55,18 +106,25 @@ class _Counts:
         self.time = 0.0
 
 
-def _case(counts: _Counts, name: str, group: str, seconds: float | None = None) -> ET.Element:
+# Testcases sit at depth 2: <testsuites>, <testsuite>, then the cases.
+CASE_DEPTH = 2
+
+
+def _case(
+    counts: _Counts,
+    attributes: list[tuple[str, str]],
+    seconds: float | None = None,
+    child: str | None = None,
+) -> str:
+    """A testcase with these attributes (its time last), and its one child if any."""
     counts.tests += 1
-    case = ET.Element("testcase", name=xml_safe(name), classname=xml_safe(group))
     if seconds is not None:
         counts.time += seconds
-        case.set("time", _seconds(seconds))
-    return case
+        attributes.append(("time", _seconds(seconds)))
+    return _parent("testcase", attributes, [child] if child else [], CASE_DEPTH)
 
 
-def _outcome(
-    counts: _Counts, case: ET.Element, tag: str, kind: str, message: str, text: str | None
-) -> None:
+def _outcome(counts: _Counts, tag: str, kind: str, message: str, text: str | None) -> str:
     """A failure, error or skipped element: the one-line ``message``, the details as text."""
     if tag == "failure":
         counts.failures += 1
@@ -74,20 +132,19 @@ def _outcome(
         counts.errors += 1
     else:
         counts.skipped += 1
-    element = ET.SubElement(case, tag, type=kind, message=_message(message))
-    element.text = text
+    return _element(tag, (("type", kind), ("message", _message(message))), text)
 
 
-def _output(case: ET.Element, text: str) -> None:
-    ET.SubElement(case, "system-out").text = text
+def _output(text: str) -> str:
+    return _element("system-out", (), text)
 
 
-def _check_case(counts: _Counts, check: Check, policy_file: str | None) -> ET.Element:
-    case = _case(counts, check.identity, classname(check))
+def _check_case(check: Check, policy_file: str | None, counts: _Counts) -> str:
+    attributes = [("name", xml_safe(check.identity)), ("classname", xml_safe(classname(check)))]
     if policy_file:  # every rule check is about the policy; most about one of its lines
-        case.set("file", xml_safe(policy_file))
+        attributes.append(("file", xml_safe(policy_file)))
         if check.line is not None:
-            case.set("line", str(check.line))
+            attributes.append(("line", str(check.line)))
     text = f"{check.title}: expected {check.expected}, actual {check.actual}"
     if check.baseline:
         text += f", baseline {check.baseline}" + (f", delta {check.delta}" if check.delta else "")
@@ -97,14 +154,14 @@ def _check_case(counts: _Counts, check: Check, policy_file: str | None) -> ET.El
         text += f"\n{check.reason}"  # the message is cut short: the details keep it whole
     detail = xml_safe(cap(text, OUTPUT_LIMIT))
     if check.outcome is Outcome.FAIL:
-        _outcome(counts, case, "failure", "gate", check.reason, detail)
+        child = _outcome(counts, "failure", "gate", check.reason, detail)
     elif check.outcome is Outcome.WARN:
-        _outcome(counts, case, "skipped", "warning", f"warning: {check.reason}", detail)
+        child = _outcome(counts, "skipped", "warning", f"warning: {check.reason}", detail)
     elif check.outcome is Outcome.SKIP:
-        _outcome(counts, case, "skipped", "off", f"off: {check.reason}", detail)
+        child = _outcome(counts, "skipped", "off", f"off: {check.reason}", detail)
     else:
-        _output(case, detail)
-    return case
+        child = _output(detail)
+    return _case(counts, attributes, child=child)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -114,46 +171,46 @@ def _label(text: str, limit: int) -> str:
 
 
 def _run_name(report: RunReport) -> str:
+    """``run 12 (Elderly caller)``: XML-safe as it is (a number and a cleaned label)."""
     run = report.run
     suffix = f" ({_label(run.personality, 100)})" if run.personality else ""
     return f"run {run.id}{suffix}"
 
 
-def _run_output(report: RunReport, message: str | None = None) -> str:
-    """The run's status and reasons (less the one its element's ``message`` already says),
-    and the transcript of a run that failed."""
+def _run_output(report: RunReport, told: bool = False) -> str:
+    """The run's status and reasons (less the first when the element's message ``told``
+    it), and the transcript of a run that failed."""
     run = report.run
-    reasons = list(report.reasons)
-    if message is not None and reasons and _message(reasons[0]) == message:
-        reasons.pop(0)
+    reasons = report.reasons[1:] if told else report.reasons
     text = xml_safe(cap("\n".join([f"status: {run.status_text}", *reasons]), OUTPUT_LIMIT))
     if report.failed and run.transcript:
         text += "\n\ntranscript:\n" + xml_safe(cap(run.transcript, TRANSCRIPT_LIMIT))
     return text
 
 
-def _run_case(counts: _Counts, report: RunReport, gate_failed: bool) -> ET.Element:
+def _run_case(report: RunReport, gate_failed: bool, counts: _Counts) -> str:
     run = report.run
-    seconds = duration_seconds(run.duration)
-    case = _case(counts, _run_name(report), _label(run.scenario_name, 200) or "scenario", seconds)
+    attributes = [
+        ("name", _run_name(report)),
+        ("classname", _label(run.scenario_name, 200) or "scenario"),
+    ]
     first = report.reasons[0] if report.reasons else "run did not pass"
+    child = None
     if gate_failed and report.blamed:
-        output = _run_output(report, _message(first))
-        _outcome(counts, case, "failure", "run", first, output)
+        child = _outcome(counts, "failure", "run", first, _run_output(report, told=True))
     elif report.failed:
-        output = _run_output(report, _message(first))
-        _outcome(counts, case, "skipped", "tolerated", f"tolerated by policy: {first}", output)
+        message = f"tolerated by policy: {first}"
+        child = _outcome(counts, "skipped", "tolerated", message, _run_output(report, told=True))
     elif report.reasons:
-        _output(case, _run_output(report))
-    return case
+        child = _output(_run_output(report))
+    return _case(counts, attributes, duration_seconds(run.duration), child)
 
 
-def _error_case(counts: _Counts, record: NoVerdict) -> ET.Element:
-    case = _case(counts, "verdict", SUITE_NAME)
+def _error_case(record: NoVerdict, counts: _Counts) -> str:
     message = record.error or "no verdict could be reached"
     whole = xml_safe(message) if _message(message) != xml_safe(message) else None  # cut short
-    _outcome(counts, case, "error", "error", message, whole)
-    return case
+    child = _outcome(counts, "error", "error", message, whole)
+    return _case(counts, [("name", "verdict"), ("classname", SUITE_NAME)], child=child)
 
 
 def _properties(verdict: Verdict | NoVerdict) -> dict[str, str]:
@@ -186,23 +243,23 @@ def render(verdict: Verdict | NoVerdict) -> str:
     """The JUnit XML document for a verdict (always at least one testcase)."""
     counts = _Counts()
     if isinstance(verdict, NoVerdict):
-        cases = [_error_case(counts, verdict)]
+        cases = [_error_case(verdict, counts)]
     else:
         gate_failed = verdict.status is VerdictStatus.FAIL
-        cases = [_check_case(counts, check, verdict.policy_file) for check in verdict.checks]
-        cases += [_run_case(counts, report, gate_failed) for report in verdict.runs]
-    suite = ET.Element("testsuite", _totals(counts, name=SUITE_NAME, skipped=True))
-    properties = ET.SubElement(suite, "properties")
-    for name, value in _properties(verdict).items():
-        ET.SubElement(properties, "property", name=name, value=value)
-    suite.extend(cases)
-    root = ET.Element("testsuites", _totals(counts))
-    root.append(suite)
-    ET.indent(root, space="\t")
-    return XML_DECLARATION + ET.tostring(root, encoding="unicode") + "\n"
+        cases = [_check_case(check, verdict.policy_file, counts) for check in verdict.checks]
+        cases += [_run_case(report, gate_failed, counts) for report in verdict.runs]
+    properties = [
+        _element("property", (("name", name), ("value", value)))
+        for name, value in _properties(verdict).items()
+    ]
+    # The frame as ET.indent lays it out: the suites, then the properties and the cases.
+    body = "\n\t\t".join([_parent("properties", (), properties, CASE_DEPTH), *cases])
+    root = _tag("testsuites", _totals(counts))
+    suite = _tag("testsuite", _totals(counts, name=SUITE_NAME, skipped=True))
+    return f"{XML_DECLARATION}{root}>\n\t{suite}>\n\t\t{body}\n\t</testsuite>\n</testsuites>\n"
 
 
-def _totals(counts: _Counts, name: str = "", skipped: bool = False) -> dict[str, str]:
+def _totals(counts: _Counts, name: str = "", skipped: bool = False) -> Attributes:
     """The counting attributes, in the order the schema lists them (``skipped`` is not an
     attribute of ``testsuites`` there)."""
     totals = {"name": name} if name else {}
@@ -210,4 +267,4 @@ def _totals(counts: _Counts, name: str = "", skipped: bool = False) -> dict[str,
     totals["time"] = _seconds(counts.time)
     if skipped:
         totals["skipped"] = str(counts.skipped)
-    return totals
+    return totals.items()

@@ -4,11 +4,17 @@ terminal and ``NO_COLOR``, ``FORCE_COLOR``, ``COLUMNS``)."""
 
 from __future__ import annotations
 
-import textwrap
+from typing import TYPE_CHECKING
 
+from gate import lazy
 from gate.reporters.text import one_line
 from gate.rules.checks import Outcome, fmt, plural
 from gate.rules.evaluate import NoVerdict, Verdict, VerdictStatus
+
+if TYPE_CHECKING:
+    import textwrap
+else:  # imported when first used: only a label too long for its column needs it
+    textwrap = lazy.module("textwrap")
 
 MAX_RUN_LINES = 20
 

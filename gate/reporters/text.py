@@ -3,15 +3,17 @@ characters, cap long texts such as transcripts, and read ``MM:SS`` durations."""
 
 from __future__ import annotations
 
-import re
+import functools
+
+from gate import lazy
 
 # CSI (colours, cursor moves) and OSC (titles, hyperlinks) sequences, then lone ESCs.
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]?")
+_ANSI = lazy.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]?")
 # Everything XML 1.0 cannot carry, even as a character reference.
-_XML_ILLEGAL = re.compile(
+_XML_ILLEGAL = lazy.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]"
 )
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = lazy.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _clean_already(text: str) -> bool:
@@ -51,6 +53,7 @@ def one_line(text: str, limit: int = 300) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"
 
 
+@functools.lru_cache(maxsize=1024)  # a few hundred durations repeat across thousands of runs
 def duration_seconds(text: str) -> float | None:
     """Seconds in a Cekura ``MM:SS`` or ``HH:MM:SS`` duration; ``None`` if not one."""
     parts = text.strip().split(":")

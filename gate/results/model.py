@@ -16,8 +16,9 @@ per run rather than one per value: a 10,000-run result builds 10,000 of them.)
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
+
+from gate.dataclasses import dataclass, field
 
 
 class Status(enum.Enum):

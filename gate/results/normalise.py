@@ -10,12 +10,13 @@ A run's metrics and transcript are read on first use through ``_RunDetails``, th
 
 from __future__ import annotations
 
+import functools
 import json
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeGuard
 
+from gate import lazy
 from gate.errors import ResultError
 from gate.results.model import Finding, MetricKind, MetricValue, Result, Run, Status, SummaryMetric
 
@@ -57,7 +58,7 @@ def as_float(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
-_SURROGATES = re.compile("[\ud800-\udfff]")
+_SURROGATES = lazy.compile("[\ud800-\udfff]")
 
 
 def clean_text(text: str) -> str:
@@ -79,6 +80,20 @@ def as_text(value: object) -> str:
             return clean_text(value[0])  # the common case, in short
         return "\n".join(_scalar_text(item) for item in value if item not in (None, "")).strip()
     return _scalar_text(value)
+
+
+# Texts that repeat across runs (names, statuses, durations) are worked out once each, and
+# the runs share one copy of the result instead of each keeping its own.
+_REPEATS = 4096
+
+
+def repeated_text(value: object) -> str:
+    """``as_text`` of a value that repeats across runs (a scenario, personality or metric
+    name, a finding's category, a duration)."""
+    return _clean_once(value) if type(value) is str else as_text(value)
+
+
+_clean_once = functools.lru_cache(maxsize=_REPEATS)(clean_text)
 
 
 def _scalar_text(value: object) -> str:
@@ -183,7 +198,7 @@ def _metric(raw: object) -> MetricValue | None:
         enum_value = get("enum")
     return MetricValue(
         as_int(get("id")),
-        as_text(get("name")) or f"metric {get('id')}",
+        repeated_text(get("name")) or f"metric {get('id')}",
         kind,
         as_float(get("score")),
         binary_passed(raw) if kind is MetricKind.BINARY else None,
@@ -237,13 +252,19 @@ def _findings(raw: object) -> tuple[Finding, ...]:
         priority = item.get("priority")
         findings.append(
             Finding(
-                category=as_text(item.get("category")) or "unnamed category",
-                priority=clean_text(priority).lower() if isinstance(priority, str) else "",
+                category=repeated_text(item.get("category")) or "unnamed category",
+                priority=_priority(priority) if isinstance(priority, str) else "",
                 wrongly_marked=as_bool(item.get("wrongly_marked")) is True,
                 category_id=as_int(item.get("category_id")),
             )
         )
     return tuple(findings)
+
+
+@functools.lru_cache(maxsize=_REPEATS)
+def _priority(raw: str) -> str:
+    """A finding's priority, lower-cased."""
+    return clean_text(raw).lower()
 
 
 # --------------------------------------------------------------------------- runs
@@ -252,20 +273,20 @@ def _findings(raw: object) -> tuple[Finding, ...]:
 def _scenario(raw: Mapping[str, Any]) -> tuple[int | None, str]:
     scenario = raw.get("scenario")
     scenario_id = as_int(scenario)
-    name = as_text(raw.get("scenario_name"))
+    name = repeated_text(raw.get("scenario_name"))
     if is_mapping(scenario):
         scenario_id = as_int(scenario.get("id"))
-        name = name or as_text(scenario.get("name"))
+        name = name or repeated_text(scenario.get("name"))
     if not name:
         name = f"scenario {scenario_id}" if scenario_id is not None else "unknown scenario"
     return scenario_id, name
 
 
 def _personality(raw: Mapping[str, Any]) -> str:
-    name = as_text(raw.get("personality_name"))
+    name = repeated_text(raw.get("personality_name"))
     scenario = raw.get("scenario")
     if not name and is_mapping(scenario):
-        name = as_text(scenario.get("personality_name"))
+        name = repeated_text(scenario.get("personality_name"))
     return name
 
 
@@ -280,23 +301,37 @@ def normalise_run(raw: object, key: object) -> Run:
         raise ResultError(f"runs[{key!r}]: has no numeric id")
     scenario_id, scenario_name = _scenario(raw)
     expected = _mapping(raw.get("expected_outcome"))
-    status_text = _status_text(raw.get("status"))
+    status, status_text = _run_status(raw.get("status"))
+    findings = raw.get("critical_categories")
     return Run(
         id=run_id,
         scenario_id=scenario_id,
         scenario_name=scenario_name,
         personality=_personality(raw),
-        status=Status.parse(status_text),
+        status=status,
         status_text=status_text,
         success=as_bool(raw.get("success")),
         expected_outcome_score=as_float(expected.get("score")),
         expected_outcome_explanation=as_text(expected.get("explanation")),
-        findings=_findings(raw.get("critical_categories")),
-        findings_known=isinstance(raw.get("critical_categories"), list),
+        findings=_findings(findings),
+        findings_known=isinstance(findings, list),
         error_message=as_text(raw.get("error_message")),
-        duration=as_text(raw.get("duration")),
+        duration=repeated_text(raw.get("duration")),
         details=_RunDetails(raw.get("evaluation"), raw.get("transcript")),
     )
+
+
+def _run_status(raw: object) -> tuple[Status, str]:
+    """A run's status and its text."""
+    return _status_once(raw) if type(raw) is str else _status(raw)
+
+
+def _status(raw: object) -> tuple[Status, str]:
+    text = _status_text(raw)
+    return Status.parse(text), text
+
+
+_status_once = functools.lru_cache(maxsize=_REPEATS)(_status)
 
 
 def run_items(raw: object) -> Iterable[tuple[object, object]]:

@@ -8,8 +8,8 @@ the results package. Pure: a payload in, a frozen ``ResultProgress`` out.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from gate.dataclasses import dataclass
 from gate.errors import ResultError
 from gate.results.model import Status
 from gate.results.normalise import as_count, as_text

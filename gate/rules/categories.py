@@ -5,9 +5,8 @@ every cap, and runs whose findings are unknown fail the rule. Pure: no I/O."""
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-
+from gate import dataclasses
+from gate.dataclasses import dataclass
 from gate.policy.model import CriticalCategoriesRule
 from gate.results.model import Result
 from gate.rules.checks import NO_BASELINE, Check, make_check, plural, short
@@ -114,28 +113,40 @@ def check_critical_categories(
                 sorted({item[0] for item in hits}),
             )
         )
-    for cap in rule.no_new_categories:
-        checks.append(_check_new_categories(rule, cap, result, findings, blind, baseline))
+    if rule.no_new_categories:
+        before = _BaselineFindings.of(rule, baseline)  # read once for every priority
+        for cap in rule.no_new_categories:
+            checks.append(_check_new_categories(rule, cap, findings, blind, before))
     return checks
+
+
+@dataclass(frozen=True, slots=True)
+class _BaselineFindings:
+    """The findings the rule counts on the baseline, and why they are unknown if they are."""
+
+    findings: list[Counted]
+    problem: str | None
+    given: bool  # whether there is a baseline at all
+
+    @classmethod
+    def of(cls, rule: CriticalCategoriesRule, baseline: Result | None) -> _BaselineFindings:
+        if baseline is None:
+            return cls([], NO_BASELINE, False)
+        blind = _unknown_findings(baseline, BASELINE_DETAILS_HINT)
+        problem = f"the baseline's findings are unknown: {blind}" if blind else None
+        return cls(_counted_findings(rule, baseline), problem, True)
 
 
 def _check_new_categories(
     rule: CriticalCategoriesRule,
     cap: str,
-    result: Result,
     findings: list[Counted],
     blind: str | None,
-    baseline: Result | None,
+    baseline: _BaselineFindings,
 ) -> Check:
     hits = [item for item in findings if _counts_against(cap, item[1])]
-    before: list[Counted] = []
-    base_problem: str | None = NO_BASELINE
-    if baseline is not None:
-        base_blind = _unknown_findings(baseline, BASELINE_DETAILS_HINT)
-        base_problem = f"the baseline's findings are unknown: {base_blind}" if base_blind else None
-        before = [
-            item for item in _counted_findings(rule, baseline) if _counts_against(cap, item[1])
-        ]
+    before = [item for item in baseline.findings if _counts_against(cap, item[1])]
+    base_problem = baseline.problem
     seen = _CategoriesBefore.of(before)
     new = [item for item in hits if not seen.has(item)]
     first_text = {item[3]: short(item[2]) for item in reversed(new)}
@@ -158,7 +169,7 @@ def _check_new_categories(
         reason,
         sorted({item[0] for item in new}),
     )
-    if baseline is None:
+    if not baseline.given:
         return check
     return dataclasses.replace(
         check,

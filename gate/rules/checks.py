@@ -4,17 +4,21 @@ Pure: no I/O, no clock."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
-import difflib
 import enum
 import fnmatch
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
+from gate import dataclasses, lazy
+from gate.dataclasses import dataclass
 from gate.policy.model import Level, Missing, Waiver, waiver_expired
+
+if TYPE_CHECKING:
+    import difflib
+else:  # imported when first used: only a did-you-mean needs it
+    difflib = lazy.module("difflib")
 
 
 class Outcome(enum.Enum):

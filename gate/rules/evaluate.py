@@ -20,9 +20,9 @@ from __future__ import annotations
 import datetime
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
+from gate.dataclasses import dataclass, field
 from gate.policy.model import ExpectedOutcomesRule, Level, Policy, RunsRule, SuccessRateRule
 from gate.results.model import MetricKind, MetricValue, Result, Run, Status
 from gate.rules.categories import NOT_A_FINDING, check_critical_categories
@@ -43,7 +43,7 @@ from gate.rules.checks import (
     short,
     waiver_state,
 )
-from gate.rules.metrics import metric_checks
+from gate.rules.metrics import RunMetrics, metric_checks
 from gate.rules.scenarios import check_scenarios
 
 # Check, Outcome and WaiverState are part of a verdict, so they are offered with it.
@@ -462,12 +462,15 @@ def _rule_checks(
             "Critical categories",
             lambda r: check_critical_categories(r, result, baseline),
         )
+    # The metric rules' metrics, gathered once for all of them when one first needs the runs.
+    now = RunMetrics(rules.metrics, result)
+    before = RunMetrics(rules.metrics, baseline) if baseline is not None else None
     for index, metric in enumerate(rules.metrics):
         add(
             metric,
             "metrics",
             metric.label,
-            lambda r, i=index: metric_checks(i, r, result, baseline),
+            lambda r, i=index: metric_checks(i, r, now, before),
         )
     if rules.scenarios:
         checks.extend(check_scenarios(rules.scenarios, result, baseline, today))

@@ -8,8 +8,7 @@ that the result does not have, with a did-you-mean. Pure: no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from gate.dataclasses import dataclass
 from gate.policy.model import MetricRule, Policy, ScenarioRule
 from gate.results.model import MetricKind, MetricValue, Result
 from gate.rules.categories import KNOWN_PRIORITIES

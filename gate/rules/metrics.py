@@ -7,13 +7,13 @@ there but gives no usable value fails at the rule's level. Pure: no I/O."""
 
 from __future__ import annotations
 
-import dataclasses
-import statistics
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from gate import dataclasses, lazy
+from gate.dataclasses import dataclass
 from gate.policy.model import Bounds, MetricRule
-from gate.results.model import MetricKind, MetricValue, Result, Run
+from gate.results.model import MetricKind, MetricValue, Result, SummaryMetric
 from gate.rules.checks import (
     NO_BASELINE,
     Check,
@@ -31,6 +31,11 @@ from gate.rules.checks import (
     unknown_all,
 )
 
+if TYPE_CHECKING:
+    import statistics
+else:  # imported when first used: it costs 4 ms, and only a median over the runs needs it
+    statistics = lazy.module("statistics")
+
 
 def _matches(rule: MetricRule, metric_id: int | None, name: str) -> bool:
     """By id, or by name (case-insensitive); a rule with both never takes a metric whose
@@ -40,40 +45,115 @@ def _matches(rule: MetricRule, metric_id: int | None, name: str) -> bool:
     return rule.name is not None and name.strip().lower() == rule.name.lower()
 
 
-def _first_match(rule: MetricRule, run: Run) -> MetricValue | None:
-    for metric in run.metrics:
-        if _matches(rule, metric.id, metric.name):
-            return metric
-    return None
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """What one metric rule takes from a result's runs."""
+
+    firsts: tuple[tuple[int, MetricValue], ...]  # (run id, the run's first metric it takes)
+    scores: tuple[float, ...]  # every score a p50 or mean reads (not binary, not enum)
+    kinds: frozenset[MetricKind]
 
 
-def _run_scores(rule: MetricRule, runs: Iterable[Run]) -> list[float]:
-    scores = []
-    for run in runs:
+_UNSCORED = (MetricKind.BINARY, MetricKind.ENUM)
+
+
+def _take(rules: Sequence[MetricRule], result: Result) -> list[Taken]:
+    """What each rule takes, in one pass over the runs' metrics: each metric is matched
+    with a lookup by id and by name, not compared with every rule (``_matches`` says the
+    same thing of one rule and one metric)."""
+    by_id: dict[int, list[int]] = {}
+    by_name: dict[str, list[int]] = {}  # every rule with a name
+    by_name_only: dict[str, list[int]] = {}  # those without an id: a metric with one
+    for position, rule in enumerate(rules):
+        if rule.id is not None:
+            by_id.setdefault(rule.id, []).append(position)
+        if rule.name is not None:
+            by_name.setdefault(rule.name.lower(), []).append(position)
+            if rule.id is None:
+                by_name_only.setdefault(rule.name.lower(), []).append(position)
+    keys: dict[str, str] = {}  # a metric's name -> the key it is looked up by
+    firsts: list[list[tuple[int, MetricValue]]] = [[] for _ in rules]
+    scores: list[list[float]] = [[] for _ in rules]
+    kinds: list[list[MetricKind]] = [[] for _ in rules]  # a handful each: a list is quicker
+    last_run = [-1] * len(rules)  # the last run each rule took a metric of
+    for index, run in enumerate(result.runs):
         for metric in run.metrics:
-            if (
-                _matches(rule, metric.id, metric.name)
-                and metric.score is not None
-                and metric.kind not in (MetricKind.BINARY, MetricKind.ENUM)
-            ):
-                scores.append(metric.score)
-    return scores
+            key = keys.get(metric.name)
+            if key is None:
+                key = keys[metric.name] = metric.name.strip().lower()
+            if metric.id is None:
+                takers = by_name.get(key, ())
+            else:  # a rule with an id takes a metric with an id by its id alone
+                takers = by_id.get(metric.id, ())
+                named = by_name_only.get(key)
+                if named:
+                    takers = [*takers, *named]
+            for position in takers:
+                if last_run[position] != index:
+                    last_run[position] = index
+                    firsts[position].append((run.id, metric))
+                if metric.kind not in kinds[position]:
+                    kinds[position].append(metric.kind)
+                if metric.score is not None and metric.kind not in _UNSCORED:
+                    scores[position].append(metric.score)
+    return [
+        Taken(tuple(first), tuple(score), frozenset(kind))
+        for first, score, kind in zip(firsts, scores, kinds, strict=True)
+    ]
 
 
-def find_p50(rule: MetricRule, result: Result) -> tuple[float | None, str]:
+class RunMetrics:
+    """The metrics every metric rule of a policy takes from one result's runs: gathered
+    on first use (a rule that the result's summary answers reads no run) in one pass shared
+    by all of them, instead of one scan of every run's metrics per rule and statistic."""
+
+    def __init__(self, rules: Sequence[MetricRule], result: Result) -> None:
+        self.result = result
+        self._rules = rules
+        self._taken: list[Taken] | None = None
+
+    def taken(self, position: int) -> Taken:
+        """What ``rules[position]`` takes."""
+        if self._taken is None:
+            self._taken = _take(self._rules, self.result)
+        return self._taken[position]
+
+
+@dataclass(frozen=True, slots=True)
+class _RuleMetric:
+    """One metric rule's metric in one result: in the result's summary, and what the rule
+    takes from the runs (gathered for every rule when one first asks)."""
+
+    rule: MetricRule
+    position: int
+    metrics: RunMetrics
+
+    @property
+    def result(self) -> Result:
+        return self.metrics.result
+
+    @property
+    def taken(self) -> Taken:
+        return self.metrics.taken(self.position)
+
+    def summaries(self) -> list[SummaryMetric]:
+        return [s for s in self.result.summary_metrics if _matches(self.rule, s.id, s.name)]
+
+
+def find_p50(metric: _RuleMetric) -> tuple[float | None, str]:
     """The metric's p50 and where it came from; ``(None, '')`` when nowhere."""
-    for summary in result.summary_metrics:
-        if summary.p50 is not None and _matches(rule, summary.id, summary.name):
+    for summary in metric.summaries():
+        if summary.p50 is not None:
             return summary.p50, summary.source
-    scores = _run_scores(rule, result.runs)
+    scores = metric.taken.scores
     if scores:
         return statistics.median(scores), f"median of {plural(len(scores), 'run')}"
     return None, ""
 
 
-def find_mean(rule: MetricRule, result: Result) -> tuple[float | None, str]:
+def find_mean(metric: _RuleMetric) -> tuple[float | None, str]:
     """The mean of the metric's scores over the runs (numeric and rating metrics)."""
-    scores = _run_scores(rule, result.runs)
+    scores = metric.taken.scores
     if scores:
         return statistics.fmean(scores), f"mean of {plural(len(scores), 'run')}"
     return None, ""
@@ -99,41 +179,26 @@ def _describe_bounds(bounds: Bounds, unit: str = "") -> str:
     return f"<= {fmt(bounds.max, unit)}"
 
 
-def _metric_kinds(rule: MetricRule, result: Result) -> set[MetricKind]:
-    kinds = {
-        metric.kind
-        for run in result.runs
-        for metric in run.metrics
-        if _matches(rule, metric.id, metric.name)
-    }
-    kinds.update(s.kind for s in result.summary_metrics if _matches(rule, s.id, s.name))
-    return kinds
-
-
-def _present(rule: MetricRule, result: Result) -> bool:
-    """Whether the result has the rule's metric anywhere: the summary first, then the runs
-    until the first that has it (not a scan of every run's metrics, as ``_metric_kinds``)."""
-    if any(_matches(rule, summary.id, summary.name) for summary in result.summary_metrics):
-        return True
-    return any(
-        _matches(rule, metric.id, metric.name) for run in result.runs for metric in run.metrics
-    )
+def _present(metric: _RuleMetric) -> bool:
+    """Whether the result has the rule's metric anywhere: the summary, then the runs."""
+    return bool(metric.summaries()) or bool(metric.taken.firsts)
 
 
 _SCORED_KINDS = frozenset({MetricKind.NUMERIC, MetricKind.QUALITATIVE, MetricKind.OTHER})
 
 
 def _not_found(
-    rule: MetricRule, result: Result, what: str, wanted: frozenset[MetricKind] = _SCORED_KINDS
+    metric: _RuleMetric, what: str, wanted: frozenset[MetricKind] = _SCORED_KINDS
 ) -> str:
-    kinds = _metric_kinds(rule, result)
+    rule = metric.rule
+    kinds = metric.taken.kinds | {summary.kind for summary in metric.summaries()}
     if kinds & wanted:
         return f"metric '{rule.label}' is in this result, but no run gives it a usable {what}"
     kinds -= {MetricKind.OTHER}
     if kinds:
         shown = ", ".join(sorted(kind.value for kind in kinds))
         return f"metric '{rule.label}' is {shown} in this result, so it has no {what}"
-    names = ", ".join(known_metric_names(result)) or "none"
+    names = ", ".join(known_metric_names(metric.result)) or "none"
     return f"metric '{rule.label}' has no {what} in this result; metrics present: {names}"
 
 
@@ -146,31 +211,35 @@ _STATS = {"p50": find_p50, "mean": find_mean}
 class _Stat:
     """One statistic (p50 or mean) of one metric rule, now and on the baseline."""
 
-    rule: MetricRule
+    metric: _RuleMetric
     name: str
     value: float | None
     source: str
     base: float | None
-    result: Result
     has_baseline: bool
+
+    @property
+    def rule(self) -> MetricRule:
+        return self.metric.rule
 
     @property
     def title(self) -> str:
         return f"{self.rule.label} {self.name}"
 
     def not_found(self) -> str:
-        return _not_found(self.rule, self.result, self.name)
+        return _not_found(self.metric, self.name)
 
 
 def _stat_checks(
-    index: int, rule: MetricRule, name: str, result: Result, baseline: Result | None
+    index: int, name: str, now: _RuleMetric, before: _RuleMetric | None
 ) -> list[Check]:
+    rule, result = now.rule, now.result
     bounds: Bounds = getattr(rule, name)
-    value, source = _STATS[name](rule, result)
-    base, base_source = _STATS[name](rule, baseline) if baseline is not None else (None, "")
-    stat = _Stat(rule, name, value, source, base, result, baseline is not None)
+    value, source = _STATS[name](now)
+    base, base_source = _STATS[name](before) if before is not None else (None, "")
+    stat = _Stat(now, name, value, source, base, before is not None)
     gap = result.runs_gap if _from_runs(source) else None
-    base_gap = baseline.runs_gap if baseline is not None and _from_runs(base_source) else None
+    base_gap = before.result.runs_gap if before is not None and _from_runs(base_source) else None
     checks = []
     if bounds.absolute:
         check = _absolute_check(f"metrics[{index}].{name}", stat, bounds)
@@ -266,12 +335,11 @@ def _binary_value(metric: MetricValue) -> bool | None:
     return None
 
 
-def binary_tally(rule: MetricRule, runs: Iterable[Run]) -> BinaryTally:
+def binary_tally(taken: Taken) -> BinaryTally:
     passed = evaluated = unreadable = 0
     failed: list[int] = []
-    for run in runs:
-        metric = _first_match(rule, run)
-        if metric is None or metric.kind not in (MetricKind.BINARY, MetricKind.OTHER):
+    for run_id, metric in taken.firsts:
+        if metric.kind not in (MetricKind.BINARY, MetricKind.OTHER):
             continue
         value = _binary_value(metric)
         if value is None and metric.kind is MetricKind.OTHER:
@@ -281,18 +349,17 @@ def binary_tally(rule: MetricRule, runs: Iterable[Run]) -> BinaryTally:
             passed += 1
         else:
             unreadable += value is None
-            failed.append(run.id)
+            failed.append(run_id)
     return BinaryTally(passed, evaluated, tuple(failed), unreadable)
 
 
-def _pass_percent_checks(
-    index: int, rule: MetricRule, result: Result, baseline: Result | None
-) -> list[Check]:
+def _pass_percent_checks(index: int, now: _RuleMetric, before: _RuleMetric | None) -> list[Check]:
+    rule, result = now.rule, now.result
     assert rule.pass_percent is not None
     bounds = rule.pass_percent
-    tally = binary_tally(rule, result.runs)
+    tally = binary_tally(now.taken)
     value = tally.percent
-    base = binary_tally(rule, baseline.runs).percent if baseline is not None else None
+    base = binary_tally(before.taken).percent if before is not None else None
     title = f"{rule.label} pass rate"
     counted = f"{tally.passed} of {plural(tally.evaluated, 'run')}"
     actual = f"{fmt(value, '%')} ({counted})" if value is not None else "not found"
@@ -301,7 +368,7 @@ def _pass_percent_checks(
         if tally.unreadable
         else ""
     )
-    missing = "" if value is not None else _not_found(rule, result, "binary pass/fail", _BINARY)
+    missing = "" if value is not None else _not_found(now, "binary pass/fail", _BINARY)
     checks = []
     if bounds.min is not None:
         check = make_check(
@@ -325,7 +392,7 @@ def _pass_percent_checks(
             rule.level,
             limit=bounds.max_drop,
             values=(value, base),
-            has_baseline=baseline is not None,
+            has_baseline=before is not None,
             actual=actual,
             subject=f"{title} ({fmt(value, '%')}, {counted} passed{unreadable})",
             unknown_now=missing,
@@ -333,36 +400,34 @@ def _pass_percent_checks(
             "to compare with",
             run_ids=tally.failed_run_ids,
         )
-        gap = result.runs_gap or (baseline.runs_gap if baseline is not None else None)
+        gap = result.runs_gap or (before.result.runs_gap if before is not None else None)
         checks += unknown_all([check], rule.level, gap)
     return checks
 
 
-def enum_tally(
-    rule: MetricRule, runs: Iterable[Run], value: str
-) -> tuple[int, int, tuple[int, ...]]:
+def enum_tally(taken: Taken, value: str) -> tuple[int, int, tuple[int, ...]]:
     """(runs with ``value``, runs with any enum value, ids of the former)."""
     wanted = value.strip().lower()
     hits: list[int] = []
     evaluated = 0
-    for run in runs:
-        metric = _first_match(rule, run)
-        if metric is None or metric.enum_value is None:
+    for run_id, metric in taken.firsts:
+        if metric.enum_value is None:
             continue
         evaluated += 1
         if metric.enum_value.strip().lower() == wanted:
-            hits.append(run.id)
+            hits.append(run_id)
     return len(hits), evaluated, tuple(hits)
 
 
-def _enum_check(index: int, rule: MetricRule, result: Result, baseline: Result | None) -> Check:
+def _enum_check(index: int, now: _RuleMetric, before: _RuleMetric | None) -> Check:
+    rule, result = now.rule, now.result
     assert rule.enum is not None
     share = rule.enum
-    hits, evaluated, hit_ids = enum_tally(rule, result.runs, share.value)
+    hits, evaluated, hit_ids = enum_tally(now.taken, share.value)
     value = percent(hits, evaluated) if evaluated else None
     base = None
-    if baseline is not None:
-        base_hits, base_total, _ = enum_tally(rule, baseline.runs, share.value)
+    if before is not None:
+        base_hits, base_total, _ = enum_tally(before.taken, share.value)
         base = percent(base_hits, base_total) if base_total else None
     title = f"{rule.label} = '{short(share.value, 60)}'"
     expected = _describe_bounds(Bounds(share.min_percent, share.max_percent), "%")
@@ -371,7 +436,7 @@ def _enum_check(index: int, rule: MetricRule, result: Result, baseline: Result |
         f"{fmt(value, '%')} of runs ({hits} of {evaluated}) have {rule.label} = "
         f"'{short(share.value, 60)}', outside {expected}"
         if value is not None
-        else _not_found(rule, result, "enum value", _ENUM)
+        else _not_found(now, "enum value", _ENUM)
     )
     check = make_check(
         f"metrics[{index}].enum",
@@ -389,26 +454,31 @@ def _enum_check(index: int, rule: MetricRule, result: Result, baseline: Result |
 
 
 def metric_checks(
-    index: int, rule: MetricRule, result: Result, baseline: Result | None
+    index: int, rule: MetricRule, result: RunMetrics, baseline: RunMetrics | None
 ) -> list[Check]:
+    """The checks of ``rule``, the policy's metric rule number ``index`` (as it stands today:
+    a waiver may have changed its level), on the metrics of the result and the baseline."""
+    now = _RuleMetric(rule, index, result)
+    before = _RuleMetric(rule, index, baseline) if baseline is not None else None
     checks: list[Check] = []
     for stat in ("p50", "mean"):
         if getattr(rule, stat) is not None:
-            checks += _stat_checks(index, rule, stat, result, baseline)
+            checks += _stat_checks(index, stat, now, before)
     if rule.pass_percent is not None:
-        checks += _pass_percent_checks(index, rule, result, baseline)
+        checks += _pass_percent_checks(index, now, before)
     if rule.enum is not None:
-        checks.append(_enum_check(index, rule, result, baseline))
-    absent = _absent(rule, result)
+        checks.append(_enum_check(index, now, before))
+    absent = _absent(now)
     if absent is None:
         return checks
     return [missing(check, rule.missing, absent) for check in checks]
 
 
-def _absent(rule: MetricRule, result: Result) -> str | None:
+def _absent(metric: _RuleMetric) -> str | None:
     """Why the rule's metric is not in the result at all; ``None`` when it is, or when the
     result lists only part of its runs (the metric may be on the others)."""
-    if result.runs_gap is not None or _present(rule, result):
+    rule, result = metric.rule, metric.result
+    if result.runs_gap is not None or _present(metric):
         return None
     names = known_metric_names(result)
     hint = did_you_mean(rule.name, names) if rule.name is not None else ""

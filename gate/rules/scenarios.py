@@ -7,12 +7,12 @@ of the result fails the gate whatever its level, with a did-you-mean, unless it 
 from __future__ import annotations
 
 import collections
-import dataclasses
 import datetime
 import fnmatch
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
+from gate import dataclasses
+from gate.dataclasses import dataclass
 from gate.policy.model import ScenarioRule, ScenariosRule
 from gate.results.model import Result, Run
 from gate.rules.checks import (
@@ -213,14 +213,16 @@ def _rule_for(rules: Sequence[ScenarioRule], group: ScenarioRuns) -> ScenarioRul
     return None
 
 
-def check_no_new_failures(rule: ScenariosRule, result: Result, baseline: Result | None) -> Check:
+def check_no_new_failures(
+    rule: ScenariosRule, current: Sequence[ScenarioRuns], baseline: Result | None
+) -> Check:
+    """No scenario of ``current`` (the result's, grouped) fails that passed on the baseline."""
     expected = "none (scenarios that passed on the baseline)"
     title = "New scenario failures"
     if baseline is None:
         return make_check(
             "scenarios.no_new_failures", title, rule.level, expected, "n/a", False, NO_BASELINE
         )
-    current = group_by_scenario(result.runs)
     before = group_by_scenario(baseline.runs)
     passed_before = {
         group.key: scenario_passed(_rule_for(rule.each, group), group) for group in before
@@ -272,7 +274,7 @@ def check_scenarios(
         enforced, note, expired = effective_rule(rule, today)
         gap = result.runs_gap or (baseline.runs_gap if baseline is not None else None)
         judged = unknown_all(
-            [check_no_new_failures(enforced, result, baseline)], enforced.level, gap
+            [check_no_new_failures(enforced, groups, baseline)], enforced.level, gap
         )
         checks += of_rule(
             annotated(judged, note, expired), SCENARIOS, rule, "New scenario failures"

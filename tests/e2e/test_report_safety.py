@@ -391,12 +391,20 @@ SIGNALS = [
 def test_the_signals_are_held_before_any_of_the_gate_is_imported():
     """Both entry points (the ``cekura-gate`` script, ``gate.cli.entry:main``, and
     ``python -m gate``) hold SIGINT and SIGTERM before importing the gate, so a signal in
-    the first milliseconds still ends with reports and the documented exit code."""
+    the first milliseconds still ends with reports and the documented exit code. (Only a
+    bare ``--version`` is answered before that: it has no reports.)"""
     gate_dir = Path(__file__).parents[2] / "gate"
     main_module = ast.parse((gate_dir / "__main__.py").read_text("utf-8"))
     entry_module = ast.parse((gate_dir / "cli" / "entry.py").read_text("utf-8"))
     assert _imported(main_module) == ["gate.cli.entry"]
-    assert _imported(entry_module) == ["__future__", "gate.cli.signals"]  # the rest in main()
+    assert _imported(entry_module) == ["sys", "gate"]  # the version; the rest in main()
+    entry_main = next(
+        node
+        for node in entry_module.body
+        if isinstance(node, ast.FunctionDef) and node.name == "main"
+    )
+    imports = [node for node in ast.walk(entry_main) if isinstance(node, ast.ImportFrom)]
+    assert [node.module for node in imports] == ["gate.cli.signals", "gate.cli.main"]
     probe = (
         "import signal, sys\n"
         "seen = []\n"
@@ -498,6 +506,34 @@ def test_a_broken_output_stream_changes_neither_exit_code_nor_reports(
     assert done.code == code, done.stderr
     assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
     _assert_every_report(tmp_path, verdict)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", STREAMS)
+@pytest.mark.parametrize("entry", ["module", "script"])
+def test_version_on_a_broken_output_stream_exits_0_quietly(tmp_path, how, entry):
+    """``--version`` alone is answered before the streams are guarded (it imports nothing);
+    a closed, broken or full stdout still changes nothing: exit 0, nothing on stderr."""
+    if how == "stdout-full" and not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    program = (
+        [sys.executable, "-m", "gate"]
+        if entry == "module"
+        else [sys.executable, "-c", "import sys; from gate.cli.entry import main; sys.exit(main())"]
+    )
+    closing = {"stdout-closed": ">&-", "both-closed": ">&- 2>&-"}
+    command = (
+        ["sh", "-c", f'exec "$@" {closing[how]}', "sh", *program] if how in closing else program
+    )
+    with open("/dev/full" if how == "stdout-full" else os.devnull, "w") as full:
+        stdout = full if how == "stdout-full" else subprocess.PIPE
+        started = spawn(["--version"], env=gate_env(), cwd=tmp_path, command=command, stdout=stdout)
+        if how == "broken-pipe":
+            assert started.proc.stdout is not None
+            started.proc.stdout.close()
+            started.proc.stdout = None
+        done = finish(started)
+    assert (done.code, done.stderr) == (0, "")
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+from gate import __version__
 from tests.conftest import ROOT
 
 
@@ -59,3 +60,41 @@ def test_version_loads_neither_yaml_nor_the_reporters():
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert proc.stdout.strip().splitlines()[-1] == "0 []"
+
+
+def test_version_alone_imports_nothing_more():
+    """``cekura-gate --version`` is answered by the entry point before anything else is
+    imported: no signals, no parser, no gate module past ``gate.cli.entry``."""
+    code = (
+        "import sys\nsys.argv = ['cekura-gate', '--version']\n"
+        "from gate.cli.entry import main\n"
+        "before = set(sys.modules)\ncode = main()\n"
+        "print(code, sorted(set(sys.modules) - before))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert proc.stdout.splitlines() == ["cekura-gate " + __version__, "0 []"], proc.stderr
+
+
+# What an offline check without reports does not need: each costs milliseconds to import.
+NOT_OFFLINE = (
+    "dataclasses",  # and inspect: gate.dataclasses stands in for it
+    "inspect",
+    "importlib.resources",  # only `schema` reads a packaged file
+    "secrets",  # only GitHub Actions needs a random delimiter
+    "statistics",  # only a median over the runs
+    "difflib",  # only a did-you-mean
+    "tempfile",  # only to write a report
+    "xml.etree.ElementTree",  # only for --junit
+    "junit_xml",
+)
+
+
+def test_an_offline_check_without_reports_imports_only_what_it_uses():
+    code = (
+        "import sys\nfrom gate.cli.main import main\n"
+        "main(['check', '--policy', 'examples/gate.yaml', '--result-file', "
+        "'examples/results/result_completed_mixed.json'])\n"
+        f"print(sorted(m for m in {NOT_OFFLINE!r} if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stderr

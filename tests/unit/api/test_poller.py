@@ -237,8 +237,48 @@ def test_polls_every_few_seconds_once_all_runs_are_done() -> None:
     assert len(tail) >= 10
     gaps = [later - earlier for earlier, later in itertools.pairwise([*tail, poll.times[-1]])]
     first_minute = [gap for start, gap in zip(tail, gaps, strict=False) if start < tail[0] + 60]
-    assert max(first_minute) <= 5.0  # every 2-5 s for the first minute of evaluating
-    assert max(gaps) <= 10.0  # then every 5-10 s up to three minutes
+    assert max(first_minute) <= 5.0  # every 2-5 s while evaluating
+    assert gaps[0] == 2.0
+
+
+def test_polls_at_most_5_s_apart_for_three_minutes_of_evaluating_then_eases_off() -> None:
+    # Runs end steadily until 600 s, then the result evaluates for five minutes.
+    def payload_at(t: float) -> dict[str, Any]:
+        done = min(60, int(t / 10))
+        status = "completed" if t >= 900 else ("evaluating" if done == 60 else "running")
+        return {"status": status, "completed_runs_count": done, "total_runs_count": 60}
+
+    poll = Poll(payload_at)
+    poll.wait(WaitSettings())
+    tail = [t for t in poll.times if payload_at(t)["status"] == "evaluating"]
+    gaps = list(itertools.pairwise(tail))
+    assert all(later - earlier <= 5.0 for earlier, later in gaps if later <= tail[0] + 180)
+    assert max(later - earlier for earlier, later in gaps) > 5.0  # eased off after 3 minutes
+
+
+@pytest.mark.parametrize(
+    ("run_ends", "expected"),
+    [
+        # A slow start (a run every 4 min), then a run every 10 s from 20 min: the poll
+        # after the burst is seen is aimed at the burst's end, not the whole result's pace.
+        ([*range(240, 1201, 240), *range(1210, 1751, 10)], 1750.0),
+        # The same after a 10-minute stall midway.
+        ([*range(20, 601, 20), *range(1200, 1501, 10)], 1500.0),
+    ],
+)
+def test_the_last_run_is_aimed_at_from_the_recent_pace(
+    run_ends: list[int], expected: float
+) -> None:
+    ends = sorted(float(end) for end in run_ends)
+
+    def payload_at(t: float) -> dict[str, Any]:
+        done = bisect.bisect_right(ends, t)
+        status = "completed" if done == len(ends) else "running"
+        return {"status": status, "completed_runs_count": done, "total_runs_count": len(ends)}
+
+    poll = Poll(payload_at)
+    poll.wait(WaitSettings())
+    assert expected <= poll.clock.now < expected + 10.0
 
 
 # --------------------------------------------------------------------------- simulated waits
@@ -299,7 +339,7 @@ SHAPES = [
 def test_simulated_30_minute_result(request: pytest.FixtureRequest, run_ends: list[float]) -> None:
     payload_at = timeline(run_ends)
     poll = Poll(payload_at)
-    settings = WaitSettings()  # the policy defaults: 10 s growing to 60 s, 45 min timeout
+    settings = WaitSettings()  # the policy defaults: 10 s growing to 120 s, 45 min timeout
     assert poll.wait(settings)["status"] == "completed"
     requests, lag = len(poll.times), poll.clock.now - FINISH
     fixed_requests, fixed_lag = fixed_polling(payload_at, 30.0)
@@ -310,7 +350,7 @@ def test_simulated_30_minute_result(request: pytest.FixtureRequest, run_ends: li
         f"(mean {sum(phase_lags) / len(phase_lags):.1f} s over start phases)"
     )
     assert max(poll.clock.sleeps) <= settings.max_poll_interval_s
-    assert 0 <= lag < 10.0
+    assert 0 <= lag <= 5.0
     assert requests < 60 <= fixed_requests
 
 

@@ -3,12 +3,14 @@ the documented defaults; a bad one is a ``UsageError`` that names the problem.""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import datetime
+from typing import Any
 
 import pytest
 
-from gate.cli.parser import parse
+from gate.cli.parser import COMMANDS, PROG, build_parser, parse
 from gate.cli.settings import (
     BaselineSettings,
     CheckSettings,
@@ -126,3 +128,40 @@ def test_a_bad_max_response_size_is_a_usage_error(size):
         parse(["validate", "--result-id", "1", f"--max-response-size={size}"])
     assert "--max-response-size" in caught.value.message
     assert "256MiB" in caught.value.message
+
+
+# --------------------------------------------------------------------------- start-up
+
+
+def _printed(capsys: pytest.CaptureFixture[str], read: Any) -> tuple[str, str, str]:
+    """What reading a command line printed, and the usage error it raised."""
+    try:
+        read()
+    except SystemExit:
+        pass
+    except UsageError as exc:
+        return (*capsys.readouterr(), exc.message)
+    return (*capsys.readouterr(), "")
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize("rest", [["--help"], ["--bogus"], [], ["save", "--help"], ["x", "y"]])
+def test_a_commands_own_parser_reads_it_as_the_whole_one_does(capsys, command, rest):
+    """``parse`` builds only the parser of the command a command line starts with: its
+    help, its errors and its settings are the whole parser's."""
+    argv = [command, *rest]
+    whole = _printed(capsys, lambda: build_parser().parse_args(argv))
+    alone = _printed(capsys, lambda: build_parser(command).parse_args(argv))
+    assert alone == whole
+
+
+@pytest.mark.parametrize("columns", [None, "", "0", "abc", "45", "200"])
+def test_help_is_as_wide_as_argparse_makes_it(monkeypatch, columns):
+    """The parser's formatter reads the width without ``shutil``, to the same result."""
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    formatter = build_parser().formatter_class(prog=PROG)
+    assert isinstance(formatter, argparse.HelpFormatter)
+    assert formatter._width == argparse.HelpFormatter(prog=PROG)._width

@@ -132,11 +132,11 @@ def test_duration_forms(written, seconds):
 @pytest.mark.parametrize(
     ("wait", "expected"),
     [
-        ("", WaitSettings(2700.0, 10.0, 60.0)),
-        ("wait: {}\n", WaitSettings(2700.0, 10.0, 60.0)),
-        ("wait:\n  timeout: 5m\n", WaitSettings(300.0, 10.0, 60.0)),
-        ("wait:\n  poll_interval: 30s\n", WaitSettings(2700.0, 30.0, 60.0)),
-        ("wait:\n  poll_interval: 90s\n", WaitSettings(2700.0, 90.0, 90.0)),
+        ("", WaitSettings(2700.0, 10.0, 120.0)),
+        ("wait: {}\n", WaitSettings(2700.0, 10.0, 120.0)),
+        ("wait:\n  timeout: 5m\n", WaitSettings(300.0, 10.0, 120.0)),
+        ("wait:\n  poll_interval: 30s\n", WaitSettings(2700.0, 30.0, 120.0)),
+        ("wait:\n  poll_interval: 150s\n", WaitSettings(2700.0, 150.0, 150.0)),
         ("wait:\n  max_poll_interval: 10s\n", WaitSettings(2700.0, 10.0, 10.0)),
         ("wait:\n  max_poll_interval: 5m\n", WaitSettings(2700.0, 10.0, 300.0)),
     ],
@@ -272,7 +272,7 @@ def test_anchors_aliases_and_merge_keys():
 
 def test_example_policy_parses_to_the_documented_values():
     policy = parse_file(EXAMPLES / "gate.yaml")
-    assert policy.wait == WaitSettings(2700.0, 10.0, 60.0)
+    assert policy.wait == WaitSettings(2700.0, 10.0, 120.0)
     assert [metric.label for metric in policy.rules.metrics] == [
         "Latency",
         "Average Ringing Duration",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -424,6 +425,46 @@ def test_junit_stays_small_when_one_field_is_a_megabyte(overrides):
     xml = junit.render(evaluate(policy, normalise(make_result([run]))))
     assert len(xml.encode("utf-8")) < 100_000
     assert len(parse_cases(xml)) == 4
+
+
+def element_tree_text(xml: str) -> str:
+    """The document as ElementTree writes it, indented with tabs: what the JUnit writer
+    writes without building the tree."""
+    root = ET.fromstring(xml.encode("utf-8"))
+    ET.indent(root, space="\t")
+    return junit.XML_DECLARATION + ET.tostring(root, encoding="unicode") + "\n"
+
+
+MARKUP = "a & b <c> \"d\" 'e'\tf\ng"  # every character either escape touches
+
+
+def markup_verdict() -> Verdict:
+    run = make_run(1, success=False, personality_name=MARKUP, scenario_name=MARKUP)
+    verdict = hostile_verdict(transcript=MARKUP, error_message=MARKUP)
+    check = Check("c", MARKUP, MARKUP, MARKUP, Outcome.WARN, MARKUP, test_id=MARKUP, line=3)
+    report = RunReport(normalise(make_result([run])).runs[0], True, (MARKUP,), blamed=True)
+    return dataclasses.replace(
+        verdict,
+        checks=(*verdict.checks, check),
+        runs=(*verdict.runs, report),
+        policy_file=MARKUP,
+        result_url=f"{DASHBOARD}/results/1?a=1&b=<2>",
+    )
+
+
+@pytest.mark.parametrize(
+    "verdict",
+    [
+        *(pytest.param(make, id=name) for name, make in SCENARIOS.items()),
+        pytest.param(hostile_verdict, id="hostile"),
+        pytest.param(markup_verdict, id="markup"),
+    ],
+)
+def test_junit_is_exactly_what_element_tree_writes(verdict):
+    # Re-parsed and written again by ElementTree (ET.indent with tabs, then tostring), the
+    # document is the same text: the writer escapes and indents as ElementTree does.
+    xml = junit.render(verdict())
+    assert xml == element_tree_text(xml)
 
 
 @pytest.mark.parametrize(

@@ -717,7 +717,7 @@ def test_metric_explanations_are_text(explanation, text):
 def test_the_model_neither_imports_nor_holds_raw_json():
     source = (Path(model.__file__)).read_text(encoding="utf-8")
     imports = [line for line in source.splitlines() if "import" in line.split("#")[0]]
-    assert not [line for line in imports if "gate." in line]
+    assert not [line for line in imports if "gate." in line and "gate.dataclasses" not in line]
     assert not [name for name in Run.__dataclass_fields__ if name.endswith("_raw")]
 
 

@@ -5,13 +5,20 @@ from runs, enum share.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from gate.policy.model import MetricRule
+from gate.results.model import MetricKind, MetricValue
 from gate.rules.checks import Outcome
+from gate.rules.metrics import RunMetrics, Taken
+from tests.conftest import make_run
 from tests.unit.rules.builders import (
     Payload,
     greeting,
     judge,
     numeric,
+    result,
     sentiment,
     the_check,
     v2,
@@ -286,3 +293,56 @@ def test_a_rule_with_name_and_id_never_pools_two_metrics():
         judge("metrics: [{name: Empathy, id: 33, mean: {min: 80}}]", current), "metrics[0].mean"
     )
     assert check.actual == "2000"  # id 33 only, not the mean of both metrics
+
+
+# --------------------------------------------------------------------------- one pass
+
+
+def takes(rule: MetricRule, metric: MetricValue) -> bool:
+    """By id when both have one, else by name, case-insensitive (the documented rule)."""
+    if rule.id is not None and metric.id is not None:
+        return metric.id == rule.id
+    return rule.name is not None and metric.name.strip().lower() == rule.name.lower()
+
+
+RULES = st.lists(
+    st.builds(
+        MetricRule,
+        st.none() | st.sampled_from(["latency", "Pickup", "LATENCY"]),
+        st.none() | st.sampled_from([1, 2]),
+    ).filter(lambda rule: rule.name is not None or rule.id is not None),
+    min_size=1,
+    max_size=4,
+)
+METRIC = st.fixed_dictionaries(
+    {
+        "name": st.sampled_from(["Latency", " latency", "pickup", "Other"]),
+        "type": st.sampled_from(["numeric", "binary", "enum", "continuous_qualitative", "x"]),
+        "score": st.none() | st.integers(0, 5),
+    },
+    optional={"id": st.sampled_from([1, 2, 3])},
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(RULES, st.lists(st.lists(METRIC, max_size=4), max_size=4))
+def test_one_pass_takes_what_each_rule_matches(rules, metrics):
+    # One pass over the runs' metrics, with lookups by id and name, for every rule at once:
+    # the same metrics as comparing each rule with each metric.
+    current = result([make_run(i, evaluation={"metrics": run}) for i, run in enumerate(metrics, 1)])
+    gathered = RunMetrics(rules, current)
+    for position, rule in enumerate(rules):
+        firsts, scores = [], []
+        kinds: set[MetricKind] = set()
+        for run in current.runs:
+            taken = [metric for metric in run.metrics if takes(rule, metric)]
+            firsts += [(run.id, taken[0])] if taken else []
+            kinds.update(metric.kind for metric in taken)
+            scores += [
+                metric.score
+                for metric in taken
+                if metric.score is not None
+                and metric.kind not in (MetricKind.BINARY, MetricKind.ENUM)
+            ]
+        expected = Taken(tuple(firsts), tuple(scores), frozenset(kinds))
+        assert gathered.taken(position) == expected
