@@ -33,7 +33,7 @@ import re
 import threading
 import time
 import zlib
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -854,85 +854,137 @@ class CekuraClient:
 
 # ---- runs-bulk: how many chunks in flight, and the queue of chunks waiting
 
-# A 429 for a request at a level (how many were in flight with it) no request has yet been
-# answered at says the server's limit is below that level; the window is probed at that
-# level again after PROBE_AFTER full-window successes, twice as many after each probe
-# answered 429, so that a server with a fixed limit costs a few per cent of extra requests.
-PROBE_AFTER = 16
-# A server answering 429 at levels it answered before (it tightened its limit, or limits
-# the rate) is seen in the share of 429s among the last RECENT answers: half or more halves
-# the window. Throttling unrelated to the number in flight stays below it.
+# A request's level is how many were in flight when it was sent, itself included. A server
+# limiting the number in flight answers the levels up to its limit and throttles many above
+# it; one throttling for other reasons throttles every level alike. So a 429 sets a ceiling
+# only when its level's 429s stand out from the levels below: at least LIMIT_SHARE of that
+# level's requests, and that many would come less often than SIGNIFICANCE at the share of
+# 429s below. One 429 says a lot against levels never throttled and little against levels
+# throttled a fifth of the time. Shares, not single answers, because the two ends disagree
+# on levels: the client counts a request in flight until it has read the answer, the server
+# until it has written it, so a request sent one above the server's limit is let through
+# now and then (no success proves a level) and one at the limit is throttled now and then.
+SIGNIFICANCE = 0.05
+LIMIT_SHARE = 0.25
+# With fewer than EVIDENCE answers below, there is nothing to compare with: a 429 at a level
+# that has few answers too is taken for a limit (the cheap error: a smaller window for a
+# while, against a request more each time), one at a level with many is not.
+EVIDENCE = 8
+# A ceiling is kept while its 429s would come less often than DOUBT at the share below it:
+# looser than SIGNIFICANCE, so that a 429 now and then below a limit leaves it standing,
+# while throttling as common below lifts it.
+DOUBT = 0.2
+# A level's counts are halved once it has been sent MEMORY requests: the shares follow a
+# server that changes its mind.
+MEMORY = 64
+# Below a limit found, the window is probed at the limit again after PROBE_AFTER full-window
+# successes, twice as many after each probe that stood out: a probe costs about one request,
+# so a server with a fixed limit costs a few per cent of extra requests.
+PROBE_AFTER = 32
+# Half or more of the last RECENT answers 429 halves the window, whatever their levels (the
+# server tightened its limit); throttling unrelated to the number in flight stays below it.
 RECENT = 16
 THROTTLED_SHARE = 0.5
 INITIAL_WINDOW = RUNS_CONCURRENCY // 2  # the first answers come before more are sent
 
 
+def _at_least(hits: int, tries: int, share: float) -> float:
+    """The chance of ``hits`` or more in ``tries`` at ``share`` each (binomial tail)."""
+    below = sum(math.comb(tries, k) * share**k * (1.0 - share) ** (tries - k) for k in range(hits))
+    return max(0.0, 1.0 - below)
+
+
 @dataclass
 class InFlightWindow:
     """How many runs-bulk requests may be in flight (``limit``, at most ``cap``), from the
-    answers of those sent: AIMD on the number in flight, told apart by level.
+    answers of those sent, each at its level: AIMD that tells a limit on the number in
+    flight from other throttling.
 
-    It starts small and grows by one per success (slow start) until the first 429; then by
-    one per window of successes. A 429 at a level never answered before sets a ceiling
-    just below it; 429s at levels already answered halve the window once they are half
-    the recent answers. Pure: the caller says what happened, at which level.
+    It grows by one per full-window success. The first 429, and later any 429 whose level
+    stands out from the levels below, sets a ceiling at its level: the window stays one
+    below it and probes it rarely; 429s as common below lift it. 429s that do not stand out
+    change nothing unless they are half the recent answers, which halves the window. Pure:
+    the caller says what happened, at which level.
     """
 
     cap: int
     limit: int = INITIAL_WINDOW
-    proven: int = 0  # the highest level answered since the window last halved
-    ceiling: int | None = None  # the lowest level answered 429 and not answered since
+    ceiling: int | None = None  # the lowest level whose 429s stood out, not since disproved
     probe_after: int = PROBE_AFTER
-    probing: bool = False
     slow_start: bool = True
-    successes: int = 0
+    successes: int = 0  # full-window successes since the window last changed
+    sent: Counter[int] = field(default_factory=Counter)  # per level, halved now and then
+    hits: Counter[int] = field(default_factory=Counter)  # their 429s
     recent: deque[bool] = field(default_factory=lambda: deque(maxlen=RECENT))
 
     def __post_init__(self) -> None:
         self.limit = max(1, min(self.limit, self.cap))
 
     def answered(self, level: int) -> None:
-        self.recent.append(False)
-        self.proven = max(self.proven, level)
-        if self.ceiling is not None and level >= self.ceiling:  # the probe got through
-            self.ceiling, self.probing, self.probe_after = None, False, PROBE_AFTER
-        if self.slow_start:
+        self._count(level, throttled=False)
+        if level < self.limit:  # not a full window: says nothing about a larger one
+            return
+        self.successes += 1
+        if self.successes >= self._successes_to_grow():
             self._grow()
-        elif level >= self.limit:  # a full window: only that says a larger one may do
-            self.successes += 1
-            if self.successes >= self._successes_to_grow():
-                self._grow()
 
     def throttled(self, level: int) -> None:
-        self.recent.append(True)
+        self._count(level, throttled=True)
+        if self.slow_start or self._stands_out(level):
+            # The first 429 is taken for a limit until 429s below it say otherwise: growing
+            # back to it at once would cost a request more against a server that limits.
+            self._ceiling_at(level)
+        else:
+            if self.ceiling is not None and not self._stands_out(self.ceiling, DOUBT):
+                self.ceiling, self.probe_after = None, PROBE_AFTER  # as throttled below
+            if len(self.recent) == RECENT and sum(self.recent) >= THROTTLED_SHARE * RECENT:
+                self._resize(self.limit // 2)
+                self.recent.clear()
         self.slow_start = False
-        before = self.limit
-        self._throttled_at(level)
-        if self.limit != before:
-            self.successes = 0  # a 429 at a level already answered does not reset the count
 
-    def _throttled_at(self, level: int) -> None:
-        if level > self.proven:
-            if self.probing:
-                self.probe_after *= 2
-            self.probing = False
-            self.ceiling = level if self.ceiling is None else min(self.ceiling, level)
-            self.limit = max(1, min(self.limit, level - 1))
-        elif len(self.recent) == RECENT and sum(self.recent) >= THROTTLED_SHARE * RECENT:
-            self.limit = max(1, self.limit // 2)
-            self.proven, self.ceiling, self.probing = 0, None, False
-            self.recent.clear()
+    def _ceiling_at(self, level: int) -> None:
+        if self.ceiling is not None and self.limit >= self.ceiling:  # a probe stood out
+            self.probe_after *= 2
+        self.ceiling = level if self.ceiling is None else min(self.ceiling, level)
+        self._resize(min(self.limit, level - 1))
+
+    def _count(self, level: int, *, throttled: bool) -> None:
+        self.recent.append(throttled)
+        self.sent[level] += 1
+        self.hits[level] += throttled
+        if self.sent[level] >= MEMORY:
+            self.sent[level] //= 2
+            self.hits[level] //= 2
+
+    def _stands_out(self, level: int, significance: float = SIGNIFICANCE) -> bool:
+        """Whether ``level``'s 429s are too many for the share of 429s below it."""
+        sent, hits = self.sent[level], self.hits[level]
+        if hits < LIMIT_SHARE * sent:  # a 429 now and then is no limit
+            return False
+        sent_below = sum(count for at, count in self.sent.items() if at < level)
+        hits_below = sum(count for at, count in self.hits.items() if at < level)
+        if sent_below < EVIDENCE:  # too few answers below to compare with: while this
+            return sent < EVIDENCE  # level has few too, taken for a limit (the cheap error)
+        # Half a 429 more than seen (Jeffreys' prior): the share below is never taken for
+        # nought, so that one 429 more stands out only against 10 or more answers without.
+        share = (hits_below + 0.5) / (sent_below + 1)
+        return _at_least(hits, sent, share) < significance
 
     def _successes_to_grow(self) -> int:
-        at_ceiling = self.ceiling is not None and self.limit + 1 >= self.ceiling
-        return self.probe_after if at_ceiling else self.limit
+        if self.ceiling is None or self.limit + 1 < self.ceiling:
+            return 1  # what would overshoot costs a request or two: a ceiling stands out
+        if self.limit + 1 == self.ceiling:
+            return self.probe_after
+        return self.limit  # probing: a window of successes at the ceiling lifts it
 
     def _grow(self) -> None:
-        if self.limit >= self.cap:
-            return
-        self.limit += 1
+        if self.ceiling is not None and self.limit >= self.ceiling:  # a full window went
+            self.ceiling, self.probe_after = None, PROBE_AFTER  # through at the probe
+        self._resize(self.limit + 1)
+
+    def _resize(self, limit: int) -> None:
+        self.limit = max(1, min(limit, self.cap))
         self.successes = 0
-        self.probing = self.ceiling is not None and self.limit >= self.ceiling
 
 
 @dataclass(order=True)

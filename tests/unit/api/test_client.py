@@ -32,7 +32,6 @@ from gate.api.client import (
     TRIGGER_READ_TIMEOUT_S,
     ApiSettings,
     CekuraClient,
-    InFlightWindow,
     build_http,
     parse_retry_after,
     resolve_settings,
@@ -1061,39 +1060,6 @@ def test_encodings_are_undone(body: bytes, encoding: str, piece: int) -> None:
 
 
 # --------------------------------------------------------------------------- runs-bulk throttling
-
-
-def test_the_window_grows_until_a_429_and_stays_below_the_level_it_came_at() -> None:
-    window = InFlightWindow(cap=8, limit=2)
-    for level in (1, 2, 3, 4):
-        window.answered(level)
-    assert window.limit == 6
-    window.throttled(5)  # no request was ever answered at 5
-    assert window.limit == 4
-    for _ in range(100):
-        window.answered(4)
-    assert window.limit == 5  # probed again after a window of successes, not before
-
-
-def test_429s_at_levels_already_answered_do_not_shrink_the_window_until_half_are_429() -> None:
-    window = InFlightWindow(cap=8, limit=8)
-    for _ in range(8):
-        window.answered(8)
-    for _ in range(20):  # one in five: throttling unrelated to the number in flight
-        window.throttled(8)
-        for _ in range(4):
-            window.answered(8)
-    assert window.limit == 8
-    for _ in range(16):  # every answer a 429: the window halves, down to one
-        window.throttled(8)
-    assert window.limit < 8
-
-
-def test_the_window_never_exceeds_its_cap() -> None:
-    window = InFlightWindow(cap=3)
-    for _ in range(100):
-        window.answered(3)
-    assert window.limit == 3
 
 
 def test_a_throttled_chunk_is_asked_again_while_the_others_go_on(
