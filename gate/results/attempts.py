@@ -206,6 +206,12 @@ def with_round(ledger: Ledger, round_: Round, result: Result, reran: Sequence[Re
     )
 
 
+def without_result(ledger: Ledger, round_: Round, note: str) -> Ledger:
+    """The ledger with a rerun round that gave no result to judge (its trigger's outcome is
+    unknown, or its result could not be read): its calls count, and ``note`` says why."""
+    return replace(ledger, rounds=(*ledger.rounds, round_), notes=(*ledger.notes, note))
+
+
 def _extra_reason(reran: Sequence[RerunSlot], run: Run) -> str:
     """Why an extra attempt was made: its scenario's first reason in the round."""
     return next((slot.reason for slot in reran if slot.scenario == _scenario(run)), FAILED)
@@ -228,7 +234,7 @@ def union_result(ledger: Ledger) -> Result:
     the latest attempt of each slot as its runs and every attempt as its attempts."""
     first = ledger.first
     if len(ledger.rounds) == 1:
-        return first
+        return replace(first, notes=(*first.notes, *ledger.notes)) if ledger.notes else first
     slots = ledger.slots()
     latest = tuple(slot.latest.run for slot in slots)
     status, status_text = _union_status(ledger, [slot.latest for slot in slots])
