@@ -125,9 +125,11 @@ def outputs(verdict: Verdict | NoVerdict, *, junit_path: str | None) -> dict[str
         "junit-path": junit_path or "",
         "share-link": (verdict.share_url if isinstance(verdict, Verdict) else None) or "",
     }
-    if reruns is not None:  # only from `run` with reruns asked for
-        values["result-ids"] = ",".join(map(str, reruns.result_ids))
-        values["calls"] = str(reruns.calls)
+    # With reruns, every result the verdict judged, and the calls they made.
+    values["result-ids"] = (
+        ",".join(map(str, reruns.result_ids)) if reruns is not None else values["result-id"]
+    )
+    values["calls"] = str(reruns.calls) if reruns is not None else ""
     return values
 
 

@@ -83,7 +83,31 @@ def test_infrastructure_failures_are_rerun_once_and_the_union_passes(tmp_path, f
     assert outcome.dotenv()["GATE_CALLS"] == "5"
     summary = outcome.file("out/summary.md")
     assert "### Reruns: 2 results, 5 calls of at most 6" in summary
+    assert "| 1 | 168 | infrastructure | 101, 303 x1 | 2 | completed |" in summary
     assert "rerun round 1" in outcome.log()
+    assert "Reruns: 2 results, 5 calls of at most 6 (results 167, 168)" in outcome.stdout
+    assert "run 1004 reran run 1001 [Scenario 101] (infrastructure): passed" in outcome.stdout
+
+
+def test_github_outputs_name_every_result_and_the_calls(tmp_path, fake):
+    fake.script_triggers([Round({202: ["infra"]}), Round({})])
+    policy = rerun_policy("{infrastructure: 1, max_calls: 4}")
+    outcome = gate(tmp_path, fake.url, policy_text=policy, github=True)
+    assert outcome.code == 0, outcome.stdout
+    assert outcome.output("result-id") == str(FIRST)  # the headline result stays the first
+    assert (outcome.output("result-ids"), outcome.output("calls")) == ("167,168", "4")
+    assert "### Reruns: 2 results, 4 calls of at most 4" in outcome.file("step_summary.md")
+
+
+def test_without_reruns_the_reports_have_no_rerun_fields(tmp_path, fake):
+    fake.script_triggers([Round({})])
+    policy = f"version: 1\n{FAST_WAIT}rules:\n  success_rate: {{min: 100}}\n{RUN}"
+    outcome = gate(tmp_path, fake.url, policy_text=policy, github=True)
+    assert outcome.code == 0, outcome.stdout
+    assert "reruns" not in outcome.verdict()
+    assert "GATE_RESULT_IDS" not in outcome.dotenv()
+    assert (outcome.output("result-ids"), outcome.output("calls")) == ("167", "")
+    assert "Reruns" not in outcome.stdout + outcome.file("out/summary.md")
 
 
 def test_failed_then_passed_meets_one_of_two_and_success_rate_counts_the_latest(tmp_path, fake):
