@@ -106,6 +106,7 @@ class Round:
     repeats. A scenario not named passes."""
 
     outcomes: dict[int, list[str]] = field(default_factory=dict)
+    running_polls: int = 0  # the result is served as running this many times first
 
     def run(self, run_id: int, scenario: int, personality: int | None, attempt: int) -> Any:
         words = self.outcomes.get(scenario) or ["pass"]
@@ -126,12 +127,13 @@ class Round:
         }
 
 
-def _requested(body: dict[str, Any]) -> list[tuple[int, int | None, int]]:
+def _requested(body: dict[str, Any], tagged: list[int]) -> list[tuple[int, int | None, int]]:
     """(scenario, personality, attempt index in its scenario) of every run a trigger body
-    asks for, as the API makes them: scenarios × frequency × personalities."""
+    asks for, as the API makes them: scenarios × frequency × personalities. Tags or a folder
+    select ``tagged`` (the round's scripted scenarios)."""
     personalities = body.get("personality_ids") or [None]
     made = []
-    for scenario in body.get("scenarios") or []:
+    for scenario in body.get("scenarios") or tagged:
         attempt = 0
         for _ in range(int(body.get("frequency") or 1)):
             for personality in personalities:
@@ -357,11 +359,13 @@ class FakeCekura:
                 return 200, step
             result_id = self.next_result_id + index
             runs = []
-            for scenario, personality, attempt in _requested(json.loads(body or b"{}")):
+            asked = json.loads(body or b"{}")
+            for scenario, personality, attempt in _requested(asked, sorted(step.outcomes)):
                 runs.append(step.run(self._next_run_id, scenario, personality, attempt))
                 self._next_run_id += 1
             payload = _scripted_result(result_id, runs)
-            self._timelines[result_id] = [payload]
+            running = {**payload, "status": "running", "completed_runs_count": 0}
+            self._timelines[result_id] = [running] * step.running_polls + [payload]
             self._served[result_id] = 0
         summary = [
             {"id": run["id"], "status": "pending", "scenario": run["scenario"]} for run in runs

@@ -14,6 +14,7 @@ outcome goes through ``tests.e2e.test_run_command``'s checks (no traceback, no k
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ from tests.e2e.test_run_command import (
     VOICE,
     Outcome,
     gate,
+    signal_when,
+    spawn_run,
 )
 from tests.fake_cekura import FakeCekura, Fault, Round
 
@@ -81,6 +84,9 @@ def test_infrastructure_failures_are_rerun_once_and_the_union_passes(tmp_path, f
     assert outcome.verdict()["counts"]["success_rate"] == 100
     assert outcome.dotenv()["GATE_RESULT_IDS"] == "167,168"
     assert outcome.dotenv()["GATE_CALLS"] == "5"
+    junit = outcome.file("out/junit.xml")
+    assert '<property name="result_ids" value="167,168"' in junit
+    assert '<property name="calls" value="5"' in junit
     summary = outcome.file("out/summary.md")
     assert "### Reruns: 2 results, 5 calls of at most 6" in summary
     assert "| 1 | 168 | infrastructure | 101, 303 x1 | 2 | completed |" in summary
@@ -259,6 +265,46 @@ def test_one_post_per_round(tmp_path, fake):
     assert len(triggers(fake)) == len(reruns["rounds"]) == 3
     assert [body["scenarios"] for body in triggers(fake)][1:] == [[101, 202], [101]]
     assert outcome.code == 0
+
+
+def test_a_rerun_result_that_never_finishes_is_stopped_and_the_gate_judges_what_it_has(
+    tmp_path, fake
+):
+    fake.script_triggers([Round({101: ["infra"]}), Round({}, running_polls=10_000)])
+    policy = rerun_policy("{infrastructure: 1, max_calls: 6}")
+    outcome = gate(tmp_path, fake.url, "--timeout", "1s", policy_text=policy)
+    assert outcome.code == 1  # judged on the first result: 101 never connected
+    assert len(triggers(fake)) == 2
+    assert len(fake.requests_to("/test_framework/v1/results/168/end_calls/")) == 1
+    reruns = reruns_of(outcome)
+    assert reruns["rounds"][1]["result_id"] == FIRST + 1
+    assert any("rerun result 168 (round 1) could not be judged" in n for n in reruns["notes"])
+
+
+def test_a_run_selected_by_tags_is_rerun_by_scenario_id(tmp_path, fake):
+    fake.script_triggers([Round({101: ["pass"], 202: ["fail"]}), Round({202: ["pass"]})])
+    run = "run:\n  agent_id: 12\n  tags: [smoke]\n  name: release check\n"
+    outcome = gate(
+        tmp_path, fake.url, policy_text=rerun_policy("{failed: 1, max_calls: 3}", run=run)
+    )
+    assert outcome.code == 0, outcome.stdout
+    first, second = triggers(fake)
+    assert first["tags"] == ["smoke"]
+    assert "tags" not in second and second["scenarios"] == [202]
+
+
+def test_sigterm_during_a_rerun_round_ends_its_calls(tmp_path, fake):
+    fake.script_triggers([Round({101: ["infra"]}), Round({}, running_polls=10_000)])
+    started = spawn_run(
+        tmp_path, fake.url, policy_text=rerun_policy("{infrastructure: 1, max_calls: 6}")
+    )
+    outcome = signal_when(
+        started, fake, signal.SIGTERM, requests=2, path=f"/test_framework/v2/results/{FIRST + 1}/"
+    )
+    assert outcome.code == 143
+    assert len(fake.requests_to(f"/test_framework/v1/results/{FIRST + 1}/end_calls/")) == 1
+    assert len(triggers(fake)) == 2
+    assert outcome.verdict()["verdict"] == "error"
 
 
 # --------------------------------------------------------------------------- --dry-run
