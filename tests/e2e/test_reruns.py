@@ -324,3 +324,21 @@ def test_dry_run_calls_nothing_even_without_a_key(tmp_path, fake):
         result.stdout
     )
     assert not Path(tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "fragment"),
+    [
+        (("--rerun-failed", "-1"), "expected a number of at least 0, got -1"),
+        (("--rerun-infrastructure", "two"), "expected a whole number, got 'two'"),
+        (("--max-calls", "0"), "expected a number of at least 1, got 0"),
+        (("--dry-run", "--result-id", "5"), "--result-id starts nothing"),
+    ],
+)
+def test_bad_rerun_flags_are_usage_errors_before_any_request(tmp_path, fake, flags, fragment):
+    policy_path = tmp_path / "gate.yaml"
+    policy_path.write_text(rerun_policy("{failed: 1, max_calls: 9}"), encoding="utf-8")
+    result = run_cli("run", "--policy", str(policy_path), "--api-url", fake.url, *flags)
+    assert result.code == 2
+    assert fragment in result.stderr
+    assert fake.requests == []
