@@ -61,7 +61,7 @@ def terminal_lines(log: RerunLog) -> list[str]:
             f"{plural(round_.calls, 'call')}, {one_line(round_.status_text, 40)})"
         )
     for attempt in log.reruns[:MAX_RERUN_ROWS]:
-        what = f"reran run {attempt.slot}" if attempt.slot is not None else "an extra attempt"
+        what = f"reran run {attempt.slot}" if attempt.slot is not None else "is an extra attempt"
         lines.append(
             f"  run {attempt.run.id} {what} [{one_line(attempt.run.scenario_name, 60)}] "
             f"({attempt.reason}): {_outcome(attempt)}"
