@@ -143,6 +143,10 @@ def _command(settings: Settings, env: Environment, signals: Signals) -> int:
                 from gate.cli.validate import validate
 
                 return validate(settings, env)
+            if isinstance(settings, RunCommandSettings):  # --dry-run: no API, no reports
+                from gate.cli.run import dry_run
+
+                return dry_run(settings, env)
             if isinstance(settings, BaselineSettings):
                 from gate.cli.baseline import save_baseline
 
@@ -297,6 +301,8 @@ def _main(argv: Sequence[str] | None, signals: Signals) -> int:
         )
         return ExitCode.USAGE
     env = Environment.snapshot(os.environ)  # the one read of the environment
-    if isinstance(settings, (CheckSettings, RunCommandSettings)):
+    if isinstance(settings, CheckSettings) or (
+        isinstance(settings, RunCommandSettings) and not settings.dry_run
+    ):
         return _gate(settings, env, signals)
     return _command(settings, env, signals)

@@ -182,6 +182,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _rounds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {value}")
+    return value
+
+
 MAX_SHARE_LINK_DAYS = 3650
 
 
@@ -442,6 +452,33 @@ def _add_run_command(commands: Any) -> None:
         help="create a public link to the result, valid N days, 1 to 3650 (it exposes "
         "transcripts to anyone with the link)",
     )
+    reruns = run.add_argument_group(
+        "reruns (override the policy's run.rerun; every rerun is a billed call)"
+    )
+    reruns.add_argument(
+        "--rerun-infrastructure",
+        type=_rounds,
+        metavar="N",
+        help="rerun a run slot whose latest attempt was infrastructure-failed up to N times",
+    )
+    reruns.add_argument(
+        "--rerun-failed",
+        type=_rounds,
+        metavar="M",
+        help="rerun a run slot whose latest attempt failed up to M times",
+    )
+    reruns.add_argument(
+        "--max-calls",
+        type=_positive_int,
+        metavar="C",
+        help="start at most C calls in all, the first result's included",
+    )
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print what would be started (scenarios, frequency, estimated calls, rerun "
+        "budget) and exit 0, without calling the API",
+    )
     _add_gate_options(run)
     _add_baseline_options(run)
     _add_report_options(run)
@@ -592,6 +629,10 @@ def _settings(args: argparse.Namespace) -> Settings:
             name=args.name,
             end_calls=args.end_calls,
             share_link_days=args.share_link_days,
+            rerun_infrastructure=args.rerun_infrastructure,
+            rerun_failed=args.rerun_failed,
+            max_calls=args.max_calls,
+            dry_run=args.dry_run,
         )
     if args.command == "validate":
         return ValidateSettings(

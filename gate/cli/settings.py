@@ -120,6 +120,11 @@ class RunCommandSettings:
     name: str | None
     end_calls: bool
     share_link_days: int | None
+    # Reruns (over the policy's run.rerun, key by key) and --dry-run.
+    rerun_infrastructure: int | None = None
+    rerun_failed: int | None = None
+    max_calls: int | None = None
+    dry_run: bool = False
 
 
 @dataclass(frozen=True)
