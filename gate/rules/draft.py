@@ -171,7 +171,8 @@ def _header(
         "# Check it against a result: cekura-gate validate"
         f"{policy_option(policy_path)} --against RESULT.json",
     ]
-    lines += [f"# Note: {comment_text(note, 200)}." for note in notes]
+    for note in notes:
+        lines += _wrapped(f"Note: {comment_text(note, 300)}.", "# ")
     return [*lines, "version: 1", ""]
 
 
@@ -251,7 +252,14 @@ def _runs(total: int, failed: int) -> _Section:
 
 
 def _left_out(name: str, why: str) -> _Section:
-    return _Section(name, (f"  # {name}: left out: {comment_text(why, 200)}.",), False)
+    return _Section(name, _wrapped(f"{name}: left out: {comment_text(why, 300)}.", "  # "), False)
+
+
+def _wrapped(text: str, prefix: str) -> tuple[str, ...]:
+    """A comment of several lines, none longer than about 96 characters."""
+    import textwrap  # only for the few long comments
+
+    return tuple(textwrap.wrap(text, 96, initial_indent=prefix, subsequent_indent=prefix))
 
 
 # --------------------------------------------------------------------------- findings
@@ -400,8 +408,8 @@ def _metric_entry(subject: MetricSubject, p50: float, source: str, margin: float
         low = _loosened(p50, margin, Direction.HIGHER_IS_BETTER)
         high = _loosened(p50, margin, Direction.LOWER_IS_BETTER)
         lines += [
-            f"    # {why}, so both ends are bounded (observed -/+ {_shown(margin)} %):",
-            "    # delete the end that would be an improvement.",
+            f"    # {why}, so both ends are bounded",
+            f"    # (observed -/+ {_shown(margin)} %): delete the end that would be an improvement.",
         ]
         bounds = f"{{min: {_number(low)}, max: {_number(high)}}}"
     else:
@@ -538,8 +546,11 @@ def _percent(value: Decimal) -> str:
 
 
 def _shown(value: float, *, grouped: bool = False) -> str:
-    """An observed value for a comment: at most two decimals, thousands grouped if asked."""
-    text = f"{value:,.2f}" if grouped else f"{value:.2f}"
+    """An observed value for a comment: two decimals (four significant digits below 1),
+    thousands grouped if asked."""
+    small = value != 0 and abs(value) < 1
+    decimals = min(8, 3 - math.floor(math.log10(abs(value)))) if small else 2
+    text = f"{value:,.{decimals}f}" if grouped else f"{value:.{decimals}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
