@@ -408,8 +408,8 @@ def _metric_entry(subject: MetricSubject, p50: float, source: str, margin: float
         low = _loosened(p50, margin, Direction.HIGHER_IS_BETTER)
         high = _loosened(p50, margin, Direction.LOWER_IS_BETTER)
         lines += [
-            f"    # {why}, so both ends are bounded",
-            f"    # (observed -/+ {_shown(margin)} %): delete the end that would be an improvement.",
+            f"    # {why}, so both ends are bounded (observed -/+ {_shown(margin)} %):",
+            "    # delete the end that would be an improvement.",
         ]
         bounds = f"{{min: {_number(low)}, max: {_number(high)}}}"
     else:
@@ -462,24 +462,37 @@ def _scenarios(result: Result) -> _Section:
     if result.runs_gap is not None:
         return _left_out(name, f"{result.runs_gap}; run init with --runs-file or --result-id")
     groups = sorted(
-        (group for group in group_by_scenario(result.runs) if _match(group, ()) is not None),
+        group_by_scenario(result.runs),
         key=lambda group: (group.name.strip().lower(), group.scenario_id or 0),
     )
-    if not groups:
-        return _left_out(name, "the result's runs name no scenario")
-    lines = [
-        "  # Each scenario this result ran, judged on its own runs: min_passes = the runs that",
-        "  # passed, so a scenario that passes less often fails.",
-        "  scenarios:",
-    ]
+    entries: list[str] = []
+    unselectable: list[str] = []
     for group in groups:
-        lines += _scenario_entry(group, groups)
-    return _Section(name, tuple(lines), True)
+        match = _match(group, groups)
+        if match is None:
+            unselectable.append(comment_text(group.name, 60) or "(no name)")
+        else:
+            entries += _scenario_entry(group, match)
+    lines = (
+        [
+            "  # Each scenario this result ran, judged on its own runs: min_passes = the runs that",
+            "  # passed, so a scenario that passes less often fails.",
+            "  scenarios:",
+            *entries,
+        ]
+        if entries
+        else ["  # scenarios: left out: no scenario of the result can be selected by a rule."]
+    )
+    if unselectable:
+        why = "no id, and a name another scenario of the result has, or none"
+        lines += _wrapped(f"Not selectable ({why}): {', '.join(unselectable)}.", "  # ")
+    return _Section(name, tuple(lines), bool(entries))
 
 
 def _match(group: ScenarioRuns, groups: Sequence[ScenarioRuns]) -> str | int | None:
-    """How a rule selects the scenario: its name as the result spells it, or its id where
-    the name would select others too (a namesake, a glob, digits) or is blank."""
+    """How a rule selects the scenario and no other: its name as the result spells it, or
+    its id where the name would select others too (a namesake, a glob, digits) or is blank;
+    ``None`` when neither can."""
     name = group.name.strip()
     namesakes = sum(1 for other in groups if other.name.strip().lower() == name.lower())
     if name and not is_glob(name) and not name.isdigit() and namesakes <= 1:
@@ -487,9 +500,7 @@ def _match(group: ScenarioRuns, groups: Sequence[ScenarioRuns]) -> str | int | N
     return group.scenario_id
 
 
-def _scenario_entry(group: ScenarioRuns, groups: Sequence[ScenarioRuns]) -> list[str]:
-    match = _match(group, groups)
-    assert match is not None  # groups without one were left out
+def _scenario_entry(group: ScenarioRuns, match: str | int) -> list[str]:
     shown = f"id {group.scenario_id}" if group.scenario_id is not None else "no id"
     runs = plural(len(group.runs), "run")
     written = str(match) if isinstance(match, int) else yaml_text(match)

@@ -345,6 +345,18 @@ def test_a_result_listing_some_of_its_runs_sets_nothing_from_the_runs():
     assert "    max_failed: 4  " in draft.text  # the unlisted runs count as failed, as in check
 
 
+def test_a_scenario_no_rule_can_select_alone_is_named_not_guessed():
+    runs = [
+        make_run(1, scenario=5, scenario_name="Book", success=True),
+        make_run(2, scenario=None, scenario_name="book", success=False),
+    ]
+    draft = draft_policy(normalise(make_result(runs)))
+    assert "    - match: 5\n      min_passes: 1\n" in draft.text
+    assert "  # Not selectable (no id, and a name another scenario of the result has" in draft.text
+    result, policy = drafted(make_result(runs))
+    assert failed_keys(evaluate(policy, result)) == set()
+
+
 @pytest.mark.parametrize(
     ("fixture", "note"),
     [
