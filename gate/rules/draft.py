@@ -20,6 +20,7 @@ no p50) is left out with a comment saying why, never guessed.
 
 from __future__ import annotations
 
+import collections
 import enum
 import math
 from collections.abc import Iterable, Sequence
@@ -465,10 +466,11 @@ def _scenarios(result: Result) -> _Section:
         group_by_scenario(result.runs),
         key=lambda group: (group.name.strip().lower(), group.scenario_id or 0),
     )
+    names = collections.Counter(group.name.strip().lower() for group in groups)
     entries: list[str] = []
     unselectable: list[str] = []
     for group in groups:
-        match = _match(group, groups)
+        match = _match(group, names[group.name.strip().lower()])
         if match is None:
             unselectable.append(comment_text(group.name, 60) or "(no name)")
         else:
@@ -489,12 +491,11 @@ def _scenarios(result: Result) -> _Section:
     return _Section(name, tuple(lines), bool(entries))
 
 
-def _match(group: ScenarioRuns, groups: Sequence[ScenarioRuns]) -> str | int | None:
+def _match(group: ScenarioRuns, namesakes: int) -> str | int | None:
     """How a rule selects the scenario and no other: its name as the result spells it, or
-    its id where the name would select others too (a namesake, a glob, digits) or is blank;
-    ``None`` when neither can."""
+    its id where the name would select others too (``namesakes``: the scenarios with this
+    name, case aside; a glob; digits) or is blank; ``None`` when neither can."""
     name = group.name.strip()
-    namesakes = sum(1 for other in groups if other.name.strip().lower() == name.lower())
     if name and not is_glob(name) and not name.isdigit() and namesakes <= 1:
         return name
     return group.scenario_id
