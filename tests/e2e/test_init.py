@@ -250,7 +250,7 @@ REFUSALS = [
     ("missing-result", [FROM, "missing.json"], 3, "missing.json: cannot read the result"),
     ("runs-bulk-as-result", [FROM, "runs.json"], 3, "not a Cekura result"),
     ("running", [FROM, "running.json"], 3, "result 167 is not finished (status 'running')"),
-    ("both-sources", [FROM, "r.json", "--result-id", "1"], 2, "not allowed with argument"),
+    ("both-sources", [FROM, "r.json", "--result-id", "1"], 2, "--from-result-file"),
     ("no-key", ["--result-id", "167"], 2, "CEKURA_API_KEY"),
 ]
 
@@ -315,7 +315,15 @@ def test_a_device_is_written_into_not_refused_as_an_existing_policy(tmp_path):
 # --------------------------------------------------------------------------- a missing policy
 
 
-@pytest.mark.parametrize("command", [["check", "--result-file", "r.json"], ["validate"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check", "--result-file", "r.json"],
+        ["validate"],
+        ["run", "--agent-id", "1", "--scenario-ids", "1"],  # nothing is started without one
+    ],
+    ids=lambda command: command[0],
+)
 def test_a_missing_policy_names_init(tmp_path, command):
     write_json(tmp_path / "r.json", finished("completed-mixed"))
     run = run_cli(*command, cwd=tmp_path)
