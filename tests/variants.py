@@ -1,6 +1,7 @@
 """Result payloads for the ``cekura-gate init`` tests: the finished fixtures, the shapes real
 payloads take beyond them (no summary, metrics only on the runs or only in the summary,
-numeric strings, null lists, legacy priorities, names that need quoting), and the two ways a
+numeric strings, null lists, legacy priorities, no findings, no runs listed, names that need
+quoting), and the two ways a
 result gets worse that a drafted policy must catch: one more failed run, and one metric's
 p50 20 % worse."""
 
@@ -134,6 +135,13 @@ def without_findings(payload: Payload) -> Payload:
     return changed
 
 
+def runs_not_listed(payload: Payload) -> Payload:
+    """``runs`` null: only the counters and the summary say anything."""
+    changed = copy.deepcopy(payload)
+    changed["runs"] = None
+    return changed
+
+
 SHAPES: dict[str, Variant] = {
     "as-is": as_is,
     "no-summary": without_summary,
@@ -142,6 +150,7 @@ SHAPES: dict[str, Variant] = {
     "null-lists": null_lists,
     "legacy-priorities": legacy_priorities,
     "no-findings": without_findings,
+    "runs-not-listed": runs_not_listed,
 }
 
 
