@@ -234,6 +234,7 @@ def _expected_outcomes(met: int | None, total: int | None, margin: float) -> _Se
     bound = _loosened(share, margin, Direction.HIGHER_IS_BETTER)
     lines = [
         f"  # Observed {met} of {plural(total, 'expected outcome')} met ({_shown(share)} %).",
+        *_vacuous(bound, Direction.HIGHER_IS_BETTER),
         "  expected_outcomes:",
         f"    min_met_percent: {_percent(bound)}  # observed - {_shown(margin)} % of it",
         f"    max_unmet: {total - met}  # exactly as observed: one more unmet outcome fails",

@@ -23,6 +23,8 @@ from gate.policy.yamlload import load_yaml
 from gate.results.model import MetricKind, Result
 from gate.results.normalise import normalise
 from gate.rules.draft import (
+    HIGHER_IS_BETTER_WORDS,
+    LOWER_IS_BETTER_WORDS,
     Direction,
     draft_policy,
     metric_direction,
@@ -224,7 +226,7 @@ def test_success_rate_is_a_percent_the_policy_reads_as_meant(rate, written):
 
 def test_a_bound_of_zero_says_it_checks_nothing():
     text = draft_text(finished("failed-infra"))
-    assert "  # The bound is 0, so it checks nothing yet" in text
+    assert text.count("  # The bound is 0, so it checks nothing yet") == 2  # rate, outcomes
 
 
 # --------------------------------------------------------------------------- metrics
@@ -250,6 +252,13 @@ def test_a_bound_of_zero_says_it_checks_nothing():
 )
 def test_a_metrics_direction_comes_from_its_name_then_its_kind(name, kinds, direction):
     assert metric_direction(name, kinds)[0] is direction
+
+
+def test_the_direction_words_are_the_documented_ones():
+    documented = (ROOT / "docs" / "init.md").read_text("utf-8").replace("(s)", "").lower()
+    for word in sorted(LOWER_IS_BETTER_WORDS | HIGHER_IS_BETTER_WORDS):
+        stem = word.removesuffix("s").removesuffix("ion")
+        assert stem in documented, word
 
 
 @pytest.mark.parametrize(
