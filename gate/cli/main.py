@@ -28,6 +28,7 @@ from gate.cli.settings import (
     CheckSettings,
     Environment,
     GateSettings,
+    InitSettings,
     ReportPaths,
     RunCommandSettings,
     SchemaSettings,
@@ -134,7 +135,8 @@ def _usage_failure(exc: UsageError, argv: Sequence[str]) -> int:
 
 
 def _command(settings: Settings, env: Environment, signals: Signals) -> int:
-    """``validate``, ``baseline`` and ``schema``: errors end them with a line and a code."""
+    """``validate``, ``baseline``, ``init`` and ``schema``: errors end them with a line and a
+    code."""
     from gate.cli.output import error_line
 
     try:
@@ -151,6 +153,10 @@ def _command(settings: Settings, env: Environment, signals: Signals) -> int:
                 from gate.cli.baseline import save_baseline
 
                 return save_baseline(settings, env)
+            if isinstance(settings, InitSettings):
+                from gate.cli.init import init
+
+                return init(settings, env)
             from gate.cli.schema import print_schema
 
             assert isinstance(settings, SchemaSettings)
@@ -295,7 +301,8 @@ def _main(argv: Sequence[str] | None, signals: Signals) -> int:
     if settings is None:
         build_parser().print_usage(sys.stderr)
         print(
-            f"{PROG}: error: a command is required: check, run, validate, baseline or schema "
+            f"{PROG}: error: a command is required: check, run, validate, baseline, init or "
+            "schema "
             f"(see '{PROG} --help')",
             file=sys.stderr,
         )
