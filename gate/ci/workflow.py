@@ -113,7 +113,8 @@ def annotation_lines(verdict: Verdict | NoVerdict, *, file: str | None = None) -
 def outputs(verdict: Verdict | NoVerdict, *, junit_path: str | None) -> dict[str, str]:
     """The step outputs the Action declares."""
     counts = verdict.counts if isinstance(verdict, Verdict) else None
-    return {
+    reruns = verdict.reruns if isinstance(verdict, Verdict) else None
+    values = {
         "verdict": verdict.status.value,
         "result-id": "" if verdict.result_id is None else str(verdict.result_id),
         "result-url": verdict.result_url or "",
@@ -124,6 +125,12 @@ def outputs(verdict: Verdict | NoVerdict, *, junit_path: str | None) -> dict[str
         "junit-path": junit_path or "",
         "share-link": (verdict.share_url if isinstance(verdict, Verdict) else None) or "",
     }
+    # With reruns, every result the verdict judged, and the calls they made.
+    values["result-ids"] = (
+        ",".join(map(str, reruns.result_ids)) if reruns is not None else values["result-id"]
+    )
+    values["calls"] = str(reruns.calls) if reruns is not None else ""
+    return values
 
 
 def output_file_text(values: Mapping[str, str], delimiter: str) -> str:

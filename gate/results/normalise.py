@@ -16,7 +16,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeGuard
 
-from gate import lazy
+from gate import dataclasses, lazy
 from gate.errors import ResultError
 from gate.results.model import Finding, MetricKind, MetricValue, Result, Run, Status, SummaryMetric
 
@@ -485,12 +485,29 @@ def normalise(payload: object, *, runs_bulk_hint: str = RUNS_FILE_HINT) -> Resul
         total_runs=summary_count(payload, "total_runs_count", notes),
         success_runs=summary_count(payload, "success_runs_count", notes),
         completed_runs=summary_count(payload, "completed_runs_count", notes),
-        runs=_runs(payload.get("runs"), notes),
+        runs=_infrastructure_marked(
+            _runs(payload.get("runs"), notes), payload.get("failed_infrastructure_runs")
+        ),
         summary_metrics=_summary_metrics(payload.get("overall_evaluation"), notes),
         failed_reasons=_failed_reasons(payload.get("failed_reasons")),
         notes=tuple(notes),
         scenarios=_named_items(payload.get("scenarios")),
         categories=_named_items(payload.get("critical_categories")),
+    )
+
+
+def _infrastructure_marked(runs: tuple[Run, ...], listed: object) -> tuple[Run, ...]:
+    """The runs, those the result lists in ``failed_infrastructure_runs`` (ids, maybe as
+    numeric strings; null when the metric is not configured) marked as infrastructure-failed.
+
+    Minimal; the infrastructure work replaces this.
+    """
+    ids = {as_int(item) for item in as_list(listed)}
+    if not ids:
+        return runs
+    reason = "listed in failed_infrastructure_runs"
+    return tuple(
+        dataclasses.replace(run, infrastructure=reason) if run.id in ids else run for run in runs
     )
 
 
