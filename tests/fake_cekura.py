@@ -9,6 +9,11 @@ reset with a TCP RST, a ``Retry-After`` HTTP date computed when the fault is ser
 or headers that trickle in a byte at a time, chunked bodies (no ``Content-Length``), a
 ``Content-Length`` that lies, and compression bombs (``compressed``: a result padded to any
 size, gzip or deflate, a few hundred KiB on the wire).
+Runs-bulk can be throttled: ``runs_throttle_rate`` answers that fraction of its requests 429
+(every n-th, so the count is exact), ``runs_max_in_flight`` answers 429 to a request that
+arrives while that many are being served; both at once, before ``latency_s``, as a rate
+limiter in front of the API would. ``in_flight`` / ``peak_in_flight`` count the requests
+being handled (all paths, throttled ones included) and ``throttled`` the 429s sent.
 Trigger POSTs can be scripted per round (``script_triggers``): each POST creates a
 completed result whose runs pass, fail or fail for infrastructure per scenario, built from
 what the POST asked for (scenarios × frequency × personalities), or is answered by a
@@ -207,6 +212,10 @@ class _Server(ThreadingHTTPServer):
     """A client hanging up mid-conversation (a gate killed by a signal, a timed-out read) is
     part of the tests, not an error: say nothing. Anything else still prints its traceback."""
 
+    # The default backlog of 5 drops the SYNs of a burst of new connections (the client
+    # retries them a second later), which would time the kernel rather than the client.
+    request_queue_size = 128
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], ConnectionResetError | BrokenPipeError):
             return
@@ -225,6 +234,13 @@ class FakeCekura:
         self.api_key = api_key
         self.auth_header = auth_header
         self.latency_s = 0.0
+        self.runs_throttle_rate = 0.0  # this fraction of runs-bulk requests get a 429
+        self.runs_max_in_flight: int | None = None  # 429 to a request beyond this many
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.throttled = 0
+        self._bulk_seen = 0
+        self._bulk_serving = 0
         self._lock = threading.Lock()
         self._timelines: dict[int, list[Any]] = {}
         self._served: dict[int, int] = defaultdict(int)
@@ -319,6 +335,30 @@ class FakeCekura:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.01)
+
+    def _admit(self, path: str) -> bool:
+        """Count a request in; ``False`` when runs-bulk throttling answers it 429."""
+        with self._lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            if not RUNS_BULK_PATH.match(path):
+                return True
+            self._bulk_seen += 1
+            seen, rate = self._bulk_seen, self.runs_throttle_rate
+            # Every n-th request: exactly ``rate`` of them, however the threads interleave.
+            every_nth = math.floor(seen * rate) > math.floor((seen - 1) * rate)
+            limit = self.runs_max_in_flight
+            if every_nth or (limit is not None and self._bulk_serving >= limit):
+                self.throttled += 1
+                return False
+            self._bulk_serving += 1
+            return True
+
+    def _leave(self, path: str, admitted: bool) -> None:
+        with self._lock:
+            self.in_flight -= 1
+            if admitted and RUNS_BULK_PATH.match(path):
+                self._bulk_serving -= 1
 
     def _pause(self, seconds: float) -> None:
         self._stopping.wait(seconds)
@@ -440,13 +480,31 @@ class FakeCekura:
                             body=body,
                         )
                     )
+                admitted = fake._admit(parts.path)
+                try:
+                    self._answer(method, parts.path, query, headers, body, admitted)
+                finally:
+                    fake._leave(parts.path, admitted)
+
+            def _answer(
+                self,
+                method: str,
+                path: str,
+                query: dict[str, list[str]],
+                headers: dict[str, str],
+                body: bytes,
+                admitted: bool,
+            ) -> None:
+                if not admitted:
+                    self._send(429, b'{"detail": "throttled"}', {}, "application/json")
+                    return
                 if fake.latency_s:
                     time.sleep(fake.latency_s)
-                fault = fake._next_fault(parts.path)
+                fault = fake._next_fault(path)
                 if fault is not None:
                     self._send_fault(fault, headers)
                     return
-                status, answer = fake.answer(method, parts.path, query, headers, body)
+                status, answer = fake.answer(method, path, query, headers, body)
                 if isinstance(answer, Fault):
                     self._send_fault(answer, headers)
                     return
