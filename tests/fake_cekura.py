@@ -9,6 +9,15 @@ reset with a TCP RST, a ``Retry-After`` HTTP date computed when the fault is ser
 or headers that trickle in a byte at a time, chunked bodies (no ``Content-Length``), a
 ``Content-Length`` that lies, and compression bombs (``compressed``: a result padded to any
 size, gzip or deflate, a few hundred KiB on the wire).
+Runs-bulk can be throttled: ``runs_throttle_rate`` answers that fraction of its requests 429
+(every n-th, so the count is exact), ``runs_max_in_flight`` answers 429 to a request that
+arrives while that many are being served; both at once, before ``latency_s``, as a rate
+limiter in front of the API would. ``in_flight`` / ``peak_in_flight`` count the requests
+being handled (all paths, throttled ones included) and ``throttled`` the 429s sent.
+Trigger POSTs can be scripted per round (``script_triggers``): each POST creates a
+completed result whose runs pass, fail or fail for infrastructure per scenario, built from
+what the POST asked for (scenarios × frequency × personalities), or is answered by a
+``Fault`` (a dropped connection, a timeout). That is what the rerun tests use.
 A timeline step may itself be a ``Fault`` (a stall or an error at a chosen poll),
 and a fault with ``echo_headers`` answers with the request's own headers, API
 key included, the way a misconfigured proxy might. Delays end early when the
@@ -94,6 +103,69 @@ class Fault:
     content_length: int | None = None  # declared instead of the body's true length
 
 
+@dataclass
+class Round:
+    """What one scripted trigger's runs do, per scenario id: ``pass``, ``fail`` or ``infra``
+    (never connected: listed in ``failed_infrastructure_runs``), one word per run in the
+    order the runs are made (each frequency repeat, then each personality); the last word
+    repeats. A scenario not named passes."""
+
+    outcomes: dict[int, list[str]] = field(default_factory=dict)
+    running_polls: int = 0  # the result is served as running this many times first
+
+    def run(self, run_id: int, scenario: int, personality: int | None, attempt: int) -> Any:
+        words = self.outcomes.get(scenario) or ["pass"]
+        word = words[min(attempt, len(words) - 1)]
+        infra = word == "infra"
+        return {
+            "id": run_id,
+            "scenario": scenario,
+            "scenario_name": f"Scenario {scenario}",
+            "personality_name": f"Personality {personality}" if personality else "Default",
+            "status": "failed" if infra else "completed",
+            "success": word == "pass",
+            "expected_outcome": {} if infra else {"score": 100 if word == "pass" else 0},
+            "evaluation": {"metrics": []},
+            "critical_categories": [],
+            "error_message": "Main agent-call-not-connected" if infra else "",
+            "duration": "00:00" if infra else "01:10",
+        }
+
+
+def _requested(body: dict[str, Any], tagged: list[int]) -> list[tuple[int, int | None, int]]:
+    """(scenario, personality, attempt index in its scenario) of every run a trigger body
+    asks for, as the API makes them: scenarios × frequency × personalities. Tags or a folder
+    select ``tagged`` (the round's scripted scenarios)."""
+    personalities = body.get("personality_ids") or [None]
+    made = []
+    for scenario in body.get("scenarios") or tagged:
+        attempt = 0
+        for _ in range(int(body.get("frequency") or 1)):
+            for personality in personalities:
+                made.append((int(scenario), personality, attempt))
+                attempt += 1
+    return made
+
+
+def _scripted_result(result_id: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """A completed result over ``runs``, its counters agreeing with them; infrastructure
+    failures listed by id as numeric strings (as real payloads may)."""
+    passed = sum(1 for run in runs if run["success"])
+    return {
+        "id": result_id,
+        "name": f"scripted result {result_id}",
+        "status": "completed",
+        "success_rate": 100.0 * passed / len(runs) if runs else 0.0,
+        "total_runs_count": len(runs),
+        "completed_runs_count": len(runs),
+        "success_runs_count": passed,
+        "failed_runs_count": len(runs) - passed,
+        "failed_infrastructure_runs": [str(run["id"]) for run in runs if run["error_message"]],
+        "runs": {str(run["id"]): run for run in runs},
+        "overall_evaluation": None,
+    }
+
+
 BOMB_BLOCK = b" " * (1 << 20)
 
 
@@ -140,6 +212,10 @@ class _Server(ThreadingHTTPServer):
     """A client hanging up mid-conversation (a gate killed by a signal, a timed-out read) is
     part of the tests, not an error: say nothing. Anything else still prints its traceback."""
 
+    # The default backlog of 5 drops the SYNs of a burst of new connections (the client
+    # retries them a second later), which would time the kernel rather than the client.
+    request_queue_size = 128
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], ConnectionResetError | BrokenPipeError):
             return
@@ -158,6 +234,13 @@ class FakeCekura:
         self.api_key = api_key
         self.auth_header = auth_header
         self.latency_s = 0.0
+        self.runs_throttle_rate = 0.0  # this fraction of runs-bulk requests get a 429
+        self.runs_max_in_flight: int | None = None  # 429 to a request beyond this many
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.throttled = 0
+        self._bulk_seen = 0
+        self._bulk_serving = 0
         self._lock = threading.Lock()
         self._timelines: dict[int, list[Any]] = {}
         self._served: dict[int, int] = defaultdict(int)
@@ -167,6 +250,9 @@ class FakeCekura:
         self.requests: list[Recorded] = []
         self.next_result_id = 167  # the result a trigger POST "creates"
         self.trigger_status = 201
+        self._script: list[Round | Fault] | None = None
+        self._triggers_served = 0
+        self._next_run_id = 1001
         self._server = _Server(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -205,6 +291,14 @@ class FakeCekura:
             self._timelines[result_id] = list(timeline)
             self._served[result_id] = 0
 
+    def script_triggers(self, rounds: Sequence[Round | Fault]) -> None:
+        """The i-th trigger POST creates a result from ``rounds[i]`` (ids from
+        ``next_result_id`` up, one per POST), or is answered by it if it is a ``Fault``; a
+        POST beyond the script gets a 400."""
+        with self._lock:
+            self._script = list(rounds)
+            self._triggers_served = 0
+
     def add_runs(self, runs: list[dict[str, Any]]) -> None:
         with self._lock:
             for run in runs:
@@ -242,6 +336,30 @@ class FakeCekura:
                 return False
             time.sleep(0.01)
 
+    def _admit(self, path: str) -> bool:
+        """Count a request in; ``False`` when runs-bulk throttling answers it 429."""
+        with self._lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            if not RUNS_BULK_PATH.match(path):
+                return True
+            self._bulk_seen += 1
+            seen, rate = self._bulk_seen, self.runs_throttle_rate
+            # Every n-th request: exactly ``rate`` of them, however the threads interleave.
+            every_nth = math.floor(seen * rate) > math.floor((seen - 1) * rate)
+            limit = self.runs_max_in_flight
+            if every_nth or (limit is not None and self._bulk_serving >= limit):
+                self.throttled += 1
+                return False
+            self._bulk_serving += 1
+            return True
+
+    def _leave(self, path: str, admitted: bool) -> None:
+        with self._lock:
+            self.in_flight -= 1
+            if admitted and RUNS_BULK_PATH.match(path):
+                self._bulk_serving -= 1
+
     def _pause(self, seconds: float) -> None:
         self._stopping.wait(seconds)
 
@@ -269,8 +387,38 @@ class FakeCekura:
             found = [self._runs[int(item)] for item in raw.split(",") if int(item) in self._runs]
         return 200, found
 
+    def _scripted_trigger(self, body: bytes) -> tuple[int, Any]:
+        with self._lock:
+            assert self._script is not None
+            index = self._triggers_served
+            self._triggers_served += 1
+            if index >= len(self._script):
+                return 400, {"detail": "unscripted trigger"}
+            step = self._script[index]
+            if isinstance(step, Fault):
+                return 200, step
+            result_id = self.next_result_id + index
+            runs = []
+            asked = json.loads(body or b"{}")
+            for scenario, personality, attempt in _requested(asked, sorted(step.outcomes)):
+                runs.append(step.run(self._next_run_id, scenario, personality, attempt))
+                self._next_run_id += 1
+            payload = _scripted_result(result_id, runs)
+            running = {**payload, "status": "running", "completed_runs_count": 0}
+            self._timelines[result_id] = [running] * step.running_polls + [payload]
+            self._served[result_id] = 0
+        summary = [
+            {"id": run["id"], "status": "pending", "scenario": run["scenario"]} for run in runs
+        ]
+        return 201, {"id": result_id, "status": "pending", "runs": summary}
+
     def answer(
-        self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str]
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        headers: dict[str, str],
+        body: bytes = b"",
     ) -> tuple[int, Any]:
         if headers.get(self.auth_header.lower()) != self.api_key:
             return 401, {"detail": "Invalid API key."}
@@ -281,6 +429,8 @@ class FakeCekura:
             return (200, step) if step is not None else (404, {"detail": "Not found."})
         if method == "GET" and RUNS_BULK_PATH.match(path):
             return self._bulk(query)
+        if method == "POST" and TRIGGER_PATH.match(path) and self._script is not None:
+            return self._scripted_trigger(body)
         if method == "POST" and TRIGGER_PATH.match(path):
             return self.trigger_status, {"id": self.next_result_id, "status": "pending", "runs": []}
         action = ACTION_PATH.match(path)
@@ -330,17 +480,35 @@ class FakeCekura:
                             body=body,
                         )
                     )
+                admitted = fake._admit(parts.path)
+                try:
+                    self._answer(method, parts.path, query, headers, body, admitted)
+                finally:
+                    fake._leave(parts.path, admitted)
+
+            def _answer(
+                self,
+                method: str,
+                path: str,
+                query: dict[str, list[str]],
+                headers: dict[str, str],
+                body: bytes,
+                admitted: bool,
+            ) -> None:
+                if not admitted:
+                    self._send(429, b'{"detail": "throttled"}', {}, "application/json")
+                    return
                 if fake.latency_s:
                     time.sleep(fake.latency_s)
-                fault = fake._next_fault(parts.path)
+                fault = fake._next_fault(path)
                 if fault is not None:
                     self._send_fault(fault, headers)
                     return
-                status, body = fake.answer(method, parts.path, query, headers)
-                if isinstance(body, Fault):
-                    self._send_fault(body, headers)
+                status, answer = fake.answer(method, path, query, headers, body)
+                if isinstance(answer, Fault):
+                    self._send_fault(answer, headers)
                     return
-                self._send(status, json.dumps(body).encode(), {}, "application/json")
+                self._send(status, json.dumps(answer).encode(), {}, "application/json")
 
             def _send_fault(self, fault: Fault, headers: dict[str, str]) -> None:
                 if fault.delay_s:

@@ -25,13 +25,15 @@ to gigabytes is stopped at the cap; only gzip and deflate are asked for.
 from __future__ import annotations
 
 import email.utils
+import heapq
 import math
+import queue
 import random
 import re
 import threading
 import time
 import zlib
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,6 +83,13 @@ ACCEPT_ENCODING = "gzip, deflate"
 INFLATE_PIECE = 1024 * 1024
 RUNS_CHUNK = 50
 RUNS_CONCURRENCY = 8
+RUNS_MAX_IN_FLIGHT = RUNS_CONCURRENCY * 2  # the connection pool's size: never more in flight
+# A chunk answered 429 without Retry-After is asked again after this share of the first
+# backoff pause, then THROTTLE_BACKOFF_GROWTH times longer each time (jittered upwards);
+# it is given up once out of attempts and paused as long as the 5xx schedule would have.
+THROTTLE_BACKOFF_SHARE = 0.1
+THROTTLE_BACKOFF_GROWTH = 2.0
+THROTTLE_JITTER = 0.5
 
 
 @dataclass(frozen=True)
@@ -253,12 +262,16 @@ class _NotSent(Exception):
 
 
 class _Transient(Exception):
-    """A failure worth retrying; ``retry_after`` is the server's requested pause."""
+    """A failure worth retrying; ``retry_after`` is the server's requested pause, ``status``
+    the HTTP status that said so (``None``: no status, or a body not what it should be)."""
 
-    def __init__(self, problem: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, problem: str, retry_after: float | None = None, status: int | None = None
+    ) -> None:
         super().__init__(problem)
         self.problem = problem
         self.retry_after = retry_after
+        self.status = status
 
 
 # ---- one response, read whole under a deadline and a size cap
@@ -395,7 +408,7 @@ def build_http(settings: ApiSettings, transport: httpx.BaseTransport | None = No
         transport = httpx.HTTPTransport(
             verify=tls_context(settings.ca_file, settings.ca_dir),
             proxy=settings.proxy.url if settings.proxy is not None else None,
-            limits=httpx.Limits(max_connections=RUNS_CONCURRENCY * 2),
+            limits=httpx.Limits(max_connections=RUNS_MAX_IN_FLIGHT),
             trust_env=False,
         )
     return httpx.Client(
@@ -454,56 +467,15 @@ class CekuraClient:
         concurrency: int = RUNS_CONCURRENCY,
         deadline: float | None = None,
     ) -> list[Any]:
-        """Run details from runs-bulk, in chunks fetched ``concurrency`` at a time."""
+        """Run details from runs-bulk, in chunks, up to ``concurrency`` in flight (never more
+        than the connection pool holds, ``RUNS_MAX_IN_FLIGHT``); how many is adapted to the
+        server's 429s (``InFlightWindow``), and a chunk that fails waits in the queue, not in a
+        worker, until its pause is over."""
         chunks = [run_ids[i : i + chunk_size] for i in range(0, len(run_ids), chunk_size)]
         if not chunks:
             return []
-
-        def fetch(chunk: Sequence[int]) -> list[Any]:
-            return self._get_run_chunk(chunk, deadline)
-
-        if concurrency <= 1 or len(chunks) == 1:
-            pages = [fetch(chunk) for chunk in chunks]
-        else:
-            pages = self._map_concurrently(fetch, chunks, min(concurrency, len(chunks)))
-        return [run for page in pages for run in page]
-
-    def _map_concurrently(
-        self, fetch: Callable[[Sequence[int]], list[Any]], chunks: list[Sequence[int]], workers: int
-    ) -> list[list[Any]]:
-        """``fetch`` over ``chunks`` on daemon threads, results in order.
-
-        Daemon threads (not a ThreadPoolExecutor, whose workers are joined at exit) so
-        that a signal ends the gate at once; ``cancelled`` stops the workers' retries.
-        """
-        pages: list[list[Any] | None] = [None] * len(chunks)
-        pending = deque(enumerate(chunks))
-        errors: list[BaseException] = []
-
-        def work() -> None:
-            while not self.cancelled.is_set():
-                try:
-                    index, chunk = pending.popleft()
-                except IndexError:
-                    return
-                try:
-                    pages[index] = fetch(chunk)
-                except BaseException as exc:  # handed to the calling thread below
-                    errors.append(exc)
-                    self.cancelled.set()
-
-        threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
-        try:
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-        finally:
-            if errors or any(thread.is_alive() for thread in threads):
-                self.cancelled.set()
-        if errors:
-            raise errors[0]
-        return [page if page is not None else [] for page in pages]
+        cap = max(1, min(concurrency, RUNS_MAX_IN_FLIGHT, len(chunks)))
+        return _ChunkFetch(self, chunks, cap, deadline).run()
 
     def start_run(self, path: str, body: Mapping[str, Any]) -> int:
         """POST the trigger; the new result's id (top-level ``id`` of the response)."""
@@ -608,12 +580,13 @@ class CekuraClient:
     # ---- internals
 
     def _get_run_chunk(self, chunk: Sequence[int], deadline: float | None) -> list[Any]:
+        """One attempt at one chunk; raises ``_Transient`` when it is worth another."""
         ids = ",".join(str(run_id) for run_id in chunk)
-        body = self._get(
+        body = self._attempt(
             self.settings.runs_bulk_path(),
             {"run_ids": ids},
-            not_found="runs-bulk endpoint not found (check --api-url and --api-version)",
-            deadline=deadline,
+            "runs-bulk endpoint not found (check --api-url and --api-version)",
+            deadline,
         )
         if isinstance(body, Mapping) and isinstance(body.get("results"), list):
             body = body["results"]
@@ -643,13 +616,8 @@ class CekuraClient:
         self, deadline: float | None, retry_on: type[Exception] = _Transient
     ) -> tenacity.Retrying:
         def wait(state: tenacity.RetryCallState) -> float:
-            exponent = min(state.attempt_number - 1, 32)
-            pause = min(self.backoff_initial_s * 2**exponent, self.backoff_max_s)
-            pause += random.uniform(0, min(BACKOFF_JITTER_S, self.backoff_initial_s))
             error = state.outcome.exception() if state.outcome else None
-            if isinstance(error, _Transient) and error.retry_after is not None:
-                pause = max(pause, error.retry_after)
-            return float(pause)
+            return self._pause(state.attempt_number, error)
 
         def stop(state: tenacity.RetryCallState) -> bool:
             if state.attempt_number >= self.max_attempts or self.cancelled.is_set():
@@ -664,6 +632,33 @@ class CekuraClient:
             before_sleep=self._report_retry,
             reraise=True,
         )
+
+    def _pause(self, attempts: int, error: BaseException | None) -> float:
+        """The pause after ``attempts`` failed attempts: exponential backoff with jitter, or
+        the server's ``Retry-After`` when that is longer."""
+        exponent = min(attempts - 1, 32)
+        pause = min(self.backoff_initial_s * 2**exponent, self.backoff_max_s)
+        pause += random.uniform(0, min(BACKOFF_JITTER_S, self.backoff_initial_s))
+        if isinstance(error, _Transient) and error.retry_after is not None:
+            pause = max(pause, error.retry_after)
+        return float(pause)
+
+    def _throttle_pause(self, attempts: int, error: _Transient) -> float:
+        """The pause of a runs-bulk chunk answered 429: ``Retry-After`` when given; else
+        short at first (the smaller window, not the pause, is what relieves the server) and
+        twice as long each time."""
+        if error.retry_after is not None:
+            return max(error.retry_after, 0.0)
+        first = self.backoff_initial_s * THROTTLE_BACKOFF_SHARE
+        pause = min(first * THROTTLE_BACKOFF_GROWTH ** min(attempts - 1, 32), self.backoff_max_s)
+        return pause * random.uniform(1.0, 1.0 + THROTTLE_JITTER)
+
+    def _retrying_in(self, error: _Transient, pause: float, attempts: int) -> None:
+        if self.on_retry is not None and not self.cancelled.is_set():
+            self.on_retry(
+                f"{error.problem}; retrying in {pause:.1f}s "
+                f"(attempt {attempts + 1} of {self.max_attempts})"
+            )
 
     def _report_retry(self, state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
@@ -830,7 +825,7 @@ class CekuraClient:
         status = response.status
         if _transient_status(status):
             retry_after = parse_retry_after(response.headers.get("Retry-After"), self.wall_clock())
-            raise _Transient(f"HTTP {status}", retry_after)
+            raise _Transient(f"HTTP {status}", retry_after, status)
         if status in (401, 403):
             raise ApiRejected(f"the API key was rejected (HTTP {status})", status)
         if status == 404:
@@ -855,3 +850,276 @@ class CekuraClient:
         # Redact before cutting: a key straddling the cut would no longer match.
         text = " ".join(redact_forms(response.text, self.settings.api_key).split())[:200]
         return f": {text}" if text else ""
+
+
+# ---- runs-bulk: how many chunks in flight, and the queue of chunks waiting
+
+# A request's level is how many were in flight when it was sent, itself included. A server
+# limiting the number in flight answers the levels up to its limit and throttles many above
+# it; one throttling for other reasons throttles every level alike. So a 429 sets a ceiling
+# only when its level's 429s stand out from the levels below: at least LIMIT_SHARE of that
+# level's requests, and that many would come less often than SIGNIFICANCE at the share of
+# 429s below. One 429 says a lot against levels never throttled and little against levels
+# throttled a fifth of the time. Shares, not single answers, because the two ends disagree
+# on levels: the client counts a request in flight until it has read the answer, the server
+# until it has written it, so a request sent one above the server's limit is let through
+# now and then (no success proves a level) and one at the limit is throttled now and then.
+SIGNIFICANCE = 0.05
+LIMIT_SHARE = 0.25
+# With fewer than EVIDENCE answers below, there is nothing to compare with: a 429 at a level
+# that has few answers too is taken for a limit (the cheap error: a smaller window for a
+# while, against a request more each time), one at a level with many is not.
+EVIDENCE = 8
+# A ceiling is kept while its 429s would come less often than DOUBT at the share below it:
+# looser than SIGNIFICANCE, so that a 429 now and then below a limit leaves it standing,
+# while throttling as common below lifts it.
+DOUBT = 0.2
+# A level's counts are halved once it has been sent MEMORY requests: the shares follow a
+# server that changes its mind.
+MEMORY = 64
+# Below a limit found, the window is probed at the limit again after PROBE_AFTER full-window
+# successes, twice as many after each probe that stood out: a probe costs about one request,
+# so a server with a fixed limit costs a few per cent of extra requests.
+PROBE_AFTER = 32
+# Half or more of the last RECENT answers 429 halves the window, whatever their levels (the
+# server tightened its limit); throttling unrelated to the number in flight stays below it.
+RECENT = 16
+THROTTLED_SHARE = 0.5
+INITIAL_WINDOW = RUNS_CONCURRENCY // 2  # the first answers come before more are sent
+
+
+def _at_least(hits: int, tries: int, share: float) -> float:
+    """The chance of ``hits`` or more in ``tries`` at ``share`` each (binomial tail)."""
+    below = sum(math.comb(tries, k) * share**k * (1.0 - share) ** (tries - k) for k in range(hits))
+    return max(0.0, 1.0 - below)
+
+
+@dataclass
+class InFlightWindow:
+    """How many runs-bulk requests may be in flight (``limit``, at most ``cap``), from the
+    answers of those sent, each at its level: AIMD that tells a limit on the number in
+    flight from other throttling.
+
+    It grows by one per full-window success. The first 429, and later any 429 whose level
+    stands out from the levels below, sets a ceiling at its level: the window stays one
+    below it and probes it rarely; 429s as common below lift it. 429s that do not stand out
+    change nothing unless they are half the recent answers, which halves the window. Pure:
+    the caller says what happened, at which level.
+    """
+
+    cap: int
+    limit: int = INITIAL_WINDOW
+    ceiling: int | None = None  # the lowest level whose 429s stood out, not since disproved
+    probe_after: int = PROBE_AFTER
+    slow_start: bool = True
+    successes: int = 0  # full-window successes since the window last changed
+    sent: Counter[int] = field(default_factory=Counter)  # per level, halved now and then
+    hits: Counter[int] = field(default_factory=Counter)  # their 429s
+    recent: deque[bool] = field(default_factory=lambda: deque(maxlen=RECENT))
+
+    def __post_init__(self) -> None:
+        self.limit = max(1, min(self.limit, self.cap))
+
+    def answered(self, level: int) -> None:
+        self._count(level, throttled=False)
+        if level < self.limit:  # not a full window: says nothing about a larger one
+            return
+        self.successes += 1
+        if self.successes >= self._successes_to_grow():
+            self._grow()
+
+    def throttled(self, level: int) -> None:
+        self._count(level, throttled=True)
+        if self.slow_start or self._stands_out(level):
+            # The first 429 is taken for a limit until 429s below it say otherwise: growing
+            # back to it at once would cost a request more against a server that limits.
+            self._ceiling_at(level)
+        else:
+            if self.ceiling is not None and not self._stands_out(self.ceiling, DOUBT):
+                self.ceiling, self.probe_after = None, PROBE_AFTER  # as throttled below
+            if len(self.recent) == RECENT and sum(self.recent) >= THROTTLED_SHARE * RECENT:
+                self._resize(self.limit // 2)
+                self.recent.clear()
+        self.slow_start = False
+
+    def _ceiling_at(self, level: int) -> None:
+        if self.ceiling is not None and self.limit >= self.ceiling:  # a probe stood out
+            self.probe_after *= 2
+        self.ceiling = level if self.ceiling is None else min(self.ceiling, level)
+        self._resize(min(self.limit, level - 1))
+
+    def _count(self, level: int, *, throttled: bool) -> None:
+        self.recent.append(throttled)
+        self.sent[level] += 1
+        self.hits[level] += throttled
+        if self.sent[level] >= MEMORY:
+            self.sent[level] //= 2
+            self.hits[level] //= 2
+
+    def _stands_out(self, level: int, significance: float = SIGNIFICANCE) -> bool:
+        """Whether ``level``'s 429s are too many for the share of 429s below it."""
+        sent, hits = self.sent[level], self.hits[level]
+        if hits < LIMIT_SHARE * sent:  # a 429 now and then is no limit
+            return False
+        sent_below = sum(count for at, count in self.sent.items() if at < level)
+        hits_below = sum(count for at, count in self.hits.items() if at < level)
+        if sent_below < EVIDENCE:  # too few answers below to compare with: while this
+            return sent < EVIDENCE  # level has few too, taken for a limit (the cheap error)
+        # Half a 429 more than seen (Jeffreys' prior): the share below is never taken for
+        # nought, so that one 429 more stands out only against 10 or more answers without.
+        share = (hits_below + 0.5) / (sent_below + 1)
+        return _at_least(hits, sent, share) < significance
+
+    def _successes_to_grow(self) -> int:
+        if self.ceiling is None or self.limit + 1 < self.ceiling:
+            return 1  # what would overshoot costs a request or two: a ceiling stands out
+        if self.limit + 1 == self.ceiling:
+            return self.probe_after
+        return self.limit  # probing: a window of successes at the ceiling lifts it
+
+    def _grow(self) -> None:
+        if self.ceiling is not None and self.limit >= self.ceiling:  # a full window went
+            self.ceiling, self.probe_after = None, PROBE_AFTER  # through at the probe
+        self._resize(self.limit + 1)
+
+    def _resize(self, limit: int) -> None:
+        self.limit = max(1, min(limit, self.cap))
+        self.successes = 0
+
+
+@dataclass(order=True)
+class _Chunk:
+    """Run ids waiting to be asked for, not before ``not_before`` (on the client's clock)."""
+
+    not_before: float
+    index: int
+    ids: Sequence[int] = field(compare=False)
+    attempts: int = field(default=0, compare=False)
+    throttled_s: float = field(default=0.0, compare=False)  # paused after 429s, in all
+
+
+class _ChunkFetch:
+    """The chunks of one ``get_runs``: sent from the calling thread as the window allows,
+    each request made on a daemon thread (a signal ends the gate at once), its outcome
+    handed back on a queue. A chunk that fails goes back in the queue with a not-before
+    time; no thread waits for it, so the others keep the window full meanwhile.
+    """
+
+    def __init__(
+        self,
+        client: CekuraClient,
+        chunks: list[Sequence[int]],
+        cap: int,
+        deadline: float | None,
+    ) -> None:
+        self.client = client
+        self.deadline = deadline
+        self.waiting = [_Chunk(-math.inf, index, ids) for index, ids in enumerate(chunks)]
+        self.pages: list[list[Any]] = [[] for _ in chunks]
+        self.window = InFlightWindow(cap)
+        self.in_flight = 0
+        self.outcomes: queue.SimpleQueue[tuple[_Chunk, int, list[Any] | BaseException]]
+        self.outcomes = queue.SimpleQueue()
+        self.error: BaseException | None = None
+
+    def run(self) -> list[Any]:
+        try:
+            while (self.waiting or self.in_flight) and self.error is None:
+                self._send_what_may_go()
+                self._wait()
+            while self.in_flight:  # after an error: let what is in flight end, unread
+                self._settle(*self.outcomes.get())
+        except BaseException:
+            self.client.cancelled.set()  # a signal: the requests in flight are left behind
+            raise
+        if self.error is not None:
+            raise self.error
+        return [run for page in self.pages for run in page]
+
+    def _send_what_may_go(self) -> None:
+        now = self.client.clock()
+        while (
+            self.waiting
+            and self.in_flight < self.window.limit
+            and self.waiting[0].not_before <= now
+            and not self.client.cancelled.is_set()
+        ):
+            chunk = heapq.heappop(self.waiting)
+            self.in_flight += 1
+            level = self.in_flight
+            threading.Thread(target=self._fetch, args=(chunk, level), daemon=True).start()
+        if self.client.cancelled.is_set() and self.error is None:
+            self.error = ApiError("the request was cancelled")
+
+    def _fetch(self, chunk: _Chunk, level: int) -> None:
+        try:
+            page: list[Any] | BaseException = self.client._get_run_chunk(chunk.ids, self.deadline)
+        except BaseException as exc:  # handed to the calling thread
+            page = exc
+        self.outcomes.put((chunk, level, page))
+
+    def _wait(self) -> None:
+        """Until an answer comes, or the first chunk waiting may go."""
+        if self.error is not None:
+            return
+        ready_in = self.waiting[0].not_before - self.client.clock() if self.waiting else None
+        if not self.in_flight:
+            if ready_in is not None and ready_in > 0:
+                self.client.sleep(ready_in)  # nothing else to do: the client's own sleep
+            return
+        timeout = None  # an answer frees a place in the window, or proves nothing
+        if ready_in is not None and self.in_flight < self.window.limit:
+            timeout = max(ready_in, 0.0)
+        try:
+            outcome = self.outcomes.get(timeout=timeout)
+        except queue.Empty:
+            return
+        self._settle(*outcome)
+        while self.in_flight and not self.outcomes.empty():
+            self._settle(*self.outcomes.get())
+
+    def _settle(self, chunk: _Chunk, level: int, page: list[Any] | BaseException) -> None:
+        self.in_flight -= 1
+        if not isinstance(page, BaseException):
+            self.window.answered(level)
+            self.pages[chunk.index] = page
+        elif self.error is not None:
+            return
+        elif isinstance(page, _Transient):
+            self._again(chunk, level, page)
+        else:
+            self.error = page
+
+    def _patience(self) -> float:
+        """How long the 5xx schedule pauses in all before it gives up (jitter aside)."""
+        client = self.client
+        return sum(
+            min(client.backoff_initial_s * 2.0**attempt, client.backoff_max_s)
+            for attempt in range(client.max_attempts - 1)
+        )
+
+    def _again(self, chunk: _Chunk, level: int, error: _Transient) -> None:
+        """Back in the queue after its pause; or, out of attempts or time, the error."""
+        client = self.client
+        chunk.attempts += 1
+        spent = chunk.attempts >= client.max_attempts
+        if error.status == 429:
+            self.window.throttled(level)
+            pause = client._throttle_pause(chunk.attempts, error)
+            # Shorter pauses, more of them: as long in all as the 5xx schedule waits.
+            spent = spent and chunk.throttled_s >= self._patience()
+            chunk.throttled_s += pause
+        else:
+            pause = client._pause(chunk.attempts, error)
+        now = client.clock()
+        late = self.deadline is not None and now + pause > self.deadline
+        if spent or late or client.cancelled.is_set():
+            path = client.settings.runs_bulk_path()
+            self.error = ApiUnavailable(
+                f"GET {path} failed after {_tries(chunk.attempts)}: {error.problem}",
+                chunk.attempts,
+            )
+            return
+        client._retrying_in(error, pause, chunk.attempts)
+        chunk.not_before = now + pause
+        heapq.heappush(self.waiting, chunk)

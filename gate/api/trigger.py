@@ -53,6 +53,26 @@ def with_overrides(run: RunSettings | None, **overrides: Any) -> RunSettings:
     return replace(base, **given)
 
 
+def calls_per_scenario(run: RunSettings) -> int:
+    """The calls one scenario costs at frequency 1: one per personality and test profile,
+    as the API creates (and bills) runs (``cekura-api.md`` §4)."""
+    return max(1, len(run.personality_ids)) * max(1, len(run.test_profile_ids))
+
+
+def estimated_calls(run: RunSettings) -> int | None:
+    """The calls the trigger makes; ``None`` when tags or a folder select the scenarios (only
+    Cekura knows how many there are)."""
+    if run.tags or run.folder_path:
+        return None
+    return len(run.scenario_ids) * (run.frequency or 1) * calls_per_scenario(run)
+
+
+def rerun_of(run: RunSettings, scenario_ids: tuple[int, ...], frequency: int) -> RunSettings:
+    """The run settings of a rerun round: the same agent and options, only these scenarios,
+    at this frequency, labelled as the round (``name`` is the caller's)."""
+    return replace(run, scenario_ids=scenario_ids, tags=(), folder_path=None, frequency=frequency)
+
+
 def labelled(name: str | None, suffix: str | None) -> str:
     """The result's name: the policy's label plus the commit or PR, so an orphan is findable."""
     label = name or "cekura-gate"

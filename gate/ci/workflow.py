@@ -117,7 +117,8 @@ def annotation_lines(verdict: Verdict | NoVerdict, *, file: str | None = None) -
 def outputs(verdict: Verdict | NoVerdict, *, junit_path: str | None) -> dict[str, str]:
     """The step outputs the Action declares."""
     counts = verdict.counts if isinstance(verdict, Verdict) else None
-    return {
+    reruns = verdict.reruns if isinstance(verdict, Verdict) else None
+    values = {
         "verdict": verdict.status.value,
         "result-id": "" if verdict.result_id is None else str(verdict.result_id),
         "result-url": verdict.result_url or "",
@@ -131,6 +132,12 @@ def outputs(verdict: Verdict | NoVerdict, *, junit_path: str | None) -> dict[str
         "failure": verdict.failure if isinstance(verdict, Verdict) else "",
         "infrastructure-runs": "" if counts is None else str(counts.infrastructure_runs),
     }
+    # With reruns, every result the verdict judged, and the calls they made.
+    values["result-ids"] = (
+        ",".join(map(str, reruns.result_ids)) if reruns is not None else values["result-id"]
+    )
+    values["calls"] = str(reruns.calls) if reruns is not None else ""
+    return values
 
 
 def output_file_text(values: Mapping[str, str], delimiter: str) -> str:

@@ -93,8 +93,21 @@ def read_json(path: str, *, what: str) -> Any:
 
 
 def load_policy(path: str) -> Policy:
+    if not os.path.lexists(path):
+        raise UsageError(missing_policy(path))
     text = read_text(path, what="policy", limit=MAX_POLICY_BYTES)
     return parse_policy(text, source=path)
+
+
+def missing_policy(path: str) -> str:
+    """The error for a policy file that is not there: it names the command that writes one."""
+    from gate.cli.parser import DEFAULT_POLICY
+
+    if path == DEFAULT_POLICY:
+        return f"{path}: no such file; write one with `cekura-gate init`"
+    import shlex  # only for this message
+
+    return f"{path}: no such file; write one with `cekura-gate init --policy {shlex.quote(path)}`"
 
 
 def load_result(

@@ -28,6 +28,7 @@ from gate.cli.settings import (
     CheckSettings,
     Environment,
     GateSettings,
+    InitSettings,
     ReportPaths,
     RunCommandSettings,
     SchemaSettings,
@@ -134,7 +135,8 @@ def _usage_failure(exc: UsageError, argv: Sequence[str]) -> int:
 
 
 def _command(settings: Settings, env: Environment, signals: Signals) -> int:
-    """``validate``, ``baseline`` and ``schema``: errors end them with a line and a code."""
+    """``validate``, ``baseline``, ``init`` and ``schema``: errors end them with a line and a
+    code."""
     from gate.cli.output import error_line
 
     try:
@@ -143,10 +145,18 @@ def _command(settings: Settings, env: Environment, signals: Signals) -> int:
                 from gate.cli.validate import validate
 
                 return validate(settings, env)
+            if isinstance(settings, RunCommandSettings):  # --dry-run: no API, no reports
+                from gate.cli.run import dry_run
+
+                return dry_run(settings, env)
             if isinstance(settings, BaselineSettings):
                 from gate.cli.baseline import save_baseline
 
                 return save_baseline(settings, env)
+            if isinstance(settings, InitSettings):
+                from gate.cli.init import init
+
+                return init(settings, env)
             from gate.cli.schema import print_schema
 
             assert isinstance(settings, SchemaSettings)
@@ -291,12 +301,15 @@ def _main(argv: Sequence[str] | None, signals: Signals) -> int:
     if settings is None:
         build_parser().print_usage(sys.stderr)
         print(
-            f"{PROG}: error: a command is required: check, run, validate, baseline or schema "
+            f"{PROG}: error: a command is required: check, run, validate, baseline, init or "
+            "schema "
             f"(see '{PROG} --help')",
             file=sys.stderr,
         )
         return ExitCode.USAGE
     env = Environment.snapshot(os.environ)  # the one read of the environment
-    if isinstance(settings, (CheckSettings, RunCommandSettings)):
+    if isinstance(settings, CheckSettings) or (
+        isinstance(settings, RunCommandSettings) and not settings.dry_run
+    ):
         return _gate(settings, env, signals)
     return _command(settings, env, signals)

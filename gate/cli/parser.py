@@ -26,6 +26,7 @@ from gate.cli.settings import (
     CiOptions,
     CommentOptions,
     GateOptions,
+    InitSettings,
     ReportPaths,
     RunCommandSettings,
     SchemaSettings,
@@ -34,7 +35,13 @@ from gate.cli.settings import (
     dashboard_url_problem,
 )
 from gate.errors import UsageError
-from gate.policy.units import TRANSPORT_MODES, parse_date, parse_duration
+from gate.policy.units import (
+    DEFAULT_MARGIN_PERCENT,
+    MAX_MARGIN_PERCENT,
+    TRANSPORT_MODES,
+    parse_date,
+    parse_duration,
+)
 
 PROG = "cekura-gate"
 DEFAULT_POLICY = "gate.yaml"
@@ -181,6 +188,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def _rounds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {value}")
     return value
 
 
@@ -444,6 +461,33 @@ def _add_run_command(commands: Any) -> None:
         help="create a public link to the result, valid N days, 1 to 3650 (it exposes "
         "transcripts to anyone with the link)",
     )
+    reruns = run.add_argument_group(
+        "reruns (override the policy's run.rerun; every rerun is a billed call)"
+    )
+    reruns.add_argument(
+        "--rerun-infrastructure",
+        type=_rounds,
+        metavar="N",
+        help="rerun a run slot whose latest attempt was infrastructure-failed up to N times",
+    )
+    reruns.add_argument(
+        "--rerun-failed",
+        type=_rounds,
+        metavar="M",
+        help="rerun a run slot whose latest attempt failed up to M times",
+    )
+    reruns.add_argument(
+        "--max-calls",
+        type=_positive_int,
+        metavar="C",
+        help="start at most C calls in all, the first result's included",
+    )
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print what would be started (scenarios, frequency, estimated calls, rerun "
+        "budget) and exit 0, without calling the API",
+    )
     _add_gate_options(run)
     _add_baseline_options(run)
     _add_report_options(run)
@@ -508,6 +552,73 @@ def _add_baseline_command(commands: Any) -> None:
     _add_api_options(save, FETCH_HELP)
 
 
+def _margin(text: str) -> float:
+    """A percent from 0 to 100, written 10 or 10%; a bare number in (0, 1] is refused as the
+    policy refuses it (0.1 reads as 10 % as often as 0.1 %)."""
+    written = text.strip()
+    signed = written.endswith("%")
+    try:
+        value = float(written.removesuffix("%").strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a percent such as 10 or 10%, got {text!r}"
+        ) from None
+    if not 0 <= value <= MAX_MARGIN_PERCENT:  # NaN fails this too
+        raise argparse.ArgumentTypeError(
+            f"expected a percent from 0 to {MAX_MARGIN_PERCENT:g}, got {text!r}"
+        )
+    if 0 < value <= 1 and not signed:
+        raise argparse.ArgumentTypeError(
+            f"{written} reads as {written} %; did you mean {value * 100:g}? (write {written}% "
+            f"if you mean {written} %)"
+        )
+    return value
+
+
+def _add_init_command(commands: Any) -> None:
+    init = commands.add_parser(
+        "init",
+        help="write a commented policy file: a starter, or one drafted from a finished result",
+        description="Write a commented, valid policy file. Without a result, a starter policy "
+        "with one rule of every family; with --from-result-file or --result-id, rules set from "
+        "that finished result with a margin, so that it passes and a clearly worse one fails.",
+    )
+    init.add_argument(
+        "--policy",
+        default=DEFAULT_POLICY,
+        metavar="PATH",
+        help=f"where to write the policy (default: {DEFAULT_POLICY}); - writes it to stdout",
+    )
+    init.add_argument(
+        "--force", action="store_true", help="replace the policy file if there is one already"
+    )
+    init.add_argument(
+        "--margin",
+        type=_margin,
+        metavar="PCT",
+        help="slack on rates and metric p50s, in percent of the observed value, the worse way "
+        f"(default: {DEFAULT_MARGIN_PERCENT:g}); counts are always exact",
+    )
+    source = init.add_mutually_exclusive_group()
+    source.add_argument(
+        "--from-result-file",
+        metavar="PATH",
+        help="draft the rules from this finished result saved as JSON",
+    )
+    source.add_argument(
+        "--result-id",
+        type=_positive_int,
+        metavar="N",
+        help="draft the rules from this finished result on the Cekura API",
+    )
+    init.add_argument(
+        "--runs-file",
+        metavar="PATH",
+        help="runs-bulk JSON merged into the --from-result-file result (findings, metrics)",
+    )
+    _add_api_options(init, FETCH_HELP)
+
+
 def _add_schema_command(commands: Any) -> None:
     commands.add_parser(
         "schema",
@@ -521,6 +632,7 @@ COMMANDS = {
     "run": _add_run_command,
     "validate": _add_validate_command,
     "baseline": _add_baseline_command,
+    "init": _add_init_command,
     "schema": _add_schema_command,
 }
 
@@ -594,6 +706,10 @@ def _settings(args: argparse.Namespace) -> Settings:
             name=args.name,
             end_calls=args.end_calls,
             share_link_days=args.share_link_days,
+            rerun_infrastructure=args.rerun_infrastructure,
+            rerun_failed=args.rerun_failed,
+            max_calls=args.max_calls,
+            dry_run=args.dry_run,
         )
     if args.command == "validate":
         return ValidateSettings(
@@ -602,6 +718,16 @@ def _settings(args: argparse.Namespace) -> Settings:
     if args.command == "baseline":
         return BaselineSettings(
             args.result_file, args.result_id, args.runs_file, args.output, _api(args)
+        )
+    if args.command == "init":
+        return InitSettings(
+            args.policy,
+            args.force,
+            args.margin,
+            args.from_result_file,
+            args.result_id,
+            args.runs_file,
+            _api(args),
         )
     return SchemaSettings()
 

@@ -120,6 +120,11 @@ class RunCommandSettings:
     name: str | None
     end_calls: bool
     share_link_days: int | None
+    # Reruns (over the policy's run.rerun, key by key) and --dry-run.
+    rerun_infrastructure: int | None = None
+    rerun_failed: int | None = None
+    max_calls: int | None = None
+    dry_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,12 +150,30 @@ class BaselineSettings:
 
 
 @dataclass(frozen=True)
+class InitSettings:
+    """``init``: write a starter policy, or one drafted from a finished result (file or id)."""
+
+    policy: str
+    force: bool
+    margin: float | None  # percent; None: not given (the default applies to a result)
+    result_file: str | None
+    result_id: int | None
+    runs_file: str | None
+    api: ApiOptions
+
+
+@dataclass(frozen=True)
 class SchemaSettings:
     """``schema``: nothing to set."""
 
 
 Settings: TypeAlias = (
-    CheckSettings | RunCommandSettings | ValidateSettings | BaselineSettings | SchemaSettings
+    CheckSettings
+    | RunCommandSettings
+    | ValidateSettings
+    | BaselineSettings
+    | InitSettings
+    | SchemaSettings
 )
 GateSettings: TypeAlias = CheckSettings | RunCommandSettings
 

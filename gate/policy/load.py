@@ -64,6 +64,8 @@ from gate.policy.model import (
     DEFAULT_TIMEOUT_S,
     MAX_POLICY_BYTES,
     MAX_WHOLE_NUMBER,
+    RERUN,
+    RERUN_NEEDS_CAP,
     SUPPORTED_VERSIONS,
     BaselineSource,
     Bounds,
@@ -77,6 +79,7 @@ from gate.policy.model import (
     Missing,
     PassPercent,
     Policy,
+    RerunSettings,
     Rules,
     RunSettings,
     RunsRule,
@@ -314,11 +317,24 @@ class _Validator:
 
     def run_section(self, raw: object) -> RunSettings:
         data = self.keyed(raw, "run", RUN)
-        run = RunSettings(**self.fields(RUN, data, "run"))
+        plain = {key: value for key, value in data.items() if key != "rerun"}
+        values = self.fields(RUN, plain, "run")
+        if "rerun" in data:
+            values["rerun"] = self.rerun(data["rerun"], "run.rerun")
+        run = RunSettings(**values)
         problem = selector_problem(run)
         if problem is not None:
             raise self.fail("run", problem)
         return run
+
+    def rerun(self, raw: object, path: str) -> RerunSettings:
+        data = self.keyed(raw, path, RERUN)
+        if not data:
+            raise self.fail(path, "empty; set " + _either(RERUN.names))
+        rerun = RerunSettings(**self.fields(RERUN, data, path))
+        if rerun.active and rerun.max_calls is None:
+            raise self.fail(f"{path}.max_calls", RERUN_NEEDS_CAP)
+        return rerun
 
     # ---- values, by the kind the contract gives their key
 

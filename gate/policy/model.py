@@ -13,7 +13,17 @@ import enum
 from typing import Any
 
 from gate.dataclasses import dataclass, field, fields
-from gate.policy.kinds import Choice, Count, IdList, Text, TextList, TextMap, policy_key
+from gate.policy.kinds import (
+    Choice,
+    Count,
+    IdList,
+    Key,
+    Section,
+    Text,
+    TextList,
+    TextMap,
+    policy_key,
+)
 from gate.policy.units import TRANSPORT_MODES
 
 MAX_POLICY_BYTES = 1_048_576
@@ -352,6 +362,52 @@ class BaselineSource:
 
 
 @dataclass(frozen=True, slots=True)
+class RerunSettings:
+    """The policy's ``run.rerun``: how often ``cekura-gate run`` reruns a run slot whose
+    latest attempt was infrastructure-failed or failed, and the most calls it may start in
+    all, the first result's included (``None``: no cap; needed once a rerun is asked for)."""
+
+    infrastructure: int = 0
+    failed: int = 0
+    max_calls: int | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.infrastructure or self.failed)
+
+
+RERUN_KEYS = ("infrastructure", "failed")
+RERUN_NEEDS_CAP = (
+    "missing: every rerun is a billed call, so a rerun needs the most calls the gate may "
+    "start in all (the first result's included)"
+)
+RERUN = Section(
+    (
+        Key(
+            "infrastructure",
+            Count(minimum=0),
+            "Rerun a run slot whose latest attempt was infrastructure-failed up to this many "
+            "times (default 0).",
+        ),
+        Key(
+            "failed",
+            Count(minimum=0),
+            "Rerun a run slot whose latest attempt failed (not for infrastructure) up to this "
+            "many times (default 0).",
+        ),
+        Key(
+            "max_calls",
+            ID,
+            "The most calls the gate may start in all, the first result's included; needed "
+            "with infrastructure or failed.",
+        ),
+    ),
+    needs=(("infrastructure", "failed", "max_calls"),),
+    also={"dependentRequired": {name: ["max_calls"] for name in RERUN_KEYS}},
+)
+
+
+@dataclass(frozen=True, slots=True)
 class RunSettings:
     """How ``cekura-gate run`` starts scenarios (the policy's ``run:`` section).
 
@@ -436,6 +492,14 @@ class RunSettings:
     )
     websocket_headers: tuple[tuple[str, str], ...] | None = field(
         default=None, metadata=policy_key(TextMap(), api="websocket_headers")
+    )
+    rerun: RerunSettings | None = field(
+        default=None,
+        metadata=policy_key(
+            RERUN,
+            "After the result finishes, rerun only the scenarios whose runs were "
+            "infrastructure-failed or failed, within max_calls calls in all.",
+        ),
     )
 
     @property

@@ -13,6 +13,11 @@ from gate import lazy
 
 TRANSPORT_MODES = ("voice", "text")
 
+# ``cekura-gate init``: the slack a drafted policy leaves on rates and metric p50s, in
+# percent of the observed value (see gate.rules.draft), and the most it may be.
+DEFAULT_MARGIN_PERCENT = 10.0
+MAX_MARGIN_PERCENT = 100.0
+
 # At most 9 digits a part: longer numbers are typos, and int() refuses 4,300+ digits.
 _DURATION = lazy.compile(
     r"^(?:(?P<h>\d{1,9})h)?(?:(?P<m>\d{1,9})m)?(?:(?P<s>\d{1,9}(?:\.\d{1,9})?)s)?$"

@@ -45,6 +45,9 @@ def render(verdict: Verdict | NoVerdict) -> str:
         values["GATE_EXPIRED_WAIVERS"] = str(expired)
     if verdict.share_url:
         values["CEKURA_SHARE_URL"] = verdict.share_url
+    if verdict.reruns is not None:  # only from `run` with reruns asked for
+        values["GATE_RESULT_IDS"] = ",".join(map(str, verdict.reruns.result_ids))
+        values["GATE_CALLS"] = str(verdict.reruns.calls)
     return _lines(values)
 
 

@@ -152,4 +152,8 @@ def render(verdict: Verdict | NoVerdict) -> str:
         "failed_runs": [_run(report) for report in verdict.runs if report.failed],
         "notes": list(verdict.notes),
     }
+    if verdict.reruns is not None:  # only from `run` with reruns asked for
+        from gate.reporters import reruns
+
+        document["reruns"] = reruns.json_document(verdict.reruns)
     return _dump(document)

@@ -238,6 +238,9 @@ def _properties(verdict: Verdict | NoVerdict) -> dict[str, str]:
         props["waivers_as_of"] = verdict.as_of.isoformat()
     for waiver in verdict.waivers:
         props[f"waiver {waiver.path}"] = waiver.text
+    if verdict.reruns is not None:  # only from `run` with reruns asked for
+        props["result_ids"] = ",".join(map(str, verdict.reruns.result_ids))
+        props["calls"] = str(verdict.reruns.calls)
     return _cleaned(props)
 
 

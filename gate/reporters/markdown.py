@@ -196,6 +196,10 @@ def render(verdict: Verdict | NoVerdict) -> str:
     waivers = _waivers_section(verdict)
     if waivers:
         lines += [*waivers, ""]
+    if verdict.reruns is not None:
+        from gate.reporters import reruns  # only `run` with reruns: not at start-up
+
+        lines += [*reruns.markdown_lines(verdict.reruns, cell), ""]
     runs = _runs_section(verdict)
     if runs:
         lines += [*runs, ""]

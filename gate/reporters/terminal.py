@@ -170,6 +170,10 @@ def render(verdict: Verdict | NoVerdict, *, color: bool = False, width: int | No
         lines += _baseline_line(verdict)
         lines += _check_lines(verdict, paint, width)
         lines += _waiver_lines(verdict, paint)
+        if verdict.reruns is not None:
+            from gate.reporters import reruns  # only `run` with reruns: not at start-up
+
+            lines += reruns.terminal_lines(verdict.reruns)
         lines += _run_lines(verdict, paint)
         lines += [f"note: {one_line(note, 300)}" for note in verdict.notes]
     if verdict.result_url:

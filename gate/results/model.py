@@ -164,6 +164,14 @@ class Result:
     # What the result says it covered, even when no run of it is listed (for validate).
     scenarios: tuple[tuple[int | None, str], ...] = ()
     categories: tuple[tuple[int | None, str], ...] = ()  # critical-category definitions
+    # Every attempt of every run, when this result is the union of a result and its reruns
+    # (``gate.results.attempts``): scenario rules judge these, the other rules ``runs``.
+    attempts: tuple[Run, ...] = ()
+
+    @property
+    def scenario_runs(self) -> tuple[Run, ...]:
+        """The runs per-scenario (k-of-n) rules judge: every attempt, else the runs."""
+        return self.attempts or self.runs
 
     @property
     def category_names(self) -> tuple[str, ...]:

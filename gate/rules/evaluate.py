@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime
 import enum
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gate import dataclasses
 from gate.dataclasses import dataclass, field
@@ -61,6 +61,9 @@ from gate.rules.infrastructure import (
 )
 from gate.rules.metrics import RunMetrics, metric_checks
 from gate.rules.scenarios import check_scenarios
+
+if TYPE_CHECKING:  # only `run` with reruns makes one: not on the offline start-up path
+    from gate.results.attempts import RerunLog
 
 # Check, Outcome and WaiverState are part of a verdict, so they are offered with it.
 __all__ = [
@@ -149,6 +152,7 @@ class Verdict:
     waivers: tuple[WaiverState, ...] = ()
     as_of: datetime.date | None = None  # the day the waivers were judged on
     policy_file: str | None = None  # the policy's path in the repository, for file/line
+    reruns: RerunLog | None = None  # the results and attempts of `run`'s reruns, if any
 
     @property
     def failed_checks(self) -> tuple[Check, ...]:

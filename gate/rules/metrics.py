@@ -151,6 +151,12 @@ def find_p50(metric: _RuleMetric) -> tuple[float | None, str]:
     return None, ""
 
 
+def metric_p50(rule: MetricRule, result: Result) -> tuple[float | None, str]:
+    """The p50 that ``rule`` reads from ``result`` and where it comes from, exactly as a
+    check judges it (for ``cekura-gate init``, which sets a bound from it)."""
+    return find_p50(_RuleMetric(rule, 0, RunMetrics((rule,), result)))
+
+
 def find_mean(metric: _RuleMetric) -> tuple[float | None, str]:
     """The mean of the metric's scores over the runs (numeric and rating metrics)."""
     scores = metric.taken.scores

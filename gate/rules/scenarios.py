@@ -287,7 +287,7 @@ def check_no_new_failures(
 def check_scenarios(
     rule: ScenariosRule, result: Result, baseline: Result | None, today: datetime.date | None
 ) -> list[Check]:
-    groups = group_by_scenario(result.runs)
+    groups = group_by_scenario(result.scenario_runs)  # every attempt, with reruns
     without_infrastructure = judged_groups(groups)
     checks: list[Check] = []
     for index, each in enumerate(rule.each):

@@ -153,7 +153,7 @@ def test_policy_defaults_to_gate_yaml_in_the_working_directory(tmp_path, policy_
         assert (run.code, report["verdict"]) == (0, "pass")
     else:
         assert run.code == 2
-        assert_one_error_line(run, "gate.yaml: cannot read the policy")
+        assert_one_error_line(run, "gate.yaml: no such file; write one with `cekura-gate init`")
 
 
 def _result_without_findings(tmp_path: Path) -> Path:
@@ -221,7 +221,7 @@ USAGE_CASES = [
     # (id, arguments after `check`, fragment of the error, whether all three reports are written)
     ("invalid-policy", ["--policy", "{tmp}/bad.yaml"], "unsupported version 2", True),
     ("policy-typo", ["--policy", "{tmp}/typo.yaml"], "did you mean 'success_rate'?", True),
-    ("missing-policy", ["--policy", "{tmp}/nope.yaml"], "cannot read the policy", True),
+    ("missing-policy", ["--policy", "{tmp}/nope.yaml"], "no such file; write one with", True),
     ("warn-exit-code-3", ["--warn-exit-code", "3"], "3 is not allowed", False),
     ("warn-exit-code-4", ["--warn-exit-code", "4"], "4 is not allowed", False),
     ("warn-exit-code-130", ["--warn-exit-code", "130"], "130 is not allowed", False),

@@ -28,6 +28,7 @@ from gate.api.client import (
     END_CALLS_READ_TIMEOUT_S,
     GET_BUDGET_S,
     MAX_RETRY_AFTER_S,
+    RUNS_MAX_IN_FLIGHT,
     TRIGGER_READ_TIMEOUT_S,
     ApiSettings,
     CekuraClient,
@@ -38,7 +39,7 @@ from gate.api.client import (
 from gate.api.proxy import proxy_for
 from gate.errors import ApiError, ApiRejected, ApiUnavailable, OutcomeUnknown, UsageError
 from tests.e2e.harness import FakeClock
-from tests.fake_cekura import compressed
+from tests.fake_cekura import FakeCekura, compressed
 
 KEY = "k3y-7f1c9a2b4d6e8f0a1b2c3d4e5f6a7b8c"
 BASE = "https://api.cekura.ai"
@@ -1056,3 +1057,96 @@ def test_encodings_are_undone(body: bytes, encoding: str, piece: int) -> None:
     client, _, seen = streaming_client([coded(body, encoding, piece=piece)])
     assert client.get_result(42) == {"id": 42, "status": "completed"}
     assert seen[0].headers["Accept-Encoding"] == "gzip, deflate"  # nothing we cannot bound
+
+
+# --------------------------------------------------------------------------- runs-bulk throttling
+
+
+def test_a_throttled_chunk_is_asked_again_while_the_others_go_on(
+    no_network: respx.MockRouter,
+) -> None:
+    answers = bulk_responder()
+    throttled = iter([True])
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        if "1000" in request.url.params["run_ids"] and next(throttled, False):
+            return httpx.Response(429)
+        answer: httpx.Response = answers(request)
+        return answer
+
+    route = no_network.get(BULK_URL).mock(side_effect=respond)
+    retries: list[str] = []
+    client, clock = make_client(on_retry=retries.append)
+    ids = list(range(1000, 1200))
+    assert [run["id"] for run in client.get_runs(ids, concurrency=1)] == ids
+    assert route.call_count == 5  # four chunks, the first twice
+    first_ids = [chunk[0] for chunk in sent_id_lists(route)]
+    assert first_ids[0] == "1000" and first_ids[1] != "1000"  # not retried in place
+    assert len(retries) == 1 and "HTTP 429" in retries[0]
+    # The fake clock stands still while the others are fetched: what is left of the pause
+    # is slept, a fraction of the first 5xx pause (the smaller window relieves the server).
+    [pause] = clock.sleeps
+    assert pause < 0.25
+
+
+def test_retry_after_on_a_throttled_chunk_is_honoured(no_network: respx.MockRouter) -> None:
+    busy = httpx.Response(429, headers={"Retry-After": "7"})
+    no_network.get(BULK_URL).mock(side_effect=[busy, httpx.Response(200, json=[{"id": 5}])])
+    client, clock = make_client()
+    assert client.get_runs([5]) == [{"id": 5}]
+    assert clock.sleeps == [7.0]
+
+
+def test_a_chunk_always_throttled_is_given_up_after_about_the_5xx_schedule(
+    no_network: respx.MockRouter,
+) -> None:
+    route = no_network.get(BULK_URL).mock(return_value=httpx.Response(429))
+    client, clock = make_client()
+    with pytest.raises(ApiUnavailable, match=r"failed after \d+ attempts: HTTP 429"):
+        client.get_runs([5])
+    five_xx_schedule = 1 + 2 + 4 + 8 + 16 + 30
+    assert five_xx_schedule <= sum(clock.sleeps) <= 2.5 * five_xx_schedule
+    assert route.call_count >= 7
+
+
+def test_a_throttled_chunk_is_not_asked_again_past_the_deadline(
+    no_network: respx.MockRouter,
+) -> None:
+    busy = httpx.Response(429, headers={"Retry-After": "60"})
+    route = no_network.get(BULK_URL).mock(return_value=busy)
+    client, clock = make_client()
+    with pytest.raises(ApiUnavailable, match="after 1 attempt: HTTP 429"):
+        client.get_runs([5], deadline=clock.now + 30)
+    assert route.call_count == 1
+
+
+def socket_settings(fake: FakeCekura, api_key: str) -> ApiSettings:
+    return resolve_settings(api_url=fake.url, api_key=api_key, key_source=KEY_ENV)
+
+
+def test_no_more_runs_bulk_requests_in_flight_than_the_pool_holds(
+    fake: FakeCekura, api_key: str
+) -> None:
+    fake.add_runs([{"id": run_id} for run_id in range(1, 2001)])
+    fake.latency_s = 0.02
+    settings = socket_settings(fake, api_key)
+    with build_http(settings) as http:
+        runs = CekuraClient(http, settings).get_runs(list(range(1, 2001)), concurrency=64)
+    assert len(runs) == 2000
+    assert fake.peak_in_flight <= RUNS_MAX_IN_FLIGHT
+
+
+def test_a_server_limiting_the_number_in_flight_gets_every_run_fetched(
+    fake: FakeCekura, api_key: str
+) -> None:
+    fake.add_runs([{"id": run_id} for run_id in range(1, 1001)])
+    fake.latency_s = 0.01
+    fake.runs_max_in_flight = 2
+    fake.runs_throttle_rate = 0.2
+    settings = socket_settings(fake, api_key)
+    with build_http(settings) as http:
+        client = CekuraClient(http, settings, backoff_initial_s=0.05)
+        runs = client.get_runs(list(range(1, 1001)), concurrency=8)
+    assert [run["id"] for run in runs] == list(range(1, 1001))
+    assert fake.throttled > 0
+    assert not fake.unauthorised_requests()

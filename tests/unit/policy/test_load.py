@@ -514,7 +514,7 @@ def test_validate_rejects_an_invalid_policy(path):
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
-        (None, "cannot read the policy: No such file or directory"),
+        (None, "no such file; write one with `cekura-gate init --policy {path}`"),
         (padded(MIB + 1), "the policy is larger than 1048576 bytes"),
         (b"version: 1\n\xff\n", "the policy is not UTF-8 text (byte 11)"),
     ],
@@ -528,7 +528,7 @@ def test_validate_rejects_an_unusable_file(tmp_path, content, problem):
         path.write_bytes(content)
     result = run_cli("validate", "--policy", str(path))
     assert (result.code, result.stdout) == (2, "")
-    assert result.stderr == f"cekura-gate: error: {path}: {problem}\n"
+    assert result.stderr == f"cekura-gate: error: {path}: {problem.format(path=path)}\n"
 
 
 def test_validate_reports_an_unconstructible_scalar_in_one_line(tmp_path):

@@ -38,6 +38,7 @@ RUN_SAMPLES: dict[str, Any] = {
     "Text": "nightly",
     "TextList": ["a"],
     "TextMap": {"Authorization": "Bearer abc"},
+    "Section": {"infrastructure": 1, "max_calls": 10},  # run.rerun
 }
 
 
