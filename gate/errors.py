@@ -32,6 +32,13 @@ ends with; a ``CommentNotPosted`` never ends it, so it has no exit code at all::
     any other exception          exit 3   a bug, reported as "internal error" by
                                           ``check`` and ``run`` (with reports)
 
+    not an exception, a verdict:
+    passed (warnings allowed)    exit 0   (or ``--warn-exit-code N`` with warnings)
+    failed                       exit 1   an error-level rule failed the agent (or
+                                          the agent and the infrastructure)
+    failed by infrastructure     exit 4   only infrastructure failed: calls that never
+                                          connected, provider errors, nothing judged
+
 The class attribute ``exit_code`` holds each code; ``gate.cli.main`` is the one
 place that turns an exception into an exit status. Messages are single lines
 written for the person reading the CI log, and never contain the API key.
@@ -64,6 +71,7 @@ class ExitCode(enum.IntEnum):
     GATE_FAILED = 1
     USAGE = 2
     NO_VERDICT = 3
+    INFRASTRUCTURE_FAILED = 4  # the gate failed, and only because of infrastructure
     INTERRUPTED = 130
     TERMINATED = 143
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from gate.reporters import markdown
 from gate.reporters.text import one_line
-from gate.rules.checks import Outcome, fmt
+from gate.rules.checks import Check, Outcome, fmt
 from gate.rules.evaluate import NoVerdict, RunReport, Verdict
 
 MAX_PER_LEVEL = 10
@@ -44,15 +44,19 @@ def _run_message(report: RunReport) -> str:
 Finding = tuple[str, str, int | None]  # title, message, the policy line it is about
 
 
+def _check_message(check: Check) -> str:
+    return f"infrastructure: {check.reason}" if check.infrastructure else check.reason
+
+
 def _findings(verdict: Verdict) -> tuple[list[Finding], list[Finding]]:
     """(title, message, line) for error and warning annotations, most important first."""
     errors: list[Finding] = [
-        (f"{ANNOTATION_TITLE}: {check.identity}", check.reason, check.line)
+        (f"{ANNOTATION_TITLE}: {check.identity}", _check_message(check), check.line)
         for check in verdict.checks
         if check.outcome is Outcome.FAIL
     ]
     warnings: list[Finding] = [
-        (f"{ANNOTATION_TITLE}: {check.identity}", check.reason, check.line)
+        (f"{ANNOTATION_TITLE}: {check.identity}", _check_message(check), check.line)
         for check in verdict.checks
         if check.outcome is Outcome.WARN
     ]
@@ -124,6 +128,9 @@ def outputs(verdict: Verdict | NoVerdict, *, junit_path: str | None) -> dict[str
         "failed-runs": "" if counts is None else str(counts.failed_runs),
         "junit-path": junit_path or "",
         "share-link": (verdict.share_url if isinstance(verdict, Verdict) else None) or "",
+        # none, agent, infrastructure or both: tells an infrastructure-only failure apart
+        "failure": verdict.failure if isinstance(verdict, Verdict) else "",
+        "infrastructure-runs": "" if counts is None else str(counts.infrastructure_runs),
     }
     # With reruns, every result the verdict judged, and the calls they made.
     values["result-ids"] = (

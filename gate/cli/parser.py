@@ -49,7 +49,8 @@ DEFAULT_DASHBOARD_URL = "https://dashboard.cekura.ai"
 DEFAULT_API_URL = "https://api.cekura.ai"
 DEFAULT_KEY_ENV = "CEKURA_API_KEY"
 DEFAULT_MAX_RESPONSE_SIZE = "256MiB"
-RESERVED_EXIT_CODES = frozenset({2, 3, 130, 143})
+# Codes with a meaning of their own (ExitCode) that a warning cannot borrow.
+RESERVED_EXIT_CODES = frozenset({2, 3, 4, 130, 143})
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -104,7 +105,8 @@ def _warn_exit_code(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if not 0 <= code <= 255 or code in RESERVED_EXIT_CODES:
         raise argparse.ArgumentTypeError(
-            f"{code} is not allowed; use 0-255 except 2, 3, 130 and 143, which have fixed meanings"
+            f"{code} is not allowed; use 0-255 except 2, 3, 4, 130 and 143, which have fixed "
+            "meanings"
         )
     return code
 

@@ -38,7 +38,13 @@ def _rule_names(policy: Policy) -> list[str]:
     rules = policy.rules
     named = [
         name
-        for name in ("success_rate", "expected_outcomes", "runs", "critical_categories")
+        for name in (
+            "success_rate",
+            "expected_outcomes",
+            "runs",
+            "infrastructure",
+            "critical_categories",
+        )
         if getattr(rules, name) is not None
     ]
     if rules.metrics:

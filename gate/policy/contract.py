@@ -31,7 +31,15 @@ from gate.policy.kinds import (
     TextList,
     Waived,
 )
-from gate.policy.model import ID, RUN_SELECTORS, SUPPORTED_VERSIONS, Level, Missing, RunSettings
+from gate.policy.model import (
+    ID,
+    RUN_SELECTORS,
+    SUPPORTED_VERSIONS,
+    InfrastructureRuns,
+    Level,
+    Missing,
+    RunSettings,
+)
 
 MODERN_PRIORITIES = ("critical", "non-critical")
 LEGACY_PRIORITIES = ("high", "medium", "low")
@@ -76,6 +84,16 @@ MISSING = Named(
     "When the result does not have what the rule names: error (the default) fails the gate "
     "whatever the rule's level, warn only warns, ignore skips the rule.",
 )
+
+
+INFRASTRUCTURE_RUNS = Named(
+    "infrastructure_runs",
+    Choice(tuple(mode.value for mode in InfrastructureRuns)),
+    "What the rule does with infrastructure-failed runs (calls that never connected, provider "
+    "errors): exclude (the default) leaves them out of both its count and its total, count "
+    "judges them as runs that did not pass.",
+)
+INFRASTRUCTURE_RUNS_KEY = Key("infrastructure", INFRASTRUCTURE_RUNS)
 
 
 TEST_ID = Named(
@@ -147,6 +165,7 @@ SCENARIO_RULE = Named(
                 "the result.",
             ),
             Key("missing", MISSING),
+            INFRASTRUCTURE_RUNS_KEY,
             *waiver_keys(),
             TEST_ID_KEY,
         ),
@@ -197,6 +216,7 @@ SCENARIO_GROUP = Named(
 DEFINED: tuple[Named, ...] = (
     LEVEL,
     MISSING,
+    INFRASTRUCTURE_RUNS,
     TEST_ID,
     PERCENT,
     PERCENT_CHANGE,
@@ -220,6 +240,7 @@ SUCCESS_RATE = Section(
             "Most percentage points the success rate may fall below the baseline's "
             "(needs baseline).",
         ),
+        INFRASTRUCTURE_RUNS_KEY,
         *waiver_keys(),
         TEST_ID_KEY,
     ),
@@ -227,13 +248,35 @@ SUCCESS_RATE = Section(
     waiver=True,
 )
 EXPECTED_OUTCOMES = Section(
-    (Key("min_met_percent", PERCENT), Key("max_unmet", COUNT), *waiver_keys(), TEST_ID_KEY),
+    (
+        Key("min_met_percent", PERCENT),
+        Key("max_unmet", COUNT),
+        INFRASTRUCTURE_RUNS_KEY,
+        *waiver_keys(),
+        TEST_ID_KEY,
+    ),
     needs=(("min_met_percent", "max_unmet"),),
     waiver=True,
 )
 RUNS = Section(
-    (Key("min_total", ID), Key("max_failed", COUNT), *waiver_keys(), TEST_ID_KEY),
+    (
+        Key("min_total", ID, "Fewest runs in the result, infrastructure-failed ones included."),
+        Key("max_failed", COUNT),
+        INFRASTRUCTURE_RUNS_KEY,
+        *waiver_keys(),
+        TEST_ID_KEY,
+    ),
     needs=(("min_total", "max_failed"),),
+    waiver=True,
+)
+INFRASTRUCTURE = Section(
+    (
+        Key("max", COUNT, "Most infrastructure-failed runs."),
+        Key("max_percent", PERCENT, "Most infrastructure-failed runs, in percent of all runs."),
+        *waiver_keys(),
+        TEST_ID_KEY,
+    ),
+    needs=(("max", "max_percent"),),
     waiver=True,
 )
 CRITICAL_CATEGORIES = Section(
@@ -320,6 +363,13 @@ RULES = Section(
             "met_expected_outcome_count against total_expected_outcome_count.",
         ),
         Key("runs", RUNS, "Run counts; failed = total - successful."),
+        Key(
+            "infrastructure",
+            INFRASTRUCTURE,
+            "Caps on infrastructure-failed runs (calls that never connected, provider errors), "
+            "which the other rules leave out by default. Without this rule, any such run warns; "
+            "whatever the rule, a result with no run left to judge fails.",
+        ),
         Key(
             "critical_categories",
             CRITICAL_CATEGORIES,

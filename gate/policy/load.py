@@ -24,6 +24,7 @@ from gate.policy.contract import (
     CRITICAL_CATEGORIES,
     ENUM_SHARE,
     EXPECTED_OUTCOMES,
+    INFRASTRUCTURE,
     LEVEL,
     METRIC,
     METRIC_PASS_PERCENT,
@@ -71,6 +72,8 @@ from gate.policy.model import (
     CriticalCategoriesRule,
     EnumShare,
     ExpectedOutcomesRule,
+    InfrastructureRule,
+    InfrastructureRuns,
     Level,
     MetricRule,
     Missing,
@@ -449,6 +452,8 @@ class _Validator:
         data, level, waiver = self.rule_body(raw, path, section)
         bounds = (key for key in section.names if key not in WAIVER_KEYS)
         values = {key: self.field(section, data, key, path) for key in bounds}
+        if "infrastructure" in values:
+            values["infrastructure"] = _infrastructure_runs(values["infrastructure"])
         return {**values, "level": level, "waiver": waiver, "line": self.lines.get(path)}
 
     def success_rate(self, raw: object, path: str) -> SuccessRateRule:
@@ -459,6 +464,9 @@ class _Validator:
 
     def runs(self, raw: object, path: str) -> RunsRule:
         return RunsRule(**self.rule_values(raw, path, RUNS))
+
+    def infrastructure(self, raw: object, path: str) -> InfrastructureRule:
+        return InfrastructureRule(**self.rule_values(raw, path, INFRASTRUCTURE))
 
     def critical_categories(self, raw: object, path: str) -> CriticalCategoriesRule:
         data, level, waiver = self.rule_body(raw, path, CRITICAL_CATEGORIES)
@@ -669,6 +677,7 @@ class _Validator:
             missing=self.missing(section, data, path),
             test_id=self.field(section, data, "test_id", path),
             line=self.lines.get(path),
+            infrastructure=_infrastructure_runs(self.field(section, data, "infrastructure", path)),
         )
         if required and rule.missing is not Missing.ERROR:
             raise self.fail(
@@ -729,6 +738,11 @@ class _Validator:
 # A percent written with its sign: "95%", "0.5 %" (what a percent key takes as a string).
 _NOT_ONE_LINE = lazy.compile(f"[{NOT_IN_ONE_LINE}]")
 _PERCENT_TEXT = lazy.compile(r"\s*(?P<number>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*%\s*")
+
+
+def _infrastructure_runs(written: str | None) -> InfrastructureRuns:
+    """A rule's ``infrastructure:`` (already checked against its choices), or the default."""
+    return InfrastructureRuns.EXCLUDE if written is None else InfrastructureRuns(written)
 
 
 def _section(kind: Kind) -> Section:

@@ -53,6 +53,14 @@ class Missing(enum.Enum):
     IGNORE = "ignore"
 
 
+class InfrastructureRuns(enum.Enum):
+    """What a rule does with infrastructure-failed runs (calls that never connected, provider
+    errors): leave them out of both its count and its total, or count them as failed runs."""
+
+    EXCLUDE = "exclude"
+    COUNT = "count"
+
+
 @dataclass(frozen=True, slots=True)
 class Bounds:
     """An inclusive range (either end may be open), and how far the value may move from
@@ -98,6 +106,7 @@ class SuccessRateRule:
     waiver: Waiver | None = None
     test_id: str | None = None  # the rule's name in every report, when set
     line: int | None = field(default=None, compare=False)  # where it is written (1-based)
+    infrastructure: InfrastructureRuns = InfrastructureRuns.EXCLUDE
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +117,7 @@ class ExpectedOutcomesRule:
     waiver: Waiver | None = None
     test_id: str | None = None  # the rule's name in every report, when set
     line: int | None = field(default=None, compare=False)  # where it is written (1-based)
+    infrastructure: InfrastructureRuns = InfrastructureRuns.EXCLUDE
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +128,24 @@ class RunsRule:
     waiver: Waiver | None = None
     test_id: str | None = None  # the rule's name in every report, when set
     line: int | None = field(default=None, compare=False)  # where it is written (1-based)
+    infrastructure: InfrastructureRuns = InfrastructureRuns.EXCLUDE
+
+
+@dataclass(frozen=True, slots=True)
+class InfrastructureRule:
+    """Caps on infrastructure-failed runs: a number, and/or a percent of all runs."""
+
+    max: int | None = None
+    max_percent: float | None = None
+    level: Level = Level.ERROR
+    waiver: Waiver | None = None
+    test_id: str | None = None  # the rule's name in every report, when set
+    line: int | None = field(default=None, compare=False)  # where it is written (1-based)
+
+
+# The rule a policy without one gets: any infrastructure-failed run warns. (Whatever the
+# rule, a result whose every run is infrastructure-failed fails: nothing was judged.)
+DEFAULT_INFRASTRUCTURE = InfrastructureRule(max=0, level=Level.WARN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +219,7 @@ class ScenarioRule:
     missing: Missing = Missing.ERROR
     test_id: str | None = None  # the rule's name in every report, when set
     line: int | None = field(default=None, compare=False)  # where it is written (1-based)
+    infrastructure: InfrastructureRuns = InfrastructureRuns.EXCLUDE
 
     @property
     def label(self) -> str:
@@ -218,12 +247,19 @@ class Rules:
     success_rate: SuccessRateRule | None = None
     expected_outcomes: ExpectedOutcomesRule | None = None
     runs: RunsRule | None = None
+    infrastructure: InfrastructureRule | None = None
     critical_categories: CriticalCategoriesRule | None = None
     metrics: tuple[MetricRule, ...] = ()
     scenarios: ScenariosRule | None = None
 
     def levels(self) -> list[Level]:
-        single = [self.success_rate, self.expected_outcomes, self.runs, self.critical_categories]
+        single = [
+            self.success_rate,
+            self.expected_outcomes,
+            self.runs,
+            self.critical_categories,
+            self.infrastructure,
+        ]
         levels = [rule.level for rule in single if rule is not None]
         levels += [metric.level for metric in self.metrics]
         if self.scenarios is not None:
@@ -240,6 +276,8 @@ class Rules:
             for name in ("success_rate", "expected_outcomes", "runs", "critical_categories")
             if getattr(self, name) is not None
         ]
+        if self.infrastructure is not None:
+            found.append(("rules.infrastructure", self.infrastructure))
         found += [(f"rules.metrics[{index}]", rule) for index, rule in enumerate(self.metrics)]
         if self.scenarios is not None:
             if self.scenarios.no_new_failures:
@@ -254,6 +292,7 @@ class Rules:
             self.expected_outcomes,
             self.runs,
             self.critical_categories,
+            self.infrastructure,
             *self.metrics,
         ]
         if self.scenarios is not None:

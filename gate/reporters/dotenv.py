@@ -35,6 +35,8 @@ def render(verdict: Verdict | NoVerdict) -> str:
         failed_checks=len(verdict.failed_checks),
         warned_checks=len(verdict.warned_checks),
     )
+    values["GATE_FAILURE"] = verdict.failure
+    values["GATE_INFRASTRUCTURE_RUNS"] = "" if counts is None else str(counts.infrastructure_runs)
     if verdict.baseline is not None:
         values["CEKURA_BASELINE_RESULT_ID"] = str(verdict.baseline.result_id)
     if verdict.waivers:

@@ -9,7 +9,10 @@ from typing import Any
 from gate.rules.checks import Check, WaiverState
 from gate.rules.evaluate import Counts, NoVerdict, RunReport, Verdict
 
-SCHEMA_VERSION = 2  # 2: a check's id is its test id; its place in the policy is key
+# 2: a check's id is its test id; its place in the policy is key. 3: "failure" (what a
+# failed verdict blames), counts.infrastructure_runs, a check's "infrastructure" and a failed
+# run's "infrastructure" (why it is infrastructure-failed, or null).
+SCHEMA_VERSION = 3
 
 
 def _check(check: Check) -> dict[str, Any]:
@@ -27,6 +30,7 @@ def _check(check: Check) -> dict[str, Any]:
         "baseline": check.baseline or None,
         "delta": check.delta or None,
         "waiver": check.waiver or None,
+        "infrastructure": check.infrastructure,
     }
 
 
@@ -64,6 +68,7 @@ def _counts(counts: Counts | None) -> dict[str, Any] | None:
         "success_rate": counts.success_rate,
         "met_expected_outcomes": counts.met_expected_outcomes,
         "total_expected_outcomes": counts.total_expected_outcomes,
+        "infrastructure_runs": counts.infrastructure_runs,
     }
 
 
@@ -75,6 +80,7 @@ def _run(report: RunReport) -> dict[str, Any]:
         "scenario": run.scenario_name,
         "status": run.status_text,
         "blamed": report.blamed,
+        "infrastructure": run.infrastructure or None,
         "reasons": list(report.reasons),
     }
 
@@ -116,6 +122,7 @@ def render(verdict: Verdict | NoVerdict) -> str:
             {
                 "schema_version": SCHEMA_VERSION,
                 "verdict": verdict.status.value,
+                "failure": None,
                 "error": verdict.error,
                 "policy": verdict.policy_source,
                 "policy_file": verdict.policy_file,
@@ -132,6 +139,7 @@ def render(verdict: Verdict | NoVerdict) -> str:
     document = {
         "schema_version": SCHEMA_VERSION,
         "verdict": verdict.status.value,
+        "failure": verdict.failure,
         "error": None,
         "policy": verdict.policy_source,
         "policy_file": verdict.policy_file,

@@ -154,7 +154,8 @@ def _check_case(check: Check, policy_file: str | None, counts: _Counts) -> str:
         text += f"\n{check.reason}"  # the message is cut short: the details keep it whole
     detail = xml_safe(cap(text, OUTPUT_LIMIT))
     if check.outcome is Outcome.FAIL:
-        child = _outcome(counts, "failure", "gate", check.reason, detail)
+        kind = "infrastructure" if check.infrastructure else "gate"
+        child = _outcome(counts, "failure", kind, check.reason, detail)
     elif check.outcome is Outcome.WARN:
         child = _outcome(counts, "skipped", "warning", f"warning: {check.reason}", detail)
     elif check.outcome is Outcome.SKIP:
@@ -197,7 +198,8 @@ def _run_case(report: RunReport, gate_failed: bool, counts: _Counts) -> str:
     first = report.reasons[0] if report.reasons else "run did not pass"
     child = None
     if gate_failed and report.blamed:
-        child = _outcome(counts, "failure", "run", first, _run_output(report, told=True))
+        kind = "infrastructure" if run.infrastructure else "run"
+        child = _outcome(counts, "failure", kind, first, _run_output(report, told=True))
     elif report.failed:
         message = f"tolerated by policy: {first}"
         child = _outcome(counts, "skipped", "tolerated", message, _run_output(report, told=True))
@@ -223,6 +225,10 @@ def _properties(verdict: Verdict | NoVerdict) -> dict[str, str]:
         return _cleaned(props)
     if verdict.result is not None:
         props["result_status"] = verdict.result.status_text
+    if verdict.failure != "none":
+        props["failure"] = verdict.failure
+    if verdict.counts is not None and verdict.counts.infrastructure_runs:
+        props["infrastructure_runs"] = str(verdict.counts.infrastructure_runs)
     if verdict.result_url:
         props["result_url"] = verdict.result_url
     if verdict.baseline is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gate.reporters.failure import failure_text, infrastructure_text
 from gate.reporters.text import one_line
 from gate.rules.checks import Check, Outcome, WaiverState, fmt, plural
 from gate.rules.evaluate import NoVerdict, RunReport, Verdict, VerdictStatus
@@ -118,7 +119,23 @@ def waiver_state(waiver: WaiverState) -> str:
 
 def _reasons(checks: tuple[Check, ...]) -> list[str]:
     flagged = [check for check in checks if check.outcome in (Outcome.FAIL, Outcome.WARN)]
-    return [f"- **{cell(check.title)}**: {cell(check.reason, 500)}" for check in flagged]
+    return [
+        f"- **{cell(check.title)}**{' (infrastructure)' if check.infrastructure else ''}: "
+        f"{cell(check.reason, 500)}"
+        for check in flagged
+    ]
+
+
+def failure_lines(verdict: Verdict) -> list[str]:
+    """The kind of failure, and the runs infrastructure failed, each on its own line."""
+    lines = []
+    failure = failure_text(verdict)
+    if failure:
+        lines += [f"**Failure:** {failure}", ""]
+    infrastructure = infrastructure_text(verdict)
+    if infrastructure:
+        lines += [f"**Infrastructure:** {infrastructure}", ""]
+    return lines
 
 
 def _runs_section(verdict: Verdict) -> list[str]:
@@ -159,6 +176,8 @@ def head(
     lines += [f"Policy: `{escape(verdict.policy_source, 200)}`{for_commit}", ""]
     if isinstance(verdict, NoVerdict):
         lines += [f"**No verdict could be reached:** {escape(verdict.error, 1000)}", ""]
+    else:
+        lines += failure_lines(verdict)
     return lines
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gate import lazy
+from gate.reporters.failure import failure_text, infrastructure_text
 from gate.reporters.text import one_line
 from gate.rules.checks import Outcome, fmt, plural
 from gate.rules.evaluate import NoVerdict, Verdict, VerdictStatus
@@ -100,7 +101,20 @@ def _check_lines(verdict: Verdict, paint: _Painter, width: int | None) -> list[s
         lines.append(f"  {paint(mark, colour)}  {label[0].ljust(column)}  {values}")
         lines += [f"{_INDENT}{piece}" for piece in label[1:]]
         if check.outcome in (Outcome.FAIL, Outcome.WARN):
-            lines.append(f"{_INDENT}{one_line(check.reason, 200)}")
+            cause = "infrastructure: " if check.infrastructure else ""
+            lines.append(f"{_INDENT}{cause}{one_line(check.reason, 200)}")
+    return lines
+
+
+def _failure_lines(verdict: Verdict, paint: _Painter) -> list[str]:
+    """The kind of failure, and the runs infrastructure failed, each on its own line."""
+    lines = []
+    failure = failure_text(verdict)
+    if failure:
+        lines.append(f"  failure: {paint(failure, 'bold')}")
+    infrastructure = infrastructure_text(verdict)
+    if infrastructure:
+        lines.append(f"  infrastructure: {infrastructure}")
     return lines
 
 
@@ -152,6 +166,7 @@ def render(verdict: Verdict | NoVerdict, *, color: bool = False, width: int | No
     if isinstance(verdict, NoVerdict):
         lines.append(f"  {one_line(verdict.error, 500)}")
     else:
+        lines += _failure_lines(verdict, paint)
         lines += _baseline_line(verdict)
         lines += _check_lines(verdict, paint, width)
         lines += _waiver_lines(verdict, paint)

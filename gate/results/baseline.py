@@ -34,6 +34,10 @@ _RESULT_KEYS = (
     "scenarios",
     "critical_categories",
     "created_at",
+    # What tells the baseline's infrastructure-failed runs apart (gate.results.infrastructure)
+    "failed_infrastructure_runs",
+    "not_connected_runs",
+    "run_as_text",
 )
 _RUN_KEYS = (
     "id",
@@ -43,6 +47,8 @@ _RUN_KEYS = (
     "status",
     "success",
     "critical_categories",
+    "error_message",  # with duration and metadata.ended_reason: infrastructure signals
+    "duration",
 )
 _METRIC_KEYS = (
     "id",
@@ -79,6 +85,9 @@ def _run(run: Mapping[str, Any]) -> dict[str, Any]:
             _pick(item, _FINDING_KEYS) if is_mapping(item) else item
             for item in kept["critical_categories"]
         ]
+    metadata = run.get("metadata")
+    if is_mapping(metadata) and "ended_reason" in metadata:
+        kept["metadata"] = {"ended_reason": metadata["ended_reason"]}
     expected = run.get("expected_outcome")
     if is_mapping(expected) and "score" in expected:
         kept["expected_outcome"] = {"score": expected["score"]}

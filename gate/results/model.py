@@ -111,7 +111,15 @@ class Run:
     error_message: str
     duration: str
     details: RunDetails = field(repr=False)
-    infrastructure: str = ""  # why the run is infrastructure-failed; "" when it is not
+    # Why the run is infrastructure-failed (a call that never connected, a provider error),
+    # "" when it is not: decided by gate.results.infrastructure when the payload is read.
+    infrastructure: str = ""
+
+    @property
+    def passed(self) -> bool:
+        """Passed, and for real: a run that says it passed but is infrastructure-failed (an
+        error message with ``success: true``, per Cekura's guidance) did not."""
+        return self.success is True and not self.infrastructure
 
     @property
     def metrics(self) -> tuple[MetricValue, ...]:

@@ -16,8 +16,10 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeGuard
 
-from gate import dataclasses, lazy
+from gate import lazy
+from gate.dataclasses import dataclass
 from gate.errors import ResultError
+from gate.results.infrastructure import infrastructure_reason, run_id_set
 from gate.results.model import Finding, MetricKind, MetricValue, Result, Run, Status, SummaryMetric
 
 
@@ -290,8 +292,31 @@ def _personality(raw: Mapping[str, Any]) -> str:
     return name
 
 
-def normalise_run(raw: object, key: object) -> Run:
-    """One run entry; ``key`` is its id in the ``runs`` dict (used when ``id`` is absent)."""
+@dataclass(frozen=True, slots=True)
+class InfrastructureLists:
+    """What the result says about its runs' infrastructure (``gate.results.infrastructure``):
+    ``failed_infrastructure_runs`` (``None``: null or absent), ``not_connected_runs``, and
+    whether it ran as text."""
+
+    failed: frozenset[int] | None = None
+    not_connected: frozenset[int] = frozenset()
+    text_result: bool = False
+
+    @classmethod
+    def of(cls, payload: Mapping[str, Any]) -> InfrastructureLists:
+        return cls(
+            run_id_set(payload.get("failed_infrastructure_runs")),
+            run_id_set(payload.get("not_connected_runs")) or frozenset(),
+            as_bool(payload.get("run_as_text")) is True,
+        )
+
+
+NO_LISTS = InfrastructureLists()
+
+
+def normalise_run(raw: object, key: object, infrastructure: InfrastructureLists = NO_LISTS) -> Run:
+    """One run entry; ``key`` is its id in the ``runs`` dict (used when ``id`` is absent);
+    ``infrastructure`` is what the result says about its runs' infrastructure."""
     if not isinstance(raw, Mapping):
         raise ResultError(f"runs[{key!r}]: expected an object, got {json_type(raw)}")
     run_id = as_int(raw.get("id"))
@@ -318,6 +343,13 @@ def normalise_run(raw: object, key: object) -> Run:
         error_message=as_text(raw.get("error_message")),
         duration=repeated_text(raw.get("duration")),
         details=_RunDetails(raw.get("evaluation"), raw.get("transcript")),
+        infrastructure=infrastructure_reason(
+            raw,
+            run_id,
+            failed_infrastructure=infrastructure.failed,
+            not_connected=infrastructure.not_connected,
+            text_result=infrastructure.text_result,
+        ),
     )
 
 
@@ -344,14 +376,14 @@ def run_items(raw: object) -> Iterable[tuple[object, object]]:
     raise ResultError(f"'runs' must be an object keyed by run id, got {json_type(raw)}")
 
 
-def _runs(raw: object, notes: list[str]) -> tuple[Run, ...]:
+def _runs(raw: object, notes: list[str], infrastructure: InfrastructureLists) -> tuple[Run, ...]:
     """The runs by id; a run listed twice under one id is one run (the first entry, or the
     one that did not pass when they disagree)."""
     runs: dict[int, Run] = {}
     listed = 0
     for key, item in run_items(raw):
         listed += 1
-        run = normalise_run(item, key)
+        run = normalise_run(item, key, infrastructure)
         kept = runs.get(run.id)
         if kept is None or (kept.success is True and run.success is not True):
             runs[run.id] = run  # entries that disagree: the one that did not pass
@@ -485,9 +517,7 @@ def normalise(payload: object, *, runs_bulk_hint: str = RUNS_FILE_HINT) -> Resul
         total_runs=summary_count(payload, "total_runs_count", notes),
         success_runs=summary_count(payload, "success_runs_count", notes),
         completed_runs=summary_count(payload, "completed_runs_count", notes),
-        runs=_infrastructure_marked(
-            _runs(payload.get("runs"), notes), payload.get("failed_infrastructure_runs")
-        ),
+        runs=_runs(payload.get("runs"), notes, _infrastructure_lists(payload, notes)),
         summary_metrics=_summary_metrics(payload.get("overall_evaluation"), notes),
         failed_reasons=_failed_reasons(payload.get("failed_reasons")),
         notes=tuple(notes),
@@ -496,19 +526,16 @@ def normalise(payload: object, *, runs_bulk_hint: str = RUNS_FILE_HINT) -> Resul
     )
 
 
-def _infrastructure_marked(runs: tuple[Run, ...], listed: object) -> tuple[Run, ...]:
-    """The runs, those the result lists in ``failed_infrastructure_runs`` (ids, maybe as
-    numeric strings; null when the metric is not configured) marked as infrastructure-failed.
-
-    Minimal; the infrastructure work replaces this.
-    """
-    ids = {as_int(item) for item in as_list(listed)}
-    if not ids:
-        return runs
-    reason = "listed in failed_infrastructure_runs"
-    return tuple(
-        dataclasses.replace(run, infrastructure=reason) if run.id in ids else run for run in runs
-    )
+def _infrastructure_lists(payload: Mapping[str, Any], notes: list[str]) -> InfrastructureLists:
+    """The result's infrastructure lists; a ``failed_infrastructure_runs`` that is neither a
+    list nor null is noted, and the runs are then judged by their own signals."""
+    raw = payload.get("failed_infrastructure_runs")
+    if raw is not None and not isinstance(raw, list):
+        notes.append(
+            f"failed_infrastructure_runs is {_shown(raw)}, not a list of run ids; ignored, "
+            "each run judged by its own signals"
+        )
+    return InfrastructureLists.of(payload)
 
 
 def _named_items(raw: object) -> tuple[tuple[int | None, str], ...]:

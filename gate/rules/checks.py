@@ -51,6 +51,9 @@ class Check:
     test_id: str = ""
     family: str = ""
     line: int | None = None
+    # Failed (or warned) because of infrastructure, not the agent: the infrastructure rule,
+    # a result that ended failed, runs that never connected (see gate.rules.evaluate).
+    infrastructure: bool = False
 
     @property
     def identity(self) -> str:

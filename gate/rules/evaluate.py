@@ -22,8 +22,17 @@ import enum
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from gate import dataclasses
 from gate.dataclasses import dataclass, field
-from gate.policy.model import ExpectedOutcomesRule, Level, Policy, RunsRule, SuccessRateRule
+from gate.policy.model import (
+    DEFAULT_INFRASTRUCTURE,
+    ExpectedOutcomesRule,
+    InfrastructureRuns,
+    Level,
+    Policy,
+    RunsRule,
+    SuccessRateRule,
+)
 from gate.results.model import MetricKind, MetricValue, Result, Run, Status
 from gate.rules.categories import NOT_A_FINDING, check_critical_categories
 from gate.rules.checks import (
@@ -43,6 +52,13 @@ from gate.rules.checks import (
     short,
     waiver_state,
 )
+from gate.rules.infrastructure import (
+    check_infrastructure,
+    check_judged,
+    infrastructure_ids,
+    judged_result,
+    with_causes,
+)
 from gate.rules.metrics import RunMetrics, metric_checks
 from gate.rules.scenarios import check_scenarios
 
@@ -54,6 +70,7 @@ __all__ = [
     "BaselineInfo",
     "Check",
     "Counts",
+    "FailureKind",
     "NoVerdict",
     "Outcome",
     "RunReport",
@@ -74,6 +91,14 @@ class VerdictStatus(enum.Enum):
     WARN = "warn"
     FAIL = "fail"
     ERROR = "error"
+
+
+class FailureKind(enum.Enum):
+    """What a failed verdict's failing checks blame: the agent, or the infrastructure (calls
+    that never connected, provider errors). A verdict can have both."""
+
+    AGENT = "agent"
+    INFRASTRUCTURE = "infrastructure"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +130,8 @@ class Counts:
     success_rate: float | None
     met_expected_outcomes: int | None
     total_expected_outcomes: int | None
+    infrastructure_runs: int = 0  # of the result's runs; the rules leave them out by default
+    left_out: int = 0  # infrastructure-failed runs these counts leave out (a rule's view)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +161,27 @@ class Verdict:
     @property
     def warned_checks(self) -> tuple[Check, ...]:
         return tuple(check for check in self.checks if check.outcome is Outcome.WARN)
+
+    @property
+    def failure_kinds(self) -> tuple[FailureKind, ...]:
+        """What the failing checks blame, agent first; empty unless the verdict failed."""
+        blamed = {check.infrastructure for check in self.failed_checks}
+        kinds = ((False, FailureKind.AGENT), (True, FailureKind.INFRASTRUCTURE))
+        return tuple(kind for infrastructure, kind in kinds if infrastructure in blamed)
+
+    @property
+    def failure(self) -> str:
+        """The kind of failure as one word: ``agent``, ``infrastructure``, ``both``, or
+        ``none`` for a verdict that did not fail."""
+        kinds = self.failure_kinds
+        if not kinds:
+            return "none"
+        return kinds[0].value if len(kinds) == 1 else "both"
+
+    @property
+    def infrastructure_only(self) -> bool:
+        """A failure of the infrastructure alone (its own exit code)."""
+        return self.failure_kinds == (FailureKind.INFRASTRUCTURE,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,22 +222,27 @@ def count_runs(result: Result) -> Counts:
     """
     total = result.run_total
     if result.runs:
-        successful = sum(1 for run in result.runs if run.success is True)
+        successful = sum(1 for run in result.runs if run.passed)
     else:
         successful = min(result.success_runs or 0, total)
     met, expected_total = _expected_outcome_counts(result)
+    # Cekura's rate counts a run that passed with an error message as a pass; it is not one.
+    false_passes = any(run.success is True and not run.passed for run in result.runs)
     return Counts(
         total_runs=total,
         successful_runs=successful,
         failed_runs=total - successful,
-        success_rate=_success_rate(result, successful, total),
+        success_rate=_success_rate(result, successful, total, ignore_cekuras=false_passes),
         met_expected_outcomes=met,
         total_expected_outcomes=expected_total,
+        infrastructure_runs=len(infrastructure_ids(result)),
     )
 
 
-def _success_rate(result: Result, successful: int, total: int) -> float | None:
-    rate = result.success_rate
+def _success_rate(
+    result: Result, successful: int, total: int, *, ignore_cekuras: bool = False
+) -> float | None:
+    rate = None if ignore_cekuras else result.success_rate
     if rate is None:
         return percent(successful, total) if total else None
     if 0 < rate <= 1 and total:
@@ -215,7 +268,14 @@ def _expected_outcome_counts(result: Result) -> tuple[int | None, int | None]:
 
 
 def _failed_run_ids(result: Result) -> tuple[int, ...]:
-    return tuple(run.id for run in result.runs if run.success is not True)
+    return tuple(run.id for run in result.runs if not run.passed)
+
+
+def _left_out(counts: Counts) -> str:
+    """What a check's actual value adds when its counts leave runs out."""
+    if not counts.left_out:
+        return ""
+    return f" ({plural(counts.left_out, 'infrastructure-failed run')} left out)"
 
 
 def check_status(result: Result, counts: Counts) -> Check:
@@ -245,6 +305,8 @@ def check_success_rate(
     rate = counts.success_rate
     base_rate = base.success_rate if base is not None else None
     no_rate = "the result has no runs, so it has no success rate"
+    if counts.left_out and not counts.total_runs:
+        no_rate = "every run is infrastructure-failed, so there is no success rate to judge"
     checks = []
     if rule.min is not None:
         reason = f"success rate {fmt(rate, '%')} is below {fmt(rule.min, '%')}"
@@ -253,7 +315,7 @@ def check_success_rate(
             "Success rate",
             rule.level,
             f">= {fmt(rule.min, '%')}",
-            fmt(rate, "%"),
+            fmt(rate, "%") + _left_out(counts),
             rate is not None and rate >= rule.min,
             reason if rate is not None else no_rate,
             _failed_run_ids(result),
@@ -287,6 +349,11 @@ def check_expected_outcomes(
         if run.expected_outcome_score is not None and run.expected_outcome_score < 100
     )
     none_reason = "the result has no evaluated expected outcomes (total is 0)"
+    if counts.left_out:
+        none_reason = (
+            f"no run left to judge has an evaluated expected outcome ({counts.left_out} "
+            "infrastructure-failed left out)"
+        )
     checks = []
     if rule.min_met_percent is not None:
         share = percent(met or 0, total) if total else None
@@ -332,7 +399,12 @@ def check_expected_outcomes(
     return checks
 
 
-def check_runs(rule: RunsRule, result: Result, counts: Counts) -> list[Check]:
+def check_runs(
+    rule: RunsRule, result: Result, counts: Counts, all_runs: int | None = None
+) -> list[Check]:
+    """``min_total`` counts ``all_runs`` (infrastructure-failed runs are still runs of the
+    result; default: ``counts``' total); ``max_failed`` counts ``counts``."""
+    total = counts.total_runs if all_runs is None else all_runs
     checks = []
     if rule.min_total is not None:
         checks.append(
@@ -341,9 +413,9 @@ def check_runs(rule: RunsRule, result: Result, counts: Counts) -> list[Check]:
                 "Runs in total",
                 rule.level,
                 f">= {rule.min_total}",
-                str(counts.total_runs),
-                counts.total_runs >= rule.min_total,
-                f"the result has {plural(counts.total_runs, 'run')}, fewer than {rule.min_total}",
+                str(total),
+                total >= rule.min_total,
+                f"the result has {plural(total, 'run')}, fewer than {rule.min_total}",
             )
         )
     if rule.max_failed is not None:
@@ -356,13 +428,15 @@ def check_runs(rule: RunsRule, result: Result, counts: Counts) -> list[Check]:
             if counts.total_runs
             else "the result has no runs; no data is never a pass"
         )
+        if counts.left_out and not counts.total_runs:
+            reason = "every run is infrastructure-failed, so no run was judged"
         checks.append(
             make_check(
                 "runs.max_failed",
                 "Runs failed",
                 rule.level,
                 f"<= {rule.max_failed}",
-                f"{counts.failed_runs} of {counts.total_runs}",
+                f"{counts.failed_runs} of {counts.total_runs}" + _left_out(counts),
                 ok,
                 reason,
                 _failed_run_ids(result),
@@ -390,10 +464,12 @@ def _binary_failures(metrics: Iterable[MetricValue]) -> list[str]:
 
 
 def run_reasons(run: Run) -> tuple[str, ...]:
-    """Why a run failed, in the order a reader wants it."""
+    """Why a run failed, in the order a reader wants it: infrastructure first."""
     reasons: list[str] = []
     error = short(run.error_message, 500)
-    if run.status is not Status.COMPLETED:
+    if run.infrastructure:  # its reason quotes the error or the status where it is that
+        reasons.append(f"infrastructure failure: {run.infrastructure}")
+    elif run.status is not Status.COMPLETED:
         reasons.append(error or f"run ended {short(run.status_text, 40)}")
     elif error:
         reasons.append(f"error: {error}")
@@ -420,7 +496,12 @@ def run_reasons(run: Run) -> tuple[str, ...]:
 
 def _run_reports(result: Result, blamed: frozenset[int]) -> tuple[RunReport, ...]:
     return tuple(
-        RunReport(run, run.success is not True, run_reasons(run), run.id in blamed)
+        RunReport(
+            run,
+            not run.passed,
+            run_reasons(run),
+            run.id in blamed,
+        )
         for run in result.runs
     )
 
@@ -436,7 +517,8 @@ def _rule_checks(
     today: datetime.date | None,
 ) -> list[Check]:
     rules = policy.rules
-    base_counts = count_runs(baseline) if baseline is not None else None
+    now = _Views(result, counts)
+    before = _Views(baseline, count_runs(baseline)) if baseline is not None else None
     checks = of_rule([check_status(result, counts)], "result", None)
 
     def add(rule: Any, family: str, subject: str, judge: Any) -> None:
@@ -448,17 +530,34 @@ def _rule_checks(
             rules.success_rate,
             "success_rate",
             "Success rate",
-            lambda r: check_success_rate(r, result, counts, base_counts),
+            lambda r: check_success_rate(
+                r, *now.seen_by(r), before.seen_by(r)[1] if before else None
+            ),
         )
     if rules.expected_outcomes:
         add(
             rules.expected_outcomes,
             "expected_outcomes",
             "Expected outcomes",
-            lambda r: check_expected_outcomes(r, result, counts),
+            lambda r: check_expected_outcomes(r, *now.seen_by(r)),
         )
     if rules.runs:
-        add(rules.runs, "runs", "Runs", lambda r: check_runs(r, result, counts))
+        add(
+            rules.runs,
+            "runs",
+            "Runs",
+            lambda r: check_runs(r, *now.seen_by(r), all_runs=counts.total_runs),
+        )
+    infrastructure = rules.infrastructure
+    if infrastructure is not None or counts.infrastructure_runs:
+        add(
+            infrastructure or DEFAULT_INFRASTRUCTURE,
+            "infrastructure",
+            "Infrastructure failures",
+            lambda r: check_infrastructure(r, result),
+        )
+    if counts.infrastructure_runs:
+        checks.extend(of_rule([check_judged(result)], "infrastructure", None))
     if rules.critical_categories:
         add(
             rules.critical_categories,
@@ -467,18 +566,41 @@ def _rule_checks(
             lambda r: check_critical_categories(r, result, baseline),
         )
     # The metric rules' metrics, gathered once for all of them when one first needs the runs.
-    now = RunMetrics(rules.metrics, result)
-    before = RunMetrics(rules.metrics, baseline) if baseline is not None else None
+    metrics_now = RunMetrics(rules.metrics, result)
+    metrics_before = RunMetrics(rules.metrics, baseline) if baseline is not None else None
     for index, metric in enumerate(rules.metrics):
         add(
             metric,
             "metrics",
             metric.label,
-            lambda r, i=index: metric_checks(i, r, now, before),
+            lambda r, i=index: metric_checks(i, r, metrics_now, metrics_before),
         )
     if rules.scenarios:
         checks.extend(check_scenarios(rules.scenarios, result, baseline, today))
     return checks
+
+
+class _Views:
+    """A result with its counts, as a rule sees it: every run (``infrastructure: count``), or
+    without the infrastructure-failed ones (``exclude``, the default; worked out once)."""
+
+    def __init__(self, result: Result, counts: Counts) -> None:
+        self.every_run = (result, counts)
+        self._judged: tuple[Result, Counts] | None = None
+
+    def seen_by(self, rule: Any) -> tuple[Result, Counts]:
+        if rule.infrastructure is InfrastructureRuns.COUNT:
+            return self.every_run
+        if self._judged is None:
+            result, counts = self.every_run
+            judged = judged_result(result)
+            left_out = counts.infrastructure_runs
+            self._judged = (
+                (judged, dataclasses.replace(count_runs(judged), left_out=left_out))
+                if judged is not result
+                else self.every_run
+            )
+        return self._judged
 
 
 def _status(checks: Iterable[Check]) -> VerdictStatus:
@@ -512,7 +634,7 @@ def evaluate(
     ``today`` decides which waivers have expired (without it, every dated one has).
     """
     counts = count_runs(result)
-    checks = identify(_rule_checks(policy, result, counts, baseline, today))
+    checks = identify(with_causes(_rule_checks(policy, result, counts, baseline, today), result))
     blamed = frozenset(
         run_id for check in checks if check.outcome is Outcome.FAIL for run_id in check.run_ids
     )

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from gate import dataclasses
 from gate.dataclasses import dataclass
-from gate.policy.model import ScenarioRule, ScenariosRule
+from gate.policy.model import InfrastructureRuns, ScenarioRule, ScenariosRule
 from gate.results.model import Result, Run
 from gate.rules.checks import (
     NO_BASELINE,
@@ -45,14 +45,15 @@ class ScenarioRuns:
     scenario_id: int | None
     name: str
     runs: tuple[Run, ...]
+    infrastructure: int = 0  # infrastructure-failed runs left out of ``runs``
 
     @property
     def passes(self) -> int:
-        return sum(1 for run in self.runs if run.success is True)
+        return sum(1 for run in self.runs if run.passed)
 
     @property
     def failed_run_ids(self) -> tuple[int, ...]:
-        return tuple(run.id for run in self.runs if run.success is not True)
+        return tuple(run.id for run in self.runs if not run.passed)
 
 
 def scenario_key(scenario_id: int | None, name: str) -> ScenarioKey:
@@ -67,6 +68,19 @@ def group_by_scenario(runs: Iterable[Run]) -> list[ScenarioRuns]:
         ScenarioRuns(key, members[0].scenario_id, members[0].scenario_name, tuple(members))
         for key, members in groups.items()
     ]
+
+
+def judged_groups(groups: Iterable[ScenarioRuns]) -> list[ScenarioRuns]:
+    """The groups without their infrastructure-failed runs (``infrastructure: exclude``, the
+    default): those runs happened, so ``frequency`` does not count them as missing."""
+    judged = []
+    for group in groups:
+        left_out = sum(1 for run in group.runs if run.infrastructure)
+        if left_out:
+            runs = tuple(run for run in group.runs if not run.infrastructure)
+            group = dataclasses.replace(group, runs=runs, infrastructure=left_out)
+        judged.append(group)
+    return judged
 
 
 def scenario_matches(rule: ScenarioRule, scenario_id: int | None, name: str) -> bool:
@@ -86,8 +100,9 @@ def is_glob(pattern: str) -> bool:
 
 
 def _needed(rule: ScenarioRule, group: ScenarioRuns) -> int:
-    """The runs the scenario should have had: its runs, or ``frequency`` if more."""
-    return max(len(group.runs), rule.frequency or 0)
+    """The runs the scenario should have had: its runs, or ``frequency`` if more (less the
+    infrastructure-failed runs left out: they happened, but are not judged)."""
+    return max(len(group.runs), (rule.frequency or 0) - group.infrastructure)
 
 
 def scenario_passed(rule: ScenarioRule | None, group: ScenarioRuns) -> bool:
@@ -107,11 +122,14 @@ def _scenario_bound_checks(
     index: int, rule: ScenarioRule, group: ScenarioRuns, name: str
 ) -> list[Check]:
     needed = _needed(rule, group)
+    happened = len(group.runs) + group.infrastructure
     short_of = (
-        f" ({len(group.runs)} of the {rule.frequency} runs expected are in the result)"
-        if rule.frequency and len(group.runs) < rule.frequency
+        f" ({happened} of the {rule.frequency} runs expected are in the result)"
+        if rule.frequency and happened < rule.frequency
         else ""
     )
+    if group.infrastructure:
+        short_of += f" ({plural(group.infrastructure, 'infrastructure-failed run')} left out)"
     checks = []
     if rule.min_passes is not None:
         checks.append(
@@ -127,6 +145,9 @@ def _scenario_bound_checks(
                 group.failed_run_ids,
             )
         )
+        # Only infrastructure-failed runs stand between the scenario and its passes.
+        if group.passes + group.infrastructure >= rule.min_passes and group.infrastructure:
+            checks[-1] = dataclasses.replace(checks[-1], infrastructure=True)
     if rule.min_pass_percent is not None:
         share = percent(group.passes, needed) if needed else 0.0
         checks.append(
@@ -142,6 +163,8 @@ def _scenario_bound_checks(
                 group.failed_run_ids,
             )
         )
+        if not group.runs and group.infrastructure:  # nothing of the scenario was judged
+            checks[-1] = dataclasses.replace(checks[-1], infrastructure=True)
     return checks
 
 
@@ -223,7 +246,7 @@ def check_no_new_failures(
         return make_check(
             "scenarios.no_new_failures", title, rule.level, expected, "n/a", False, NO_BASELINE
         )
-    before = group_by_scenario(baseline.runs)
+    before = judged_groups(group_by_scenario(baseline.runs))
     passed_before = {
         group.key: scenario_passed(_rule_for(rule.each, group), group) for group in before
     }
@@ -256,6 +279,8 @@ def check_no_new_failures(
         check,
         baseline=f"{base_failing} failing",
         delta=f"{signed(len(now_failing) - base_failing)} failing",
+        # New failures that are scenarios none of whose runs could be judged
+        infrastructure=bool(new) and all(not group.runs and group.infrastructure for group in new),
     )
 
 
@@ -263,18 +288,22 @@ def check_scenarios(
     rule: ScenariosRule, result: Result, baseline: Result | None, today: datetime.date | None
 ) -> list[Check]:
     groups = group_by_scenario(result.scenario_runs)  # every attempt, with reruns
+    without_infrastructure = judged_groups(groups)
     checks: list[Check] = []
     for index, each in enumerate(rule.each):
         effective, note, expired = effective_rule(each, today)
+        seen = groups if each.infrastructure is InfrastructureRuns.COUNT else without_infrastructure
         judged = unknown_all(
-            scenario_rule_checks(index, effective, groups), effective.level, result.runs_gap
+            scenario_rule_checks(index, effective, seen), effective.level, result.runs_gap
         )
         checks += annotated(judged, note, expired)
     if rule.no_new_failures:
         enforced, note, expired = effective_rule(rule, today)
         gap = result.runs_gap or (baseline.runs_gap if baseline is not None else None)
         judged = unknown_all(
-            [check_no_new_failures(enforced, groups, baseline)], enforced.level, gap
+            [check_no_new_failures(enforced, without_infrastructure, baseline)],
+            enforced.level,
+            gap,
         )
         checks += of_rule(
             annotated(judged, note, expired), SCENARIOS, rule, "New scenario failures"

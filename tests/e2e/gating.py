@@ -42,7 +42,7 @@ REPORTS = (
     ("--json", "verdict.json"),
     ("--dotenv", "gate.env"),
 )
-VERDICT_FOR_CODE = {0: {"pass", "warn"}, 1: {"fail"}, 2: {"error"}, 3: {"error"}}
+VERDICT_FOR_CODE = {0: {"pass", "warn"}, 1: {"fail"}, 2: {"error"}, 3: {"error"}, 4: {"fail"}}
 SUMMARY_ERROR = "## :no_entry: Cekura gate: no verdict"
 
 
@@ -164,9 +164,10 @@ def assert_reports_agree(outcome: Outcome) -> None:
     """The four reports exist, parse, and tell the story the exit code tells."""
     root = ET.fromstring(outcome.report("junit.xml").encode("utf-8"))  # well-formed XML
     failures = list(root.iter("failure"))
-    assert bool(failures) == (outcome.code == 1), (outcome.code, outcome.stderr)
+    # failures iff the gate failed: 1, or 4 when only infrastructure failed it
+    assert bool(failures) == (outcome.code in (1, 4)), (outcome.code, outcome.stderr)
     kinds = [kind for kind, _, _ in outcome.junit().values()]
-    assert ("failure" in kinds) == (outcome.code == 1)
+    assert ("failure" in kinds) == (outcome.code in (1, 4))
     verdict = outcome.doc()["verdict"]
     assert verdict in VERDICT_FOR_CODE[outcome.code], (outcome.code, verdict, outcome.stderr)
     assert outcome.dotenv()["GATE_VERDICT"] == verdict

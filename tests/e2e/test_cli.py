@@ -108,7 +108,7 @@ def test_pass_exits_0_and_writes_every_report(tmp_path):
     assert all(status_of(case)[0] == "passed" for case in junit_cases(out / "junit.xml"))
 
 
-@pytest.mark.parametrize(("flags", "code"), [([], 0), (["--warn-exit-code", "4"], 4)])
+@pytest.mark.parametrize(("flags", "code"), [([], 0), (["--warn-exit-code", "5"], 5)])
 def test_pass_with_warnings_exits_0_or_the_warn_exit_code(tmp_path, flags, code):
     out = tmp_path / "out"
     args = setup_result(tmp_path, WARN_POLICY, failing=1)
@@ -122,7 +122,7 @@ def test_pass_with_warnings_exits_0_or_the_warn_exit_code(tmp_path, flags, code)
 def test_fail_exits_1(tmp_path):
     out = tmp_path / "out"
     args = setup_result(tmp_path, failing=2)
-    run = run_cli("check", *args, "--warn-exit-code", "4", *report_flags(out))
+    run = run_cli("check", *args, "--warn-exit-code", "5", *report_flags(out))
     assert (run.code, run.stderr) == (1, "")  # the warn exit code never hides a failure
     assert run.stdout.startswith("cekura-gate: FAILED result 500")
     assert_sane_output(run)
@@ -223,6 +223,7 @@ USAGE_CASES = [
     ("policy-typo", ["--policy", "{tmp}/typo.yaml"], "did you mean 'success_rate'?", True),
     ("missing-policy", ["--policy", "{tmp}/nope.yaml"], "no such file; write one with", True),
     ("warn-exit-code-3", ["--warn-exit-code", "3"], "3 is not allowed", False),
+    ("warn-exit-code-4", ["--warn-exit-code", "4"], "4 is not allowed", False),
     ("warn-exit-code-130", ["--warn-exit-code", "130"], "130 is not allowed", False),
     ("warn-exit-code-256", ["--warn-exit-code", "256"], "256 is not allowed", False),
     ("warn-exit-code-word", ["--warn-exit-code", "soft"], "expected a whole number", False),

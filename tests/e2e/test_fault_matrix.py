@@ -13,11 +13,11 @@ progress log. Every row, whatever it scripts, gets the same checks (``assert_eve
   must fail fast) plus ``MARGIN_S``: a hang is a failure, never a slow pass;
 * all four reports exist; the JUnit XML re-parses and validates against junit-10.xsd (bar the
   testcase ``file``/``line`` attributes pytest also writes and real consumers read); it holds
-  ``<failure>`` elements iff the exit code is 1 and exactly one ``<error>`` testcase iff the
+  ``<failure>`` elements iff the exit code is 1 or 4 and exactly one ``<error>`` testcase iff the
   gate gave no verdict; the JSON ``verdict`` and the dotenv ``GATE_VERDICT`` match the exit code;
 * the API key (``sk-fault-SECRET-0b0b``) is in no output and no file the gate wrote.
 
-Two more tests: every exit path (0, 1, 2, 3, 130, 143) writes every requested report, and a
+Two more tests: every exit path (0, 1, 2, 3, 4, 130, 143) writes every requested report, and a
 report path whose directory cannot be created is a one-line usage error before any request.
 
 ``test_zz_print_fault_matrix`` (last in the file) prints row id -> exit code, wall time and
@@ -263,7 +263,7 @@ def junit10() -> etree.XMLSchema:
 
 
 def verdict_word(code: int) -> str:
-    return {0: "pass", 1: "fail"}.get(code, "error")
+    return {0: "pass", 1: "fail", 4: "fail"}.get(code, "error")
 
 
 def assert_junit(path: Path, code: int) -> None:
@@ -279,7 +279,8 @@ def assert_junit(path: Path, code: int) -> None:
     assert cases, "a JUnit report with no testcase"
     failures = [case for case in cases if case.find("failure") is not None]
     errors = [case for case in cases if case.find("error") is not None]
-    assert bool(failures) == (code == 1), f"exit {code} with {len(failures)} failed testcases"
+    failed = code in (1, 4)  # 4: failed because of infrastructure only
+    assert bool(failures) == failed, f"exit {code} with {len(failures)} failed testcases"
     assert len(errors) == (1 if code in NO_VERDICT_CODES else 0), f"exit {code}: {len(errors)}"
     if errors:
         assert cases == errors, "a no-verdict report holds only its error testcase"
@@ -745,7 +746,9 @@ MATRIX: list[Row] = [
         3,  # asked for 167: a verdict on 168 is a verdict on the wrong thing
         words=("168",),
     ),
-    Row("status-failed", [completed("failed")], 1, words=("ended with status 'failed'",)),
+    # Cekura's status for connection errors: an infrastructure failure, the agent's failed run
+    # being one the policy tolerates
+    Row("status-failed", [completed("failed")], 4, words=("ended with status 'failed'",)),
     Row("status-timeout", [completed("timeout")], 1, words=("ended with status 'timeout'",)),
     Row(
         "status-cancelled",
@@ -1043,9 +1046,10 @@ def sent(signum: int) -> Act:
 EXIT_PATHS: dict[int, tuple[list[Any], str | None, Act | None]] = {
     # code: (timeline of result 167, a policy replacing the good one, what to do once started)
     0: ([completed()], None, None),
-    1: ([completed("failed")], None, None),
+    1: ([completed("timeout")], None, None),
     2: ([completed()], BAD_POLICY, None),
     3: ([Fault(status=404, body='{"detail": "Not found."}')], None, None),
+    4: ([completed("failed")], None, None),
     130: ([in_progress("running")], None, sent(signal.SIGINT)),
     143: ([in_progress("running")], None, sent(signal.SIGTERM)),
 }

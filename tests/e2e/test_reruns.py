@@ -41,6 +41,11 @@ def api_key() -> str:
     return KEY
 
 
+# Infrastructure failures fail the gate (without the rule they only warn): what stays
+# infrastructure-failed after the reruns is an infrastructure failure, exit 4.
+STRICT_RULES = "  success_rate: {min: 100}\n  infrastructure: {max: 0}\n"
+
+
 def rerun_policy(rerun: str, rules: str = "  success_rate: {min: 100}\n", run: str = RUN) -> str:
     return f"version: 1\n{FAST_WAIT}rules:\n{rules}{run}  rerun: {rerun}\n"
 
@@ -146,10 +151,12 @@ def test_rounds_go_on_while_allowed_and_stop_at_the_cap_on_rounds(tmp_path, fake
         [Round({101: ["infra"]}), Round({101: ["infra"]}), Round({101: ["infra"]}), Round({})]
     )
     outcome = gate(
-        tmp_path, fake.url, policy_text=rerun_policy("{infrastructure: 2, max_calls: 20}")
+        tmp_path,
+        fake.url,
+        policy_text=rerun_policy("{infrastructure: 2, max_calls: 20}", STRICT_RULES),
     )
     assert [body["scenarios"] for body in triggers(fake)] == [[101, 202, 303], [101], [101]]
-    assert outcome.code == 1
+    assert outcome.code == 4
     assert reruns_of(outcome)["result_ids"] == [167, 168, 169]
 
 
@@ -231,11 +238,13 @@ def test_flags_override_the_policy(tmp_path, fake):
 def test_a_round_whose_post_may_have_arrived_is_not_retried(tmp_path, fake):
     fake.script_triggers([Round({101: ["infra"]}), Fault(drop_connection=True), Round({})])
     outcome = gate(
-        tmp_path, fake.url, policy_text=rerun_policy("{infrastructure: 2, max_calls: 9}")
+        tmp_path,
+        fake.url,
+        policy_text=rerun_policy("{infrastructure: 2, max_calls: 9}", STRICT_RULES),
     )
     bodies = triggers(fake)
     assert len(bodies) == 2, bodies  # the first, and round 1 once: never again
-    assert outcome.code == 1  # 101's only attempt was infrastructure-failed
+    assert outcome.code == 4  # 101's only attempt was infrastructure-failed
     reruns = reruns_of(outcome)
     assert reruns["result_ids"] == [FIRST]
     [note] = [note for note in reruns["notes"] if note.startswith("rerun round 1")]
@@ -271,9 +280,9 @@ def test_a_rerun_result_that_never_finishes_is_stopped_and_the_gate_judges_what_
     tmp_path, fake
 ):
     fake.script_triggers([Round({101: ["infra"]}), Round({}, running_polls=10_000)])
-    policy = rerun_policy("{infrastructure: 1, max_calls: 6}")
+    policy = rerun_policy("{infrastructure: 1, max_calls: 6}", STRICT_RULES)
     outcome = gate(tmp_path, fake.url, "--timeout", "1s", policy_text=policy)
-    assert outcome.code == 1  # judged on the first result: 101 never connected
+    assert outcome.code == 4  # judged on the first result: 101 never connected
     assert len(triggers(fake)) == 2
     assert len(fake.requests_to("/test_framework/v1/results/168/end_calls/")) == 1
     reruns = reruns_of(outcome)

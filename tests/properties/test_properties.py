@@ -962,13 +962,13 @@ def policy_error(text: str) -> str:
         ),
         (
             'version: 1\nrules:\n  runs: {min_total: 1, "a\\nb": 2}\n',
-            "rules.runs.a\\nb: unknown key; expected one of min_total, max_failed, level, "
-            "until, reason, test_id",
+            "rules.runs.a\\nb: unknown key; expected one of min_total, max_failed, "
+            "infrastructure, level, until, reason, test_id",
         ),
         (
             'version: 1\nrules:\n  runs: {min_total: 1, "a\\u2028\\rb\\x1b": 2}\n',
             "rules.runs.a\\u2028\\rb\\x1b: unknown key; expected one of min_total, max_failed, "
-            "level, until, reason, test_id",
+            "infrastructure, level, until, reason, test_id",
         ),
     ],
     ids=["top-level", "nested", "other-breaks-and-controls"],

@@ -762,6 +762,7 @@ PERCENT_KEYS = {
     "rules.success_rate.min": "  success_rate: {{min: {v}}}\n",
     "rules.success_rate.max_drop": "  success_rate: {{max_drop: {v}}}\n",
     "rules.expected_outcomes.min_met_percent": "  expected_outcomes: {{min_met_percent: {v}}}\n",
+    "rules.infrastructure.max_percent": "  infrastructure: {{max_percent: {v}}}\n",
     "rules.metrics[].p50.max_increase_percent": "  metrics: [{{name: x, p50: "
     "{{max_increase_percent: {v}}}}}]\n",
     "rules.metrics[].p50.max_decrease_percent": "  metrics: [{{name: x, p50: "

@@ -96,6 +96,37 @@ def warning_verdict() -> Verdict:
     )
 
 
+INFRA_POLICY = """\
+version: 1
+rules:
+  success_rate: {min: 90}
+  runs: {max_failed: 0}
+  infrastructure: {max: 0, test_id: infrastructure}
+"""
+
+
+def infrastructure_verdict() -> Verdict:
+    """Every failed run is infrastructure-failed: one never connected (the result says so),
+    one ended with a SIP error before it began."""
+    runs = [
+        make_run(1),
+        make_run(2, success=False, expected_outcome={}, metadata={"ended_reason": "x"}),
+        make_run(
+            3,
+            scenario=2,
+            scenario_name="Cancel a booking",
+            status="failed",
+            success=None,
+            duration="00:00",
+            expected_outcome={},
+            error_message="SIP 503 Service Unavailable",
+        ),
+    ]
+    payload = make_result(runs, not_connected_runs=[2])
+    verdict = evaluate(policy_from(INFRA_POLICY), normalise(payload))
+    return dataclasses.replace(verdict, result_url=f"{DASHBOARD}/results/500")
+
+
 def error_verdict() -> NoVerdict:
     return no_verdict(
         "results/167.json: the result is not valid JSON: line 1, column 21: "
@@ -109,6 +140,7 @@ SCENARIOS: dict[str, Callable[[], Verdict | NoVerdict]] = {
     "pass": passing_verdict,
     "warn": warning_verdict,
     "error": error_verdict,
+    "infra": infrastructure_verdict,
 }
 JUDGED = ("fail", "pass", "warn")
 
@@ -129,6 +161,7 @@ FORMATS = (("summary", "md"), ("json", "json"), ("junit", "xml"))
         ("pass", VerdictStatus.PASS),
         ("warn", VerdictStatus.WARN),
         ("error", VerdictStatus.ERROR),
+        ("infra", VerdictStatus.FAIL),
     ],
 )
 def test_scenario_has_its_intended_verdict(scenario, status):
@@ -314,6 +347,7 @@ def test_junit_properties_carry_result_and_policy():
         "policy": "examples/gate.yaml",
         "result_id": "167",
         "result_status": "completed",
+        "failure": "agent",
         "result_url": f"{DASHBOARD}/results/167",
     }
 

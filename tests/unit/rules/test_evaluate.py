@@ -215,7 +215,7 @@ def test_completed_result_without_runs_fails_run_and_outcome_bounds():
     [
         (
             make_result(
-                [make_run(1), make_run(2, success=None, status="failed", error_message="SIP 503")],
+                [make_run(1), make_run(2, success=None)],
                 failed_runs_count=0,
                 success_runs_count=1,
             ),
@@ -634,11 +634,18 @@ def test_out_of_range_success_rate_is_computed_from_runs(rate):
             },
             ("critical category [critical]: Rude", "critical category [no priority]: Odd"),
         ),
-        ({"status": "failed", "success": None, "error_message": "SIP 503"}, ("SIP 503",)),
+        (
+            {"status": "failed", "success": None, "error_message": "SIP 503"},
+            ("infrastructure failure: run ended failed: SIP 503",),
+        ),
         ({"status": "timeout", "success": False, "expected_outcome": {}}, ("run ended timeout",)),
         ({"success": False, "error_message": "socket closed"}, ("error: socket closed",)),
         ({"success": None}, ("run has no success verdict",)),
         ({"success": False}, ("run did not pass its checks",)),
+        (
+            {"success": True, "error_message": "provider 429"},
+            ("infrastructure failure: passed with an error: provider 429",),
+        ),
     ],
     ids=[
         "passing",
@@ -651,13 +658,16 @@ def test_out_of_range_success_rate_is_computed_from_runs(rate):
         "completed-with-error",
         "no-success-verdict",
         "failed-no-detail",
+        "passed-with-error",
     ],
 )
 def test_run_report_reasons(overrides, reasons):
     verdict = judge("success_rate: {min: 0}", make_result([make_run(1, **overrides)]))
     report = verdict.runs[0]
     assert report.reasons == reasons
-    assert report.failed is (overrides.get("success", True) is not True)
+    # a run that passed with an error message is no real pass (Cekura's guidance)
+    not_a_pass = overrides.get("success", True) is not True or "error_message" in overrides
+    assert report.failed is not_a_pass
 
 
 @pytest.mark.parametrize(
@@ -751,8 +761,11 @@ def example_policy_verdict(payload: Payload) -> Verdict:
                 "critical_categories.max.non-critical",
                 # no run has metrics: the warn rule's metric is missing, which fails
                 "metrics[1].p50",
+                # its one run never connected: nothing was judged
+                "expected_outcomes.max_unmet",
+                "infrastructure.judged",
             },
-            set(),
+            {"infrastructure.max"},
             {1},
             "the result ended with status 'failed'",
         ),
@@ -770,8 +783,10 @@ def example_policy_verdict(payload: Payload) -> Verdict:
                 "critical_categories.max.non-critical",
                 # no run has metrics: the warn rule's metric is missing, which fails
                 "metrics[1].p50",
+                # neither run connected: nothing was judged
+                "infrastructure.judged",
             },
-            set(),
+            {"infrastructure.max"},
             {275, 276},
             "the result ended with status 'timeout'",
         ),
@@ -788,7 +803,8 @@ def test_reference_payloads_against_the_example_policy(name, failed, warned, bla
 
 def test_reference_failed_infra_run_report():
     report = example_policy_verdict(load_payload("result_failed_infra.json")).runs[0]
-    assert (report.failed, report.reasons) == (True, ("Failed to create Pipecat session",))
+    reason = "never connected (listed in not_connected_runs): Failed to create Pipecat session"
+    assert (report.failed, report.reasons) == (True, (f"infrastructure failure: {reason}",))
 
 
 def test_bulk_merged_reference_counts_neither_not_a_bug_nor_wrongly_marked():

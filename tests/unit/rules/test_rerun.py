@@ -167,7 +167,11 @@ def test_a_rerun_that_fails_again_keeps_the_slot_failed():
     ledger = rerun(ledger, [(21, 101, "infra")], 2, BOTH)
     union = union_result(ledger)
     assert [run.id for run in union.runs] == [21, 12]
-    assert judge("success_rate: {min: 100}", union).status.value == "fail"
+    # left out of the success rate (the default infrastructure rule warns) ...
+    assert judge("success_rate: {min: 100}", union).status.value == "warn"
+    # ... and an infrastructure failure where a rule caps them
+    verdict = judge("success_rate: {min: 100}\ninfrastructure: {max: 0}", union)
+    assert (verdict.status.value, verdict.failure) == ("fail", "infrastructure")
 
 
 def test_extra_attempts_count_for_k_of_n_but_replace_no_slot():

@@ -1,0 +1,181 @@
+"""Infrastructure failures judged apart, end to end: Cekura's reference infrastructure
+result, a result whose every failed run is infrastructure-failed, a mixed result and one
+where nothing connected, through the command line and every report, and the exit code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import PAYLOADS, make_result, make_run, run_cli
+from tests.e2e.harness import gate_env, run_process
+from tests.e2e.test_cli import junit_cases, report_flags, write
+from tests.golden import status_of
+
+POLICY = "version: 1\nrules:\n  success_rate: {min: 90}\n  runs: {max_failed: 0}\n"
+STRICT = POLICY + "  infrastructure: {max: 0}\n"
+AGENT_FAIL: dict[str, Any] = {"success": False, "expected_outcome": {"score": 0}}
+NEVER_CONNECTED: dict[str, Any] = {
+    "success": False,
+    "status": "failed",
+    "duration": "00:00",
+    "error_message": "SIP 503 Service Unavailable",
+}
+INFRA_EXIT = 4
+
+
+def result_with(*kinds: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    return make_result(
+        [make_run(index, **kind) for index, kind in enumerate(kinds, start=1)], **overrides
+    )
+
+
+def gate(tmp_path: Path, policy: str, payload: dict[str, Any] | Path, *flags: str) -> Any:
+    """``check`` with every report, GitHub outputs and a dotenv; returns the run and the
+    reports as (JSON, Markdown, dotenv, GitHub outputs) text."""
+    out = tmp_path / "out"
+    result = (
+        payload
+        if isinstance(payload, Path)
+        else write(tmp_path / "result.json", json.dumps(payload))
+    )
+    write(tmp_path / "gate.yaml", policy)
+    outputs = write(tmp_path / "github_output", "")
+    run = run_cli(
+        "check",
+        "--policy",
+        str(tmp_path / "gate.yaml"),
+        "--result-file",
+        str(result),
+        "--github",
+        "--dotenv",
+        str(out / "gate.env"),
+        *report_flags(out),
+        *flags,
+        env={"GITHUB_OUTPUT": str(outputs)},
+    )
+    assert "Traceback" not in run.stdout + run.stderr
+    return run, out, outputs.read_text(encoding="utf-8")
+
+
+def verdict_json(out: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((out / "verdict.json").read_text(encoding="utf-8"))
+    return document
+
+
+def dotenv(out: Path) -> dict[str, str]:
+    lines = (out / "gate.env").read_text(encoding="utf-8").splitlines()
+    return dict(line.split("=", 1) for line in lines)
+
+
+def error_annotations(stdout: str) -> list[str]:
+    return [line for line in stdout.splitlines() if line.startswith("::error ")]
+
+
+def github_output(text: str, name: str) -> str:
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"{name}<<"))
+    return lines[start + 1]
+
+
+@pytest.mark.parametrize(
+    ("case", "payload"),
+    [
+        ("cekura-reference", PAYLOADS / "result_failed_infra.json"),
+        ("every-failed-run", result_with({}, {}, NEVER_CONNECTED, NEVER_CONNECTED)),
+        ("nothing-connected", result_with(NEVER_CONNECTED, NEVER_CONNECTED)),
+        ("listed-by-cekura", result_with({}, AGENT_FAIL, failed_infrastructure_runs=["2"])),
+    ],
+)
+def test_an_infrastructure_only_failure_exits_4_and_every_report_says_so(tmp_path, case, payload):
+    run, out, outputs = gate(tmp_path, STRICT, payload)
+    assert run.code == INFRA_EXIT, run.stdout + run.stderr
+    assert "cekura-gate: FAILED result" in run.stdout
+    assert "failure: infrastructure only" in run.stdout
+    assert "the agent (" not in run.stdout  # never "agent failed"
+    document = verdict_json(out)
+    assert (document["verdict"], document["failure"]) == ("fail", "infrastructure")
+    assert all(run["infrastructure"] for run in document["failed_runs"])
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "**Failure:** infrastructure only" in summary
+    assert "infrastructure failure: " in summary
+    assert dotenv(out)["GATE_FAILURE"] == "infrastructure"
+    assert github_output(outputs, "failure") == "infrastructure"
+    errors = error_annotations(run.stdout)
+    assert errors and all("::infrastructure" in line for line in errors), errors
+    failures = [case for case in junit_cases(out / "junit.xml") if status_of(case)[0] == "failure"]
+    assert failures and all(case.result[0].type == "infrastructure" for case in failures)
+
+
+def test_nothing_connected_is_never_green_whatever_the_policy_allows(tmp_path):
+    lenient = (
+        "version: 1\nrules:\n  success_rate: {min: 0}\n  infrastructure: {max: 9, level: warn}\n"
+    )
+    run, out, _ = gate(tmp_path, lenient, result_with(NEVER_CONNECTED, NEVER_CONNECTED))
+    assert run.code == INFRA_EXIT
+    failed = {check["id"] for check in verdict_json(out)["checks"] if check["outcome"] == "fail"}
+    assert "Runs judged" in failed
+
+
+def test_a_mixed_result_is_an_agent_failure_and_reports_both(tmp_path):
+    run, out, outputs = gate(tmp_path, STRICT, result_with({}, AGENT_FAIL, NEVER_CONNECTED))
+    assert run.code == 1
+    assert "failure: the agent and infrastructure" in run.stdout
+    assert verdict_json(out)["failure"] == "both"
+    assert dotenv(out)["GATE_FAILURE"] == "both"
+    assert github_output(outputs, "failure") == "both"
+    assert github_output(outputs, "infrastructure-runs") == "1"
+
+
+def test_an_agent_failure_beside_a_tolerated_infrastructure_failure_blames_the_agent(tmp_path):
+    run, out, _ = gate(tmp_path, POLICY, result_with({}, AGENT_FAIL, NEVER_CONNECTED))
+    assert run.code == 1
+    assert verdict_json(out)["failure"] == "agent"
+    assert verdict_json(out)["counts"]["infrastructure_runs"] == 1
+
+
+def test_a_call_that_never_connected_no_longer_fails_the_agent(tmp_path):
+    # Before: the success rate (2 of 3) and the failed-run cap failed, and the gate was red.
+    run, out, _ = gate(tmp_path, POLICY, result_with({}, {}, NEVER_CONNECTED))
+    assert run.code == 0, run.stdout
+    assert verdict_json(out)["verdict"] == "warn"  # the default infrastructure rule warns
+    assert "infrastructure: 1 of 3 runs infrastructure-failed" in run.stdout
+
+
+@pytest.mark.parametrize(
+    ("flags", "code"),
+    [
+        ([], INFRA_EXIT),
+        (["--fail-on", "warning"], INFRA_EXIT),
+        (["--fail-on", "never"], 0),
+        (["--warn-exit-code", "10"], INFRA_EXIT),
+    ],
+)
+def test_fail_on_and_warn_exit_code_leave_the_infrastructure_exit_code_alone(tmp_path, flags, code):
+    run, _, _ = gate(tmp_path, STRICT, result_with({}, NEVER_CONNECTED), *flags)
+    assert run.code == code
+
+
+def test_the_infrastructure_exit_code_cannot_be_the_warn_exit_code(tmp_path):
+    run, _, _ = gate(tmp_path, POLICY, result_with({}), "--warn-exit-code", str(INFRA_EXIT))
+    assert run.code == 2
+    assert f"{INFRA_EXIT} is not allowed" in run.stderr
+
+
+def test_the_real_process_exits_4_on_cekuras_reference_infrastructure_result(tmp_path):
+    write(tmp_path / "gate.yaml", POLICY)
+    done = run_process(
+        [
+            "check",
+            "--policy",
+            str(tmp_path / "gate.yaml"),
+            "--result-file",
+            str(PAYLOADS / "result_failed_infra.json"),
+        ],
+        env=gate_env(),
+    )
+    assert done.returncode == INFRA_EXIT, done.stdout + done.stderr
+    assert "never connected" in done.stdout
