@@ -226,10 +226,27 @@ def everything_failed() -> Payload:
     return make_result([make_run(1, success=False), make_run(2, success=False)])
 
 
+def some_infrastructure() -> Payload:
+    """Six runs of two scenarios: two the agent failed, two that never connected (listed
+    by Cekura), so counts that left the calls in would be off by two."""
+    runs = [
+        make_run(
+            run_id,
+            scenario=1 + run_id % 2,
+            scenario_name=["Book", "Cancel"][run_id % 2],
+            success=run_id in (1, 2),
+            evaluation={"metrics": [latency(900.0 + 50 * run_id)] if run_id <= 4 else []},
+        )
+        for run_id in range(1, 7)
+    ]
+    return make_result(runs, failed_infrastructure_runs=[5, "6"])
+
+
 FACTORY: dict[str, Callable[[], Payload]] = {
     "many-runs": many_runs,
     "awkward-names": awkward_names,
     "everything-failed": everything_failed,
+    "some-infrastructure": some_infrastructure,
 }
 
 

@@ -39,7 +39,10 @@ def init(settings: InitSettings, env: Environment) -> int:
     if settings.result_file is None and settings.result_id is None:
         text = starter_policy(named)
         done = "starter policy written"
-        rules = "success_rate, expected_outcomes, runs, critical_categories, metrics, scenarios"
+        rules = (
+            "success_rate, expected_outcomes, runs, infrastructure, critical_categories, "
+            "metrics, scenarios"
+        )
         then = f"set each value to what you release on, then: cekura-gate validate{_option(named)}"
     else:
         result = _finished_result(settings, env)

@@ -34,6 +34,7 @@ from gate.results.model import MetricKind, Result, Status
 from gate.rules.categories import KNOWN_PRIORITIES, NOT_A_FINDING, PRIORITY_COUNTED_BY
 from gate.rules.checks import plural
 from gate.rules.evaluate import count_runs
+from gate.rules.infrastructure import judged_result
 from gate.rules.metrics import metric_p50
 from gate.rules.scenarios import ScenarioRuns, group_by_scenario, is_glob
 
@@ -110,12 +111,16 @@ def draft_policy(
     """The commented policy for ``result`` (finished), with ``margin`` percent of slack on
     rates and p50s; ``policy_path`` is named in the header's ``validate`` hint (``None``:
     the default path)."""
-    counts = count_runs(result)
-    notes = _status_notes(result, counts.total_runs)
+    every = count_runs(result)
+    # The rules judge the runs that connected (infrastructure: exclude, the default), so
+    # their bounds come from those; min_total and the infrastructure rule count every run.
+    counts = count_runs(judged_result(result))
+    notes = _status_notes(result, every.total_runs)
     sections = [
         _success_rate(counts.success_rate, counts.successful_runs, counts.total_runs, margin),
         _expected_outcomes(counts.met_expected_outcomes, counts.total_expected_outcomes, margin),
-        _runs(counts.total_runs, counts.failed_runs),
+        _runs(every.total_runs, counts.failed_runs),
+        _infrastructure(result, every.infrastructure_runs, every.total_runs),
         _critical_categories(result),
         _metrics(result, margin),
         _scenarios(result),
@@ -251,6 +256,29 @@ def _runs(total: int, failed: int) -> _Section:
         f"    max_failed: {failed}  # exactly as observed: one more failed run fails",
     ]
     return _Section("runs", tuple(lines), True)
+
+
+def _infrastructure(result: Result, infrastructure_runs: int, total: int) -> _Section:
+    """Calls that never connected or hit a provider error: the rules above leave them out,
+    and this caps them, exactly as observed like every count (exit 4 when only it fails)."""
+    if result.runs_gap is not None:  # the runs it does not list may be such calls too
+        return _left_out(
+            "infrastructure", f"{result.runs_gap}; run init with --runs-file or --result-id"
+        )
+    observed = (
+        f"{infrastructure_runs} of {plural(total, 'run')} infrastructure-failed (never "
+        "connected, or a provider error); the rules above leave them out"
+        if infrastructure_runs
+        else "no run infrastructure-failed (never connected, or a provider error)"
+    )
+    lines = [
+        *_wrapped(f"Observed {observed}.", "  # "),
+        "  # More fails with exit 4, an infrastructure failure, not the agent's: for flaky",
+        "  # telephony use max_percent, or add level: warn.",
+        "  infrastructure:",
+        f"    max: {infrastructure_runs}  # exactly as observed",
+    ]
+    return _Section("infrastructure", tuple(lines), True)
 
 
 def _left_out(name: str, why: str) -> _Section:

@@ -137,7 +137,8 @@ def test_init_writes_the_starter_that_validate_accepts(tmp_path):
     assert made.code == 0, made.stderr
     assert made.stdout == (
         "gate.yaml: starter policy written (rules: success_rate, expected_outcomes, runs, "
-        "critical_categories, metrics, scenarios); set each value to what you release on, "
+        "infrastructure, critical_categories, metrics, scenarios); set each value to what you "
+        "release on, "
         "then: cekura-gate validate\n"
     )
     assert (tmp_path / "gate.yaml").read_text("utf-8") == starter_policy()

@@ -42,7 +42,9 @@ from tests.variants import (
     finished,
     latency,
     legacy_priorities,
+    many_runs,
     one_more_failed_run,
+    some_infrastructure,
     worse_metric,
 )
 
@@ -53,6 +55,7 @@ RULE_FAMILIES = (
     "success_rate",
     "expected_outcomes",
     "runs",
+    "infrastructure",
     "critical_categories",
     "metrics",
     "scenarios",
@@ -230,8 +233,31 @@ def test_success_rate_is_a_percent_the_policy_reads_as_meant(rate, written):
 
 
 def test_a_bound_of_zero_says_it_checks_nothing():
-    text = draft_text(finished("failed-infra"))
+    # Its one run failed; an empty failed_infrastructure_runs says it was the agent's
+    text = draft_text({**finished("failed-infra"), "failed_infrastructure_runs": []})
     assert text.count("  # The bound is 0, so it checks nothing yet") == 2  # rate, outcomes
+
+
+def test_rules_are_drafted_from_the_runs_that_connected_and_infrastructure_is_capped():
+    base = some_infrastructure()
+    result, policy = drafted(base)
+    rules = policy.rules
+    assert rules.infrastructure is not None and rules.infrastructure.max == 2
+    assert rules.success_rate is not None and rules.success_rate.min == 45  # 2 of 4, less 10 %
+    assert rules.runs is not None and (rules.runs.min_total, rules.runs.max_failed) == (6, 2)
+    assert evaluate(policy, result).status is VerdictStatus.PASS
+    # one more call that never connected: the infrastructure rule alone fails (exit 4)
+    worse = one_more_failed_run(base)
+    worse["failed_infrastructure_runs"] = [5, 6, 7]
+    verdict = evaluate(policy, normalise(worse))
+    assert failed_keys(verdict) == {"infrastructure.max"}
+    assert verdict.failure == "infrastructure"
+
+
+def test_a_result_without_infrastructure_failures_caps_them_at_zero():
+    _, policy = drafted(many_runs())
+    assert policy.rules.infrastructure is not None
+    assert policy.rules.infrastructure.max == 0
 
 
 # --------------------------------------------------------------------------- metrics
