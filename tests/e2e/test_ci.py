@@ -1059,6 +1059,35 @@ def baseline_input(tmp_path: Path, fake: FakeCekura, source: str) -> str:
     return str(path)
 
 
+@pytest.mark.parametrize(
+    ("allow", "gate_exit", "job_exit"),
+    [(True, 4, 10), (False, 4, 4), (True, 1, 1), (True, 10, 10), (True, 0, 0), (True, 3, 3)],
+)
+def test_component_allows_an_infrastructure_only_failure_only_when_asked(
+    tmp_path, allow, gate_exit, job_exit
+):
+    """With allow-infrastructure-failure, exit 4 (only the infrastructure failed) ends the job
+    with warn-exit-code, which allow_failure lets through; every other exit is the gate's."""
+    [job] = render_component({"allow-infrastructure-failure": allow}).values()
+    stand_in = tmp_path / "bin" / "cekura-gate"
+    stand_in.parent.mkdir()
+    stand_in.write_text(f"#!/bin/sh\nexit {gate_exit}\n", encoding="utf-8")
+    stand_in.chmod(0o755)
+    env = clean_env(PATH=f"{stand_in.parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    env.update({name: str(value) for name, value in job["variables"].items()})
+    proc = run(["sh", "-e", "-c", "\n".join(job["script"])], cwd=tmp_path, env=env)
+    assert proc.returncode == job_exit, proc.stdout + proc.stderr
+    allowed = job["allow_failure"]["exit_codes"]
+    allowed = allowed if isinstance(allowed, list) else [allowed]
+    assert (proc.returncode in allowed) is (job_exit == 10)
+
+
+def test_component_allow_infrastructure_failure_is_a_boolean_off_by_default():
+    header, _ = component_documents()
+    spec = header["spec"]["inputs"]["allow-infrastructure-failure"]
+    assert spec["type"] == "boolean" and spec["default"] is False
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("source", ["baseline-file", "baseline-result-id"])
 def test_gate_step_passes_a_baseline_input_to_the_gate(tmp_path, fake, source):
