@@ -262,3 +262,30 @@ def test_a_baseline_leaves_its_infrastructure_failures_out_too():
     assert the_check(verdict, "success_rate.max_drop").outcome is Outcome.PASS
     counted = judge("success_rate: {max_drop: 0, infrastructure: count}", runs(3), baseline)
     assert the_check(counted, "success_rate.max_drop").baseline == "50%"
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        "critical_categories: {max: {critical: 0}}",
+        "critical_categories: {no_new_categories: [critical]}",
+    ],
+)
+def test_a_call_that_never_connected_has_no_findings_to_be_unknown(rules):
+    never_connected = {**NEVER_CONNECTED, "critical_categories": None}
+    current = result([make_run(1), make_run(2, **never_connected)])
+    verdict = judge(rules, current, baseline=current)
+    got = [check for check in verdict.checks if check.family == "critical_categories"]
+    assert [check.outcome for check in got] == [Outcome.PASS]
+    assert "unknown" not in got[0].actual
+
+
+def test_an_agent_run_without_findings_is_still_unknown_beside_a_never_connected_one():
+    never_connected = {**NEVER_CONNECTED, "critical_categories": None}
+    current = result([make_run(1, critical_categories=None), make_run(2, **never_connected)])
+    got = the_check(
+        judge("critical_categories: {max: {critical: 0}}", current),
+        "critical_categories.max.critical",
+    )
+    assert (got.outcome, got.actual) == (Outcome.FAIL, "0 + unknown")
+    assert "run 1 carries" in got.reason
