@@ -93,7 +93,7 @@ def infrastructure_reason(
     ending = _ended_reason(run.get("metadata"))
     if ending.lower() in NOT_CONNECTED_ENDINGS:
         return _with_error(f"call ended {ending}", error)
-    if run.get("success") is True or run.get("success") == "true":
+    if _true(run.get("success")):
         return f"passed with an error: {error}" if error else ""
     if _one_line(run.get("status")).lower() == "failed":
         return _with_error("run ended failed", error)
@@ -105,6 +105,12 @@ def infrastructure_reason(
 def _with_error(reason: str, error: str) -> str:
     """The reason, with the run's error message when it has one (what the reader acts on)."""
     return f"{reason}: {error}" if error else reason
+
+
+def _true(value: object) -> bool:
+    """``success`` as ``normalise`` reads it (``True``, or "true" in any case and spacing):
+    a run the rules count as passed is the run this says passed."""
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
 def _ended_reason(metadata: object) -> str:

@@ -101,6 +101,12 @@ CASES = [
         {},
         "passed with an error: websocket closed: 1011",
     ),
+    (
+        "success written as a string, with an error message, is no real pass",
+        {"success": " True ", "error_message": "provider 429"},
+        {},
+        "passed with an error: provider 429",
+    ),
     ("run status failed", {"success": False, "status": "failed"}, {}, "run ended failed"),
     (
         "zero duration, no transcript",
