@@ -21,7 +21,8 @@ failures"). The decision, in order:
    - it did not pass and its status is ``failed`` (the API's status for connection and
      websocket errors; a run that fails its checks still ends ``completed``);
    - it did not pass, lasted zero seconds and has no transcript (in a voice result: a text
-     result's runs have no duration to go by).
+     result's runs have no duration to go by; text is the result's ``run_as_text`` or
+     ``run_type``, or the run's own ``run_as_text``).
 
 The run's ``error_message`` is quoted in the reason. On its own it decides nothing: a call
 that went on and then failed ("the agent hung up") is the agent's failure; the message
@@ -97,7 +98,8 @@ def infrastructure_reason(
         return f"passed with an error: {error}" if error else ""
     if _one_line(run.get("status")).lower() == "failed":
         return _with_error("run ended failed", error)
-    if not text_result and _zero(run.get("duration")) and not _one_line(run.get("transcript")):
+    text = text_result or _true(run.get("run_as_text"))  # a text run has no call to time
+    if not text and _zero(run.get("duration")) and not _one_line(run.get("transcript")):
         return _with_error(ZERO_DURATION, error)
     return ""
 
