@@ -22,7 +22,8 @@ failures"). The decision, in order:
      websocket errors; a run that fails its checks still ends ``completed``);
    - it did not pass, lasted zero seconds and has no transcript (in a voice result: a text
      result's runs have no duration to go by; text is the result's ``run_as_text`` or
-     ``run_type``, or the run's own ``run_as_text``).
+     ``run_type``, or the run's own ``run_as_text``; nor a call still ``running`` or
+     ``in_progress``, whose duration is not final).
 
 The run's ``error_message`` is quoted in the reason. On its own it decides nothing: a call
 that went on and then failed ("the agent hung up") is the agent's failure; the message
@@ -50,6 +51,10 @@ NOT_CONNECTED_ENDINGS = frozenset(
         "sip-call-failed",
     }
 )
+
+# Run statuses of a call still going on (a result that timed out cut it off): its duration is
+# not final, so a zero says nothing about whether it connected.
+UNDER_WAY = frozenset({"running", "in_progress"})
 
 LISTED = "listed in failed_infrastructure_runs"
 NOT_CONNECTED = "never connected (listed in not_connected_runs)"
@@ -99,7 +104,8 @@ def infrastructure_reason(
     if _one_line(run.get("status")).lower() == "failed":
         return _with_error("run ended failed", error)
     text = text_result or _true(run.get("run_as_text"))  # a text run has no call to time
-    if not text and _zero(run.get("duration")) and not _one_line(run.get("transcript")):
+    timed = not text and _one_line(run.get("status")).lower() not in UNDER_WAY
+    if timed and _zero(run.get("duration")) and not _one_line(run.get("transcript")):
         return _with_error(ZERO_DURATION, error)
     return ""
 

@@ -139,6 +139,15 @@ CASES = [
         {"run_type": "Text"},
         "",
     ),
+    *(
+        (
+            f"a call still {status} has no final duration to go by",
+            {"success": None, "status": status, "duration": "00:00"},
+            {"status": "timeout"},
+            "",
+        )
+        for status in ("running", "in_progress")
+    ),
     ("a timed-out run that did connect", {"success": False, "status": "timeout"}, {}, ""),
     ("a passing run with zero duration", {"duration": "00:00"}, {}, ""),
 ]
