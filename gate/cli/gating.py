@@ -115,11 +115,16 @@ def verdict_of(
 
 def exit_code_for(verdict: Verdict, warn_exit_code: int, fail_on: str = "error") -> int:
     """0 pass, ``warn_exit_code`` for warnings, 1 a failure (4 when only infrastructure
-    failed, whatever ``fail_on`` says other than never)."""
+    failed, whatever ``fail_on`` says other than never; with ``--fail-on warning``, also
+    when every warning is about infrastructure: exit 1 would blame the agent)."""
     if verdict.status is VerdictStatus.PASS or fail_on == "never":
         return ExitCode.PASSED
     if verdict.status is VerdictStatus.WARN:
-        return ExitCode.GATE_FAILED if fail_on == "warning" else warn_exit_code
+        if fail_on != "warning":
+            return warn_exit_code
+        if all(check.infrastructure for check in verdict.warned_checks):
+            return ExitCode.INFRASTRUCTURE_FAILED
+        return ExitCode.GATE_FAILED
     if verdict.infrastructure_only:
         return ExitCode.INFRASTRUCTURE_FAILED
     return ExitCode.GATE_FAILED

@@ -38,6 +38,7 @@ _RESULT_KEYS = (
     "failed_infrastructure_runs",
     "not_connected_runs",
     "run_as_text",
+    "run_type",
 )
 _RUN_KEYS = (
     "id",
@@ -49,6 +50,7 @@ _RUN_KEYS = (
     "critical_categories",
     "error_message",  # with duration and metadata.ended_reason: infrastructure signals
     "duration",
+    "run_as_text",
 )
 _METRIC_KEYS = (
     "id",

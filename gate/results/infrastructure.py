@@ -21,7 +21,9 @@ failures"). The decision, in order:
    - it did not pass and its status is ``failed`` (the API's status for connection and
      websocket errors; a run that fails its checks still ends ``completed``);
    - it did not pass, lasted zero seconds and has no transcript (in a voice result: a text
-     result's runs have no duration to go by).
+     result's runs have no duration to go by; text is the result's ``run_as_text`` or
+     ``run_type``, or the run's own ``run_as_text``; nor a call still ``running`` or
+     ``in_progress``, whose duration is not final).
 
 The run's ``error_message`` is quoted in the reason. On its own it decides nothing: a call
 that went on and then failed ("the agent hung up") is the agent's failure; the message
@@ -49,6 +51,10 @@ NOT_CONNECTED_ENDINGS = frozenset(
         "sip-call-failed",
     }
 )
+
+# Run statuses of a call still going on (a result that timed out cut it off): its duration is
+# not final, so a zero says nothing about whether it connected.
+UNDER_WAY = frozenset({"running", "in_progress"})
 
 LISTED = "listed in failed_infrastructure_runs"
 NOT_CONNECTED = "never connected (listed in not_connected_runs)"
@@ -93,11 +99,13 @@ def infrastructure_reason(
     ending = _ended_reason(run.get("metadata"))
     if ending.lower() in NOT_CONNECTED_ENDINGS:
         return _with_error(f"call ended {ending}", error)
-    if run.get("success") is True or run.get("success") == "true":
+    if _true(run.get("success")):
         return f"passed with an error: {error}" if error else ""
     if _one_line(run.get("status")).lower() == "failed":
         return _with_error("run ended failed", error)
-    if not text_result and _zero(run.get("duration")) and not _one_line(run.get("transcript")):
+    text = text_result or _true(run.get("run_as_text"))  # a text run has no call to time
+    timed = not text and _one_line(run.get("status")).lower() not in UNDER_WAY
+    if timed and _zero(run.get("duration")) and not _one_line(run.get("transcript")):
         return _with_error(ZERO_DURATION, error)
     return ""
 
@@ -105,6 +113,12 @@ def infrastructure_reason(
 def _with_error(reason: str, error: str) -> str:
     """The reason, with the run's error message when it has one (what the reader acts on)."""
     return f"{reason}: {error}" if error else reason
+
+
+def _true(value: object) -> bool:
+    """``success`` as ``normalise`` reads it (``True``, or "true" in any case and spacing):
+    a run the rules count as passed is the run this says passed."""
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
 def _ended_reason(metadata: object) -> str:

@@ -307,8 +307,13 @@ class InfrastructureLists:
         return cls(
             run_id_set(payload.get("failed_infrastructure_runs")),
             run_id_set(payload.get("not_connected_runs")) or frozenset(),
-            as_bool(payload.get("run_as_text")) is True,
+            as_bool(payload.get("run_as_text")) is True or _text_run_type(payload.get("run_type")),
         )
+
+
+def _text_run_type(raw: object) -> bool:
+    """Whether a result's ``run_type`` ("Text", "WebSocket", ...) says it ran as text."""
+    return isinstance(raw, str) and raw.strip().lower() == "text"
 
 
 NO_LISTS = InfrastructureLists()

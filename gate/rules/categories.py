@@ -1,7 +1,8 @@
 """Critical-category rules: caps on findings per priority, and no category new since the
 baseline. Both priority vocabularies count each other's findings (critical = high;
 non-critical = medium or low); a finding with a missing or unknown priority counts against
-every cap, and runs whose findings are unknown fail the rule. Pure: no I/O."""
+every cap, and runs whose findings are unknown fail the rule (an infrastructure-failed run
+without findings has none to know). Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -70,8 +71,12 @@ BASELINE_DETAILS_HINT = (
 
 
 def _unknown_findings(result: Result, hint: str = RESULT_DETAILS_HINT) -> str | None:
-    """Why some runs' findings cannot be counted, or ``None`` when every run's can."""
-    blind = [run.id for run in result.runs if not run.findings_known]
+    """Why some runs' findings cannot be counted, or ``None`` when every run's can.
+
+    An infrastructure-failed run without findings is not unknown: a call that never
+    connected has none, and Cekura sends it none (docs/policy.md, "Infrastructure
+    failures")."""
+    blind = [run.id for run in result.runs if not run.findings_known and not run.infrastructure]
     if blind:
         shown = ", ".join(str(run_id) for run_id in blind[:5])
         more = f" and {len(blind) - 5} more" if len(blind) > 5 else ""

@@ -1,9 +1,10 @@
 """Metric rules: a metric's p50 (from the result's summary, else the median over runs), its
 mean score over the runs, the pass percent of a binary metric (all three encodings), the
-share of an enum value, and their moves against the baseline. A metric that the result does
-not have at all (a misspelt name, most often) fails the gate whatever the rule's level, with
-a did-you-mean, unless the rule says ``missing: warn`` or ``missing: ignore``; one that is
-there but gives no usable value fails at the rule's level. Pure: no I/O."""
+share of an enum value, and their moves against the baseline; what infrastructure-failed runs
+scored is left out. A metric that the result does not have at all (a misspelt name, most
+often) fails the gate whatever the rule's level, with a did-you-mean, unless the rule says
+``missing: warn`` or ``missing: ignore``; one that is there but gives no usable value fails
+at the rule's level. Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -77,6 +78,10 @@ def _take(rules: Sequence[MetricRule], result: Result) -> list[Taken]:
     kinds: list[list[MetricKind]] = [[] for _ in rules]  # a handful each: a list is quicker
     last_run = [-1] * len(rules)  # the last run each rule took a metric of
     for index, run in enumerate(result.runs):
+        if run.infrastructure:
+            # What a call that never connected "scored" (a latency of 0, a failed pickup) is
+            # not the agent's: it would move the rule, a 0 hiding a slower p50.
+            continue
         for metric in run.metrics:
             key = keys.get(metric.name)
             if key is None:

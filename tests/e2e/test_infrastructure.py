@@ -159,6 +159,21 @@ def test_fail_on_and_warn_exit_code_leave_the_infrastructure_exit_code_alone(tmp
     assert run.code == code
 
 
+@pytest.mark.parametrize(
+    ("kinds", "code"),
+    [
+        (({}, {}, NEVER_CONNECTED), INFRA_EXIT),  # only the default infrastructure rule warns
+        (({}, AGENT_FAIL, NEVER_CONNECTED), 1),  # the agent's failure warns too
+    ],
+)
+def test_fail_on_warning_does_not_blame_the_agent_for_infrastructure_warnings(
+    tmp_path, kinds, code
+):
+    policy = "version: 1\nrules:\n  runs: {max_failed: 0, level: warn}\n"
+    run, _, _ = gate(tmp_path, policy, result_with(*kinds), "--fail-on", "warning")
+    assert run.code == code, run.stdout + run.stderr
+
+
 def test_the_infrastructure_exit_code_cannot_be_the_warn_exit_code(tmp_path):
     run, _, _ = gate(tmp_path, POLICY, result_with({}), "--warn-exit-code", str(INFRA_EXIT))
     assert run.code == 2

@@ -101,6 +101,12 @@ CASES = [
         {},
         "passed with an error: websocket closed: 1011",
     ),
+    (
+        "success written as a string, with an error message, is no real pass",
+        {"success": " True ", "error_message": "provider 429"},
+        {},
+        "passed with an error: provider 429",
+    ),
     ("run status failed", {"success": False, "status": "failed"}, {}, "run ended failed"),
     (
         "zero duration, no transcript",
@@ -120,6 +126,27 @@ CASES = [
         {"success": False, "duration": "00:00"},
         {"run_as_text": True},
         "",
+    ),
+    (
+        "zero duration in a run that says it ran as text",
+        {"success": False, "duration": "00:00", "run_as_text": True},
+        {},
+        "",
+    ),
+    (
+        "zero duration in a result whose run type is text",
+        {"success": False, "duration": "00:00"},
+        {"run_type": "Text"},
+        "",
+    ),
+    *(
+        (
+            f"a call still {status} has no final duration to go by",
+            {"success": None, "status": status, "duration": "00:00"},
+            {"status": "timeout"},
+            "",
+        )
+        for status in ("running", "in_progress")
     ),
     ("a timed-out run that did connect", {"success": False, "status": "timeout"}, {}, ""),
     ("a passing run with zero duration", {"duration": "00:00"}, {}, ""),
@@ -200,3 +227,16 @@ def test_a_saved_baseline_keeps_what_tells_its_infrastructure_failures_apart():
         run.infrastructure for run in normalise(payload).runs
     ]
     assert all(run.infrastructure for run in saved)
+
+
+@pytest.mark.parametrize(
+    ("run", "result"),
+    [
+        ({"run_as_text": True}, {}),
+        ({}, {"run_type": "Text"}),
+    ],
+)
+def test_a_saved_baseline_keeps_what_says_a_failed_run_ran_as_text(run, result):
+    payload = make_result([make_run(1, **FAILED_CHECKS, duration="00:00", **run)], **result)
+    saved = normalise(baseline_payload(payload, saved_at="2026-12-04T00:00:00Z")).runs
+    assert saved[0].infrastructure == normalise(payload).runs[0].infrastructure == ""

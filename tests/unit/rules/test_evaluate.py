@@ -756,9 +756,8 @@ def example_policy_verdict(payload: Payload) -> Verdict:
                 "expected_outcomes.min_met_percent",
                 "runs.max_failed",
                 "metrics[0].p50",
-                # their runs carry no critical_categories: findings unknown, fail closed
-                "critical_categories.max.critical",
-                "critical_categories.max.non-critical",
+                # (no critical_categories on its runs: a call that never connected has no
+                # findings, so the caps pass; "Runs judged" fails)
                 # no run has metrics: the warn rule's metric is missing, which fails
                 "metrics[1].p50",
                 # its one run never connected: nothing was judged
@@ -778,9 +777,8 @@ def example_policy_verdict(payload: Payload) -> Verdict:
                 "expected_outcomes.max_unmet",
                 "runs.max_failed",
                 "metrics[0].p50",
-                # their runs carry no critical_categories: findings unknown, fail closed
-                "critical_categories.max.critical",
-                "critical_categories.max.non-critical",
+                # (no critical_categories on its runs: a call that never connected has no
+                # findings, so the caps pass; "Runs judged" fails)
                 # no run has metrics: the warn rule's metric is missing, which fails
                 "metrics[1].p50",
                 # neither run connected: nothing was judged

@@ -262,3 +262,71 @@ def test_a_baseline_leaves_its_infrastructure_failures_out_too():
     assert the_check(verdict, "success_rate.max_drop").outcome is Outcome.PASS
     counted = judge("success_rate: {max_drop: 0, infrastructure: count}", runs(3), baseline)
     assert the_check(counted, "success_rate.max_drop").baseline == "50%"
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        "critical_categories: {max: {critical: 0}}",
+        "critical_categories: {no_new_categories: [critical]}",
+    ],
+)
+def test_a_call_that_never_connected_has_no_findings_to_be_unknown(rules):
+    never_connected = {**NEVER_CONNECTED, "critical_categories": None}
+    current = result([make_run(1), make_run(2, **never_connected)])
+    verdict = judge(rules, current, baseline=current)
+    got = [check for check in verdict.checks if check.family == "critical_categories"]
+    assert [check.outcome for check in got] == [Outcome.PASS]
+    assert "unknown" not in got[0].actual
+
+
+def test_an_agent_run_without_findings_is_still_unknown_beside_a_never_connected_one():
+    never_connected = {**NEVER_CONNECTED, "critical_categories": None}
+    current = result([make_run(1, critical_categories=None), make_run(2, **never_connected)])
+    got = the_check(
+        judge("critical_categories: {max: {critical: 0}}", current),
+        "critical_categories.max.critical",
+    )
+    assert (got.outcome, got.actual) == (Outcome.FAIL, "0 + unknown")
+    assert "run 1 carries" in got.reason
+
+
+NO_CALL_METRICS = {
+    "metrics": [
+        {"id": 2, "name": "Call Pickup", "eval_type": "binary", "passed": False},
+        {"id": 33, "name": "Latency", "type": "numeric", "score": 0},
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    ("rules", "key", "actual"),
+    [
+        ("metrics: [{name: Latency, p50: {min: 1000}}]", "metrics[0].p50", "1500"),
+        ("metrics: [{name: Latency, mean: {min: 1000}}]", "metrics[0].mean", "1500"),
+        (
+            "metrics: [{name: Call Pickup, pass_percent: {min: 100}}]",
+            "metrics[0].pass_percent",
+            "100% (2 of 2 runs)",
+        ),
+    ],
+)
+def test_metric_rules_leave_out_what_a_never_connected_call_scored(rules, key, actual):
+    # A call that never connected can still carry a latency of 0 or a failed pickup: that is
+    # not the agent's, and a 0 would pull a latency p50 down and hide a regression.
+    def answered(latency: float) -> dict[str, Any]:
+        pickup = {"id": 2, "name": "Call Pickup", "eval_type": "binary", "passed": True}
+        latency_metric = {"id": 33, "name": "Latency", "type": "numeric", "score": latency}
+        return {"evaluation": {"metrics": [pickup, latency_metric]}}
+
+    current = result(
+        [
+            make_run(1, **answered(1400)),
+            make_run(2, **answered(1600)),
+            make_run(3, **NEVER_CONNECTED, evaluation=NO_CALL_METRICS),
+        ]
+    )
+    verdict = judge(f"{rules}\ninfrastructure: {{max: 1}}", current)
+    got = the_check(verdict, key)
+    assert (got.outcome, got.actual) == (Outcome.PASS, actual)
+    assert verdict.status is VerdictStatus.PASS
