@@ -133,8 +133,14 @@ def exit_code_for(verdict: Verdict, warn_exit_code: int, fail_on: str = "error")
 def explain_exit(verdict: Verdict, code: int, fail_on: str) -> None:
     """Say why the exit code differs from what the verdict alone would give."""
     if fail_on == "warning" and verdict.status is VerdictStatus.WARN:
+        about = (
+            " and every warning is about infrastructure-failed runs"
+            if code == ExitCode.INFRASTRUCTURE_FAILED
+            else ""
+        )
         print(
-            f"{PROG}: exiting {code}: warnings fail the gate (--fail-on warning)", file=sys.stderr
+            f"{PROG}: exiting {code}: warnings fail the gate (--fail-on warning){about}",
+            file=sys.stderr,
         )
     elif fail_on == "never" and verdict.status is VerdictStatus.FAIL:
         print(

@@ -256,8 +256,14 @@ def check_no_new_failures(
         name = group.name.strip().lower()
         passed_by_name[name] = passed_by_name.get(name, False) or passed_before[group.key]
     base_failing = sum(1 for passed in passed_before.values() if not passed)
+    # A scenario none of whose runs connected was not judged, so it neither passed nor
+    # failed: the infrastructure cap and "Runs judged" speak for it, not this rule.
+    unjudged = sum(1 for group in current if not group.runs and group.infrastructure)
     now_failing = [
-        group for group in current if not scenario_passed(_rule_for(rule.each, group), group)
+        group
+        for group in current
+        if group.runs or not group.infrastructure
+        if not scenario_passed(_rule_for(rule.each, group), group)
     ]
     new = [
         group
@@ -269,7 +275,8 @@ def check_no_new_failures(
         title,
         rule.level,
         expected,
-        f"{len(new)} new ({len(now_failing)} failing)",
+        f"{len(new)} new ({len(now_failing)} failing"
+        + (f", {unjudged} not judged)" if unjudged else ")"),
         not new,
         f"{plural(len(new), 'scenario')} passed on the baseline and failed now: "
         + _scenario_names(new),
@@ -279,8 +286,6 @@ def check_no_new_failures(
         check,
         baseline=f"{base_failing} failing",
         delta=f"{signed(len(now_failing) - base_failing)} failing",
-        # New failures that are scenarios none of whose runs could be judged
-        infrastructure=bool(new) and all(not group.runs and group.infrastructure for group in new),
     )
 
 

@@ -172,6 +172,8 @@ def test_fail_on_warning_does_not_blame_the_agent_for_infrastructure_warnings(
     policy = "version: 1\nrules:\n  runs: {max_failed: 0, level: warn}\n"
     run, _, _ = gate(tmp_path, policy, result_with(*kinds), "--fail-on", "warning")
     assert run.code == code, run.stdout + run.stderr
+    # the exit is explained, and only an infrastructure one says infrastructure
+    assert ("every warning is about infrastructure" in run.stderr) is (code == INFRA_EXIT)
 
 
 def test_the_infrastructure_exit_code_cannot_be_the_warn_exit_code(tmp_path):

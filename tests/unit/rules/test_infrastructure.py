@@ -330,3 +330,21 @@ def test_metric_rules_leave_out_what_a_never_connected_call_scored(rules, key, a
     got = the_check(verdict, key)
     assert (got.outcome, got.actual) == (Outcome.PASS, actual)
     assert verdict.status is VerdictStatus.PASS
+
+
+def test_a_scenario_none_of_whose_runs_connected_is_not_a_new_scenario_failure():
+    """Nothing of it was judged: the infrastructure cap and 'Runs judged' speak for it."""
+    both = [make_run(1, scenario=1), make_run(2, scenario=2, scenario_name="Cancel")]
+    baseline = result(both)
+    current = result([both[0], make_run(2, scenario=2, scenario_name="Cancel", **NEVER_CONNECTED)])
+    rules = "scenarios: {no_new_failures: true}\ninfrastructure: {max: 1}"
+    verdict = judge(rules, current, baseline=baseline)
+    check = the_check(verdict, "scenarios.no_new_failures")
+    assert check.outcome is Outcome.PASS
+    assert "1 not judged" in check.actual
+    assert verdict.status is VerdictStatus.PASS
+    # an agent failure of the same scenario is still a new failure, and the agent's
+    failed = result([both[0], make_run(2, scenario=2, scenario_name="Cancel", **AGENT_FAIL)])
+    verdict = judge(rules, failed, baseline=baseline)
+    assert the_check(verdict, "scenarios.no_new_failures").outcome is Outcome.FAIL
+    assert verdict.failure == "agent"
