@@ -66,7 +66,12 @@ _REASON_LIMIT = 160
 
 def run_id_set(raw: object) -> frozenset[int] | None:
     """The run ids of a result-level id list (ints or numeric strings; anything else in it
-    is left out); ``None`` when it is not a list (null, absent, garbage)."""
+    is left out); ``None`` when it is not a list (null, absent, garbage).
+
+    Cekura's schema types these lists as strings: a string that is wholly a list of ids
+    (``"[1, 2]"``, ``"1,2"``, ``"[]"``) is read as that list; any other string is garbage."""
+    if isinstance(raw, str):
+        raw = _ids_in_text(raw)
     if not isinstance(raw, list):
         return None
     ids = set()
@@ -75,6 +80,19 @@ def run_id_set(raw: object) -> frozenset[int] | None:
         if number is not None:
             ids.add(number)
     return frozenset(ids)
+
+
+def _ids_in_text(text: str) -> list[str] | None:
+    """``"[1, 2]"`` or ``"1,2"`` as ``["1", "2"]``; ``None`` unless the text is only that."""
+    inner = text.strip()
+    if inner.startswith("[") and inner.endswith("]"):
+        inner = inner[1:-1].strip()
+    elif not inner:  # an empty string says nothing; "[]" is an empty list
+        return None
+    items = [item.strip() for item in inner.split(",")] if inner else []
+    if not all(item.isascii() and item.isdecimal() for item in items):
+        return None
+    return items
 
 
 def infrastructure_reason(

@@ -54,8 +54,32 @@ CASES = [
     (
         "list garbage: read as absent",
         FAILED_CHECKS,
-        {"failed_infrastructure_runs": "1", "not_connected_runs": ["1"]},
+        {"failed_infrastructure_runs": "n/a", "not_connected_runs": ["1"]},
         "never connected",
+    ),
+    *(
+        (
+            f"a list sent as the string {text!r}",
+            FAILED_CHECKS,
+            {"failed_infrastructure_runs": text},
+            "listed in",
+        )
+        for text in ("1", "[1]", " [2, 1] ", "1,2")
+    ),
+    (
+        "an empty list sent as a string",
+        NEVER_CONNECTED,
+        {"failed_infrastructure_runs": "[]"},
+        "",
+    ),
+    *(
+        (
+            f"a string that is not a list of ids: {text!r}",
+            FAILED_CHECKS,
+            {"failed_infrastructure_runs": text, "not_connected_runs": "1, 3"},
+            "never connected",
+        )
+        for text in ("", "1;2", "[1, x]", "[-1]", "١")
     ),
     *(
         (
