@@ -456,8 +456,10 @@ def test_a_worker_that_hangs_is_abandoned_after_the_budget(router: respx.MockRou
         release.set()
 
 
-def worker() -> threading.Thread:
-    [found] = [t for t in threading.enumerate() if t.name == forge.WORKER_NAME]
+def worker(before: set[threading.Thread]) -> threading.Thread:
+    """The comment worker this test started: another test's abandoned one may still be
+    finishing in this process (it failed a clean-clone run once)."""
+    [found] = [t for t in threading.enumerate() if t.name == forge.WORKER_NAME and t not in before]
     return found
 
 
@@ -480,10 +482,11 @@ def test_a_cancelled_job_stops_waiting_and_the_worker_sends_nothing_more(router)
             cancelled.set()
         return cancelled.is_set()
 
+    before = set(threading.enumerate())
     try:
         with pytest.raises(CommentNotPosted, match="being stopped"):
             upsert(github(), MARK, "body", cancelled=cancel_once_listing)
-        abandoned = worker()
+        abandoned = worker(before)
     finally:
         release.set()
     abandoned.join(5)
