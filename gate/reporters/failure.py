@@ -2,12 +2,15 @@
 
 A failed verdict blames the agent (a rule failed on runs that were judged), the
 infrastructure alone (calls that never connected, provider errors: exit 4), or both (exit 1).
+
+The headline's run figures (``runs_text``, ``rate_text``) are those of the runs judged, with
+the infrastructure-failed runs counted apart, so that they agree with the checks.
 """
 
 from __future__ import annotations
 
-from gate.rules.checks import plural
-from gate.rules.evaluate import Verdict
+from gate.rules.checks import fmt, plural
+from gate.rules.evaluate import Counts, Verdict
 
 FAILURE_TEXT = {
     "agent": "the agent (a rule failed on runs that were judged)",
@@ -37,3 +40,28 @@ def infrastructure_text(verdict: Verdict) -> str:
         "infrastructure-failed (never connected, or a provider error); the rules leave them "
         "out unless they say infrastructure: count"
     )
+
+
+def runs_text(counts: Counts) -> str:
+    """``3 runs, 1 failed``; when some run was infrastructure-failed, the runs judged and
+    those apart, and the failures of the runs judged:
+    ``3 runs: 2 judged, 1 infrastructure-failed; 0 failed``."""
+    shown = counts.headline
+    if not counts.infrastructure_runs:
+        return f"{plural(counts.total_runs, 'run')}, {shown.failed_runs} failed"
+    text = (
+        f"{plural(counts.total_runs, 'run')}: {shown.total_runs} judged, "
+        f"{counts.infrastructure_runs} infrastructure-failed"
+    )
+    return f"{text}; {shown.failed_runs} failed" if shown.total_runs else text
+
+
+def rate_text(counts: Counts) -> str:
+    """``success rate 66.67%``; when some run was infrastructure-failed, the success rate of
+    the runs judged: ``success rate 100% of those judged`` (``success rate n/a (no run
+    judged)`` when none was)."""
+    shown = counts.headline
+    text = f"success rate {fmt(shown.success_rate, '%')}"
+    if not counts.infrastructure_runs:
+        return text
+    return f"{text} of those judged" if shown.total_runs else f"{text} (no run judged)"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gate.reporters.failure import failure_text, infrastructure_text
+from gate.reporters.failure import failure_text, infrastructure_text, rate_text, runs_text
 from gate.reporters.text import one_line
 from gate.rules.checks import Check, Outcome, WaiverState, fmt, plural
 from gate.rules.evaluate import NoVerdict, RunReport, Verdict, VerdictStatus
@@ -51,8 +51,7 @@ def result_line(verdict: Verdict | NoVerdict, escape: Escape = cell) -> str:
         parts.append(escape(result.name, 300))
     parts.append(f"status `{escape(result.status_text, 40)}`")
     if counts is not None:
-        parts.append(f"{plural(counts.total_runs, 'run')}, {counts.failed_runs} failed")
-        parts.append(f"success rate {fmt(counts.success_rate, '%')}")
+        parts += [runs_text(counts), rate_text(counts)]
     return " · ".join(parts)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gate import lazy
-from gate.reporters.failure import failure_text, infrastructure_text
+from gate.reporters.failure import failure_text, infrastructure_text, rate_text, runs_text
 from gate.reporters.text import one_line
 from gate.rules.checks import Outcome, fmt, plural
 from gate.rules.evaluate import NoVerdict, Verdict, VerdictStatus
@@ -59,8 +59,7 @@ def _header(verdict: Verdict | NoVerdict, paint: _Painter) -> str:
         result, counts = verdict.result, verdict.counts
         parts.append(
             f"result {result.id} ({one_line(result.status_text, 40)}, "
-            f"{plural(counts.total_runs, 'run')}, {counts.failed_runs} failed, "
-            f"success rate {fmt(counts.success_rate, '%')})"
+            f"{runs_text(counts)}, {rate_text(counts)})"
         )
     elif verdict.result_id is not None:
         parts.append(f"result {verdict.result_id}")

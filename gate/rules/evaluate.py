@@ -132,6 +132,15 @@ class Counts:
     total_expected_outcomes: int | None
     infrastructure_runs: int = 0  # of the result's runs; the rules leave them out by default
     left_out: int = 0  # infrastructure-failed runs these counts leave out (a rule's view)
+    # A result's counts without its infrastructure-failed runs, when it has any (``evaluate``).
+    judged: Counts | None = None
+
+    @property
+    def headline(self) -> Counts:
+        """The counts every report's headline states: those of the runs judged (``judged``,
+        whose ``total_runs`` is the runs judged) when some run was infrastructure-failed, so
+        that the headline agrees with the checks; else these."""
+        return self.judged or self
 
 
 @dataclass(frozen=True, slots=True)
@@ -634,6 +643,8 @@ def evaluate(
     ``today`` decides which waivers have expired (without it, every dated one has).
     """
     counts = count_runs(result)
+    if counts.infrastructure_runs:
+        counts = dataclasses.replace(counts, judged=count_runs(judged_result(result)))
     checks = identify(with_causes(_rule_checks(policy, result, counts, baseline, today), result))
     blamed = frozenset(
         run_id for check in checks if check.outcome is Outcome.FAIL for run_id in check.run_ids
