@@ -132,9 +132,9 @@ def outputs(verdict: Verdict | NoVerdict, *, junit_path: str | None) -> dict[str
         # none, agent, infrastructure or both: tells an infrastructure-only failure apart
         "failure": verdict.failure if isinstance(verdict, Verdict) else "",
         "infrastructure-runs": "" if counts is None else str(counts.infrastructure_runs),
+        # the runs success-rate and failed-runs are of: all but the infrastructure-failed ones
+        "judged-runs": "" if shown is None else str(shown.total_runs),
     }
-    if counts is not None and counts.judged is not None:  # only with infrastructure-failed runs
-        values["judged-runs"] = str(counts.judged.total_runs)
     # With reruns, every result the verdict judged, and the calls they made.
     values["result-ids"] = (
         ",".join(map(str, reruns.result_ids)) if reruns is not None else values["result-id"]
