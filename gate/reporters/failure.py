@@ -10,7 +10,7 @@ the infrastructure-failed runs counted apart, so that they agree with the checks
 from __future__ import annotations
 
 from gate.rules.checks import fmt, plural
-from gate.rules.evaluate import Counts, Verdict
+from gate.rules.evaluate import BaselineInfo, Counts, Verdict
 
 FAILURE_TEXT = {
     "agent": "the agent (a rule failed on runs that were judged)",
@@ -65,3 +65,18 @@ def rate_text(counts: Counts) -> str:
     if not counts.infrastructure_runs:
         return text
     return f"{text} of those judged" if shown.total_runs else f"{text} (no run judged)"
+
+
+def baseline_text(info: BaselineInfo) -> str:
+    """The baseline's runs and success rate as the headline says the result's: ``20 runs,
+    success rate 95%``; ``3 runs: 2 judged, 1 infrastructure-failed, success rate 100% of
+    those judged`` when some of its runs were infrastructure-failed."""
+    if not info.infrastructure_runs:
+        return f"{plural(info.total_runs, 'run')}, success rate {fmt(info.success_rate, '%')}"
+    judged = info.judged_runs
+    rate = f"success rate {fmt(info.success_rate, '%')}"
+    return (
+        f"{plural(info.total_runs, 'run')}: {judged} judged, "
+        f"{info.infrastructure_runs} infrastructure-failed, "
+        + (f"{rate} of those judged" if judged else f"{rate} (no run judged)")
+    )

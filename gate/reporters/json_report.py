@@ -39,13 +39,17 @@ def _baseline(verdict: Verdict) -> dict[str, Any] | None:
     info = verdict.baseline
     if info is None:
         return None
-    return {
+    document: dict[str, Any] = {
         "id": info.result_id,
         "name": info.name,
         "source": info.source,
         "success_rate": info.success_rate,
         "total_runs": info.total_runs,
     }
+    if info.infrastructure_runs:  # success_rate is then of the runs judged, as in counts
+        document["infrastructure_runs"] = info.infrastructure_runs
+        document["judged_runs"] = info.judged_runs
+    return document
 
 
 def _waiver(waiver: WaiverState) -> dict[str, Any]:

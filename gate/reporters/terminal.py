@@ -7,9 +7,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gate import lazy
-from gate.reporters.failure import failure_text, infrastructure_text, rate_text, runs_text
+from gate.reporters.failure import (
+    baseline_text,
+    failure_text,
+    infrastructure_text,
+    rate_text,
+    runs_text,
+)
 from gate.reporters.text import one_line
-from gate.rules.checks import Outcome, fmt, plural
+from gate.rules.checks import Outcome
 from gate.rules.evaluate import NoVerdict, Verdict, VerdictStatus
 
 if TYPE_CHECKING:
@@ -140,8 +146,7 @@ def _baseline_line(verdict: Verdict) -> list[str]:
         return []
     which = "" if info.source == f"result {info.result_id}" else f"result {info.result_id}, "
     return [
-        f"  compared with the baseline {one_line(info.source, 200)} ({which}"
-        f"{plural(info.total_runs, 'run')}, success rate {fmt(info.success_rate, '%')})"
+        f"  compared with the baseline {one_line(info.source, 200)} ({which}{baseline_text(info)})"
     ]
 
 

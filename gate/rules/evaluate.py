@@ -108,8 +108,13 @@ class BaselineInfo:
     result_id: int
     name: str
     source: str
-    success_rate: float | None
+    success_rate: float | None  # of the runs judged, as the relative rules compare it
     total_runs: int
+    infrastructure_runs: int = 0  # the baseline's runs that the judged ones leave out
+
+    @property
+    def judged_runs(self) -> int:
+        return self.total_runs - self.infrastructure_runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -625,8 +630,14 @@ def _baseline_info(baseline: Result | None) -> BaselineInfo | None:
     if baseline is None:
         return None
     counts = count_runs(baseline)
+    judged = count_runs(judged_result(baseline)) if counts.infrastructure_runs else counts
     return BaselineInfo(
-        baseline.id, baseline.name, f"result {baseline.id}", counts.success_rate, counts.total_runs
+        baseline.id,
+        baseline.name,
+        f"result {baseline.id}",
+        judged.success_rate,
+        counts.total_runs,
+        counts.infrastructure_runs,
     )
 
 

@@ -292,3 +292,22 @@ def test_without_infrastructure_failures_the_figures_read_as_before(tmp_path):
     assert (dotenv(out)["GATE_FAILED_RUNS"], dotenv(out)["GATE_SUCCESS_RATE"]) == ("1", "66.67")
     assert github_output(outputs, "judged-runs") == "3"
     assert "· 3 runs, 1 failed · success rate 66.67%" in (out / "summary.md").read_text("utf-8")
+
+
+def test_the_baseline_line_states_the_rate_the_relative_rule_compares(tmp_path):
+    # The baseline's call that never connected: the rule compares 100% with 100%, and the
+    # baseline line said "3 runs, success rate 66.67%".
+    baseline = write(tmp_path / "baseline.json", json.dumps(result_with({}, {}, NEVER_CONNECTED)))
+    policy = "version: 1\nrules:\n  success_rate: {max_drop: 5}\n  infrastructure: {max: 1}\n"
+    run, out, _ = gate(tmp_path, policy, result_with({}, {}), "--baseline-file", str(baseline))
+    figures = "3 runs: 2 judged, 1 infrastructure-failed, success rate 100% of those judged"
+    assert f"  compared with the baseline {baseline} (result 500, {figures})" in run.stdout
+    assert f"(result 500, release check, {figures})" in (out / "summary.md").read_text("utf-8")
+    document = verdict_json(out)
+    assert document["baseline"]["success_rate"] == 100.0
+    assert (document["baseline"]["judged_runs"], document["baseline"]["infrastructure_runs"]) == (
+        2,
+        1,
+    )
+    check = next(check for check in document["checks"] if check["id"] == "Success rate vs baseline")
+    assert (check["baseline"], check["outcome"]) == ("100%", "pass")
