@@ -117,20 +117,23 @@ def annotation_lines(verdict: Verdict | NoVerdict, *, file: str | None = None) -
 def outputs(verdict: Verdict | NoVerdict, *, junit_path: str | None) -> dict[str, str]:
     """The step outputs the Action declares."""
     counts = verdict.counts if isinstance(verdict, Verdict) else None
+    shown = None if counts is None else counts.headline  # of the runs judged, as the checks
     reruns = verdict.reruns if isinstance(verdict, Verdict) else None
     values = {
         "verdict": verdict.status.value,
         "result-id": "" if verdict.result_id is None else str(verdict.result_id),
         "result-url": verdict.result_url or "",
         "success-rate": ""
-        if counts is None or counts.success_rate is None
-        else fmt(counts.success_rate),
-        "failed-runs": "" if counts is None else str(counts.failed_runs),
+        if shown is None or shown.success_rate is None
+        else fmt(shown.success_rate),
+        "failed-runs": "" if shown is None else str(shown.failed_runs),
         "junit-path": junit_path or "",
         "share-link": (verdict.share_url if isinstance(verdict, Verdict) else None) or "",
         # none, agent, infrastructure or both: tells an infrastructure-only failure apart
         "failure": verdict.failure if isinstance(verdict, Verdict) else "",
         "infrastructure-runs": "" if counts is None else str(counts.infrastructure_runs),
+        # the runs success-rate and failed-runs are of: all but the infrastructure-failed ones
+        "judged-runs": "" if shown is None else str(shown.total_runs),
     }
     # With reruns, every result the verdict judged, and the calls they made.
     values["result-ids"] = (

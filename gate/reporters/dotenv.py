@@ -25,18 +25,19 @@ def render(verdict: Verdict | NoVerdict) -> str:
     if isinstance(verdict, NoVerdict):
         return _lines(_common(verdict, "", "", "", 0, 0))
     counts = verdict.counts
+    shown = None if counts is None else counts.headline  # of the runs judged, as the checks
     values = _common(
         verdict,
         total_runs="" if counts is None else str(counts.total_runs),
-        failed_runs="" if counts is None else str(counts.failed_runs),
-        success_rate=""
-        if counts is None or counts.success_rate is None
-        else fmt(counts.success_rate),
+        failed_runs="" if shown is None else str(shown.failed_runs),
+        success_rate="" if shown is None or shown.success_rate is None else fmt(shown.success_rate),
         failed_checks=len(verdict.failed_checks),
         warned_checks=len(verdict.warned_checks),
     )
     values["GATE_FAILURE"] = verdict.failure
     values["GATE_INFRASTRUCTURE_RUNS"] = "" if counts is None else str(counts.infrastructure_runs)
+    if counts is not None and counts.judged is not None:  # only with infrastructure-failed runs
+        values["GATE_JUDGED_RUNS"] = str(counts.judged.total_runs)
     if verdict.baseline is not None:
         values["CEKURA_BASELINE_RESULT_ID"] = str(verdict.baseline.result_id)
     if verdict.waivers:

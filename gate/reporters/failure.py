@@ -2,12 +2,15 @@
 
 A failed verdict blames the agent (a rule failed on runs that were judged), the
 infrastructure alone (calls that never connected, provider errors: exit 4), or both (exit 1).
+
+The headline's run figures (``runs_text``, ``rate_text``) are those of the runs judged, with
+the infrastructure-failed runs counted apart, so that they agree with the checks.
 """
 
 from __future__ import annotations
 
-from gate.rules.checks import plural
-from gate.rules.evaluate import Verdict
+from gate.rules.checks import fmt, plural
+from gate.rules.evaluate import BaselineInfo, Counts, Verdict
 
 FAILURE_TEXT = {
     "agent": "the agent (a rule failed on runs that were judged)",
@@ -36,4 +39,44 @@ def infrastructure_text(verdict: Verdict) -> str:
         f"{counts.infrastructure_runs} of {plural(counts.total_runs, 'run')} "
         "infrastructure-failed (never connected, or a provider error); the rules leave them "
         "out unless they say infrastructure: count"
+    )
+
+
+def runs_text(counts: Counts) -> str:
+    """``3 runs, 1 failed``; when some run was infrastructure-failed, the runs judged and
+    those apart, and the failures of the runs judged:
+    ``3 runs: 2 judged, 1 infrastructure-failed; 0 failed``."""
+    shown = counts.headline
+    if not counts.infrastructure_runs:
+        return f"{plural(counts.total_runs, 'run')}, {shown.failed_runs} failed"
+    text = (
+        f"{plural(counts.total_runs, 'run')}: {shown.total_runs} judged, "
+        f"{counts.infrastructure_runs} infrastructure-failed"
+    )
+    return f"{text}; {shown.failed_runs} failed" if shown.total_runs else text
+
+
+def rate_text(counts: Counts) -> str:
+    """``success rate 66.67%``; when some run was infrastructure-failed, the success rate of
+    the runs judged: ``success rate 100% of those judged`` (``success rate n/a (no run
+    judged)`` when none was)."""
+    shown = counts.headline
+    text = f"success rate {fmt(shown.success_rate, '%')}"
+    if not counts.infrastructure_runs:
+        return text
+    return f"{text} of those judged" if shown.total_runs else f"{text} (no run judged)"
+
+
+def baseline_text(info: BaselineInfo) -> str:
+    """The baseline's runs and success rate as the headline says the result's: ``20 runs,
+    success rate 95%``; ``3 runs: 2 judged, 1 infrastructure-failed, success rate 100% of
+    those judged`` when some of its runs were infrastructure-failed."""
+    if not info.infrastructure_runs:
+        return f"{plural(info.total_runs, 'run')}, success rate {fmt(info.success_rate, '%')}"
+    judged = info.judged_runs
+    rate = f"success rate {fmt(info.success_rate, '%')}"
+    return (
+        f"{plural(info.total_runs, 'run')}: {judged} judged, "
+        f"{info.infrastructure_runs} infrastructure-failed, "
+        + (f"{rate} of those judged" if judged else f"{rate} (no run judged)")
     )

@@ -11,7 +11,8 @@ from gate.rules.evaluate import Counts, NoVerdict, RunReport, Verdict
 
 # 2: a check's id is its test id; its place in the policy is key. 3: "failure" (what a
 # failed verdict blames), counts.infrastructure_runs, a check's "infrastructure" and a failed
-# run's "infrastructure" (why it is infrastructure-failed, or null).
+# run's "infrastructure" (why it is infrastructure-failed, or null); with infrastructure-failed
+# runs, counts.judged_runs, and counts' failed runs and success rate are those of the runs judged.
 SCHEMA_VERSION = 3
 
 
@@ -38,13 +39,17 @@ def _baseline(verdict: Verdict) -> dict[str, Any] | None:
     info = verdict.baseline
     if info is None:
         return None
-    return {
+    document: dict[str, Any] = {
         "id": info.result_id,
         "name": info.name,
         "source": info.source,
         "success_rate": info.success_rate,
         "total_runs": info.total_runs,
     }
+    if info.infrastructure_runs:  # success_rate is then of the runs judged, as in counts
+        document["infrastructure_runs"] = info.infrastructure_runs
+        document["judged_runs"] = info.judged_runs
+    return document
 
 
 def _waiver(waiver: WaiverState) -> dict[str, Any]:
@@ -59,17 +64,24 @@ def _waiver(waiver: WaiverState) -> dict[str, Any]:
 
 
 def _counts(counts: Counts | None) -> dict[str, Any] | None:
+    """The result's counts. With infrastructure-failed runs, the runs judged are counted
+    apart (``judged_runs``, only then), and the successful and failed runs and the success
+    rate are theirs, as the headline and the checks state them."""
     if counts is None:
         return None
-    return {
+    shown = counts.headline
+    document: dict[str, Any] = {
         "total_runs": counts.total_runs,
-        "successful_runs": counts.successful_runs,
-        "failed_runs": counts.failed_runs,
-        "success_rate": counts.success_rate,
+        "successful_runs": shown.successful_runs,
+        "failed_runs": shown.failed_runs,
+        "success_rate": shown.success_rate,
         "met_expected_outcomes": counts.met_expected_outcomes,
         "total_expected_outcomes": counts.total_expected_outcomes,
         "infrastructure_runs": counts.infrastructure_runs,
     }
+    if counts.infrastructure_runs:
+        document["judged_runs"] = shown.total_runs
+    return document
 
 
 def _run(report: RunReport) -> dict[str, Any]:

@@ -8,9 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gate.reporters.failure import failure_text, infrastructure_text
+from gate.reporters.failure import (
+    baseline_text,
+    failure_text,
+    infrastructure_text,
+    rate_text,
+    runs_text,
+)
 from gate.reporters.text import one_line
-from gate.rules.checks import Check, Outcome, WaiverState, fmt, plural
+from gate.rules.checks import Check, Outcome, WaiverState, plural
 from gate.rules.evaluate import NoVerdict, RunReport, Verdict, VerdictStatus
 
 MAX_RUN_ROWS = 50
@@ -51,8 +57,7 @@ def result_line(verdict: Verdict | NoVerdict, escape: Escape = cell) -> str:
         parts.append(escape(result.name, 300))
     parts.append(f"status `{escape(result.status_text, 40)}`")
     if counts is not None:
-        parts.append(f"{plural(counts.total_runs, 'run')}, {counts.failed_runs} failed")
-        parts.append(f"success rate {fmt(counts.success_rate, '%')}")
+        parts += [runs_text(counts), rate_text(counts)]
     return " · ".join(parts)
 
 
@@ -83,7 +88,7 @@ def _baseline_line(verdict: Verdict) -> list[str]:
         return []
     parts = [] if info.source == f"result {info.result_id}" else [f"result {info.result_id}"]
     parts += [cell(info.name, 120)] if info.name else []
-    parts += [plural(info.total_runs, "run"), f"success rate {fmt(info.success_rate, '%')}"]
+    parts.append(baseline_text(info))
     return [f"Baseline: `{cell(info.source, 200)}` ({', '.join(parts)})", ""]
 
 

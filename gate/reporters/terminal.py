@@ -7,9 +7,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gate import lazy
-from gate.reporters.failure import failure_text, infrastructure_text
+from gate.reporters.failure import (
+    baseline_text,
+    failure_text,
+    infrastructure_text,
+    rate_text,
+    runs_text,
+)
 from gate.reporters.text import one_line
-from gate.rules.checks import Outcome, fmt, plural
+from gate.rules.checks import Outcome
 from gate.rules.evaluate import NoVerdict, Verdict, VerdictStatus
 
 if TYPE_CHECKING:
@@ -59,8 +65,7 @@ def _header(verdict: Verdict | NoVerdict, paint: _Painter) -> str:
         result, counts = verdict.result, verdict.counts
         parts.append(
             f"result {result.id} ({one_line(result.status_text, 40)}, "
-            f"{plural(counts.total_runs, 'run')}, {counts.failed_runs} failed, "
-            f"success rate {fmt(counts.success_rate, '%')})"
+            f"{runs_text(counts)}, {rate_text(counts)})"
         )
     elif verdict.result_id is not None:
         parts.append(f"result {verdict.result_id}")
@@ -141,8 +146,7 @@ def _baseline_line(verdict: Verdict) -> list[str]:
         return []
     which = "" if info.source == f"result {info.result_id}" else f"result {info.result_id}, "
     return [
-        f"  compared with the baseline {one_line(info.source, 200)} ({which}"
-        f"{plural(info.total_runs, 'run')}, success rate {fmt(info.success_rate, '%')})"
+        f"  compared with the baseline {one_line(info.source, 200)} ({which}{baseline_text(info)})"
     ]
 
 

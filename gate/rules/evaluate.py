@@ -108,8 +108,13 @@ class BaselineInfo:
     result_id: int
     name: str
     source: str
-    success_rate: float | None
+    success_rate: float | None  # of the runs judged, as the relative rules compare it
     total_runs: int
+    infrastructure_runs: int = 0  # the baseline's runs that the judged ones leave out
+
+    @property
+    def judged_runs(self) -> int:
+        return self.total_runs - self.infrastructure_runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +137,15 @@ class Counts:
     total_expected_outcomes: int | None
     infrastructure_runs: int = 0  # of the result's runs; the rules leave them out by default
     left_out: int = 0  # infrastructure-failed runs these counts leave out (a rule's view)
+    # A result's counts without its infrastructure-failed runs, when it has any (``evaluate``).
+    judged: Counts | None = None
+
+    @property
+    def headline(self) -> Counts:
+        """The counts every report's headline states: those of the runs judged (``judged``,
+        whose ``total_runs`` is the runs judged) when some run was infrastructure-failed, so
+        that the headline agrees with the checks; else these."""
+        return self.judged or self
 
 
 @dataclass(frozen=True, slots=True)
@@ -616,8 +630,14 @@ def _baseline_info(baseline: Result | None) -> BaselineInfo | None:
     if baseline is None:
         return None
     counts = count_runs(baseline)
+    judged = count_runs(judged_result(baseline)) if counts.infrastructure_runs else counts
     return BaselineInfo(
-        baseline.id, baseline.name, f"result {baseline.id}", counts.success_rate, counts.total_runs
+        baseline.id,
+        baseline.name,
+        f"result {baseline.id}",
+        judged.success_rate,
+        counts.total_runs,
+        counts.infrastructure_runs,
     )
 
 
@@ -634,6 +654,8 @@ def evaluate(
     ``today`` decides which waivers have expired (without it, every dated one has).
     """
     counts = count_runs(result)
+    if counts.infrastructure_runs:
+        counts = dataclasses.replace(counts, judged=count_runs(judged_result(result)))
     checks = identify(with_causes(_rule_checks(policy, result, counts, baseline, today), result))
     blamed = frozenset(
         run_id for check in checks if check.outcome is Outcome.FAIL for run_id in check.run_ids

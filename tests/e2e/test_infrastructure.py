@@ -196,3 +196,120 @@ def test_the_real_process_exits_4_on_cekuras_reference_infrastructure_result(tmp
     )
     assert done.returncode == INFRA_EXIT, done.stdout + done.stderr
     assert "never connected" in done.stdout
+
+
+def headline(stdout: str) -> str:
+    return next(line for line in stdout.splitlines() if line.startswith("cekura-gate: "))
+
+
+def check_line(stdout: str, title: str) -> str:
+    return next(line for line in stdout.splitlines() if line.startswith(f"  PASS  {title} "))
+
+
+def test_the_headline_and_every_report_agree_with_the_checks(tmp_path):
+    # 3 runs, 2 passed, 1 never connected: the checks judge 2 runs and pass them all. The
+    # headline said "3 runs, 1 failed, success rate 66.67%" over a passing success rate.
+    policy = POLICY + "  infrastructure: {max: 1}\n"
+    run, out, outputs = gate(tmp_path, policy, result_with({}, {}, NEVER_CONNECTED))
+    assert run.code == 0, run.stdout + run.stderr
+    assert headline(run.stdout) == (
+        "cekura-gate: PASSED result 500 (completed, 3 runs: 2 judged, 1 infrastructure-failed; "
+        "0 failed, success rate 100% of those judged)"
+    )
+    assert "  100% (1 infrastructure-failed run left out)" in check_line(run.stdout, "Success rate")
+    assert "  0 of 2 (1 infrastructure-failed run left out)" in check_line(
+        run.stdout, "Runs failed"
+    )
+    counts = verdict_json(out)["counts"]
+    assert counts == {
+        "total_runs": 3,
+        "successful_runs": 2,
+        "failed_runs": 0,
+        "success_rate": 100.0,
+        "met_expected_outcomes": counts["met_expected_outcomes"],
+        "total_expected_outcomes": counts["total_expected_outcomes"],
+        "infrastructure_runs": 1,
+        "judged_runs": 2,
+    }
+    env = dotenv(out)
+    assert (env["GATE_TOTAL_RUNS"], env["GATE_JUDGED_RUNS"], env["GATE_INFRASTRUCTURE_RUNS"]) == (
+        "3",
+        "2",
+        "1",
+    )
+    assert (env["GATE_FAILED_RUNS"], env["GATE_SUCCESS_RATE"]) == ("0", "100")
+    assert [github_output(outputs, name) for name in ("judged-runs", "failed-runs")] == ["2", "0"]
+    assert github_output(outputs, "success-rate") == "100"
+    head = "3 runs: 2 judged, 1 infrastructure-failed; 0 failed · success rate 100% of those judged"
+    assert head in (out / "summary.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("kinds", "figures_text", "figures"),
+    [
+        (
+            ({}, AGENT_FAIL, NEVER_CONNECTED),
+            "3 runs: 2 judged, 1 infrastructure-failed; 1 failed, success rate 50% of those judged",
+            ("1", "50", "2"),
+        ),
+        (
+            (NEVER_CONNECTED, NEVER_CONNECTED),
+            "2 runs: 0 judged, 2 infrastructure-failed, success rate n/a (no run judged)",
+            ("0", "", "0"),
+        ),
+    ],
+)
+def test_the_headline_counts_the_runs_judged_in_a_mixed_result_and_in_one_judging_none(
+    tmp_path, kinds, figures_text, figures
+):
+    run, out, outputs = gate(tmp_path, STRICT, result_with(*kinds))
+    assert f", {figures_text})" in headline(run.stdout)
+    env = dotenv(out)
+    assert (env["GATE_FAILED_RUNS"], env["GATE_SUCCESS_RATE"], env["GATE_JUDGED_RUNS"]) == figures
+    names = ("failed-runs", "success-rate", "judged-runs")
+    assert tuple(github_output(outputs, name) for name in names) == figures
+    counts = verdict_json(out)["counts"]
+    assert counts["judged_runs"] == int(figures[2])
+    assert counts["success_rate"] == (float(figures[1]) if figures[1] else None)
+
+
+def test_a_rule_counting_infrastructure_failures_leaves_the_headline_on_the_runs_judged(tmp_path):
+    policy = "version: 1\nrules:\n  success_rate: {min: 50, infrastructure: count}\n"
+    run, out, _ = gate(tmp_path, policy, result_with({}, {}, NEVER_CONNECTED))
+    assert "; 0 failed, success rate 100% of those judged)" in headline(run.stdout)
+    assert check_line(run.stdout, "Success rate").split()[3:] == [
+        "66.67%",
+        "(expected",
+        ">=",
+        "50%)",
+    ]
+    assert verdict_json(out)["counts"]["success_rate"] == 100.0
+
+
+def test_without_infrastructure_failures_the_figures_read_as_before(tmp_path):
+    run, out, outputs = gate(tmp_path, POLICY, result_with({}, {}, AGENT_FAIL))
+    assert "(completed, 3 runs, 1 failed, success rate 66.67%)" in headline(run.stdout)
+    assert "judged_runs" not in verdict_json(out)["counts"]
+    assert "GATE_JUDGED_RUNS" not in dotenv(out)
+    assert (dotenv(out)["GATE_FAILED_RUNS"], dotenv(out)["GATE_SUCCESS_RATE"]) == ("1", "66.67")
+    assert github_output(outputs, "judged-runs") == "3"
+    assert "· 3 runs, 1 failed · success rate 66.67%" in (out / "summary.md").read_text("utf-8")
+
+
+def test_the_baseline_line_states_the_rate_the_relative_rule_compares(tmp_path):
+    # The baseline's call that never connected: the rule compares 100% with 100%, and the
+    # baseline line said "3 runs, success rate 66.67%".
+    baseline = write(tmp_path / "baseline.json", json.dumps(result_with({}, {}, NEVER_CONNECTED)))
+    policy = "version: 1\nrules:\n  success_rate: {max_drop: 5}\n  infrastructure: {max: 1}\n"
+    run, out, _ = gate(tmp_path, policy, result_with({}, {}), "--baseline-file", str(baseline))
+    figures = "3 runs: 2 judged, 1 infrastructure-failed, success rate 100% of those judged"
+    assert f"  compared with the baseline {baseline} (result 500, {figures})" in run.stdout
+    assert f"(result 500, release check, {figures})" in (out / "summary.md").read_text("utf-8")
+    document = verdict_json(out)
+    assert document["baseline"]["success_rate"] == 100.0
+    assert (document["baseline"]["judged_runs"], document["baseline"]["infrastructure_runs"]) == (
+        2,
+        1,
+    )
+    check = next(check for check in document["checks"] if check["id"] == "Success rate vs baseline")
+    assert (check["baseline"], check["outcome"]) == ("100%", "pass")

@@ -31,7 +31,7 @@ import pytest
 from junitparser import JUnitXml
 from lxml import etree
 
-from gate.reporters import REPORTERS, junit, markdown, terminal
+from gate.reporters import REPORTERS, comment, junit, markdown, terminal
 from gate.results.merge import merge_run_details
 from gate.results.model import Run
 from gate.results.normalise import normalise
@@ -191,6 +191,22 @@ def test_json_report_parses_and_states_the_verdict(scenario):
     document = json.loads(REPORTERS["json"](verdict))
     assert document["verdict"] == verdict.status.value
     assert document["error"] == (verdict.error if isinstance(verdict, NoVerdict) else None)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "figures"),
+    [
+        ("infra", "3 runs: 1 judged, 2 infrastructure-failed; 0 failed"),
+        ("fail", "2 runs, 1 failed"),
+    ],
+)
+def test_every_headline_states_the_same_run_figures(scenario, figures):
+    # The terminal, the summary and the pull-request comment say it in the same words.
+    verdict = SCENARIOS[scenario]()
+    rate = "success rate 100% of those judged" if scenario == "infra" else "success rate 50%"
+    assert f", {figures}, {rate})" in terminal.render(verdict).splitlines()[0]
+    for text in (markdown.render(verdict), comment.render(verdict, mark="<!-- m -->")):
+        assert f" · {figures} · {rate}" in text
 
 
 # --------------------------------------------------------------------------- JUnit helpers
