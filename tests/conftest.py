@@ -4,8 +4,11 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -169,3 +172,25 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     """``cekura-gate *args`` run in this process (tests/e2e/harness.py ``run_gate``), with the
     environment cleaned and ``env`` added; what a process would print, and its exit code."""
     return run_gate(args, env=gate_env(**(env or {})), cwd=cwd or ROOT)
+
+
+OFFLINE_CHECK = (
+    "check",
+    *("--policy", "examples/gate.yaml"),
+    *("--result-file", "examples/results/result_completed_mixed.json"),
+)
+
+
+def modules_loaded(argv: tuple[str, ...], names: tuple[str, ...]) -> tuple[int, list[str]]:
+    """Run ``main(argv)`` in a fresh interpreter: its return value and which of ``names``
+    it imported (start-up work is measured, so tests hold commands to what they use)."""
+    code = (
+        "import sys\nfrom gate.cli.main import main\n"
+        f"code = main({list(argv)!r})\n"
+        f"print(code, sorted(m for m in {names!r} if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    code_text, _, loaded = last.partition(" ")
+    assert loaded.startswith("["), done.stderr
+    return int(code_text), ast.literal_eval(loaded)

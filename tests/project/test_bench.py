@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from gate import __version__
-from tests.conftest import ROOT
+from tests.conftest import OFFLINE_CHECK, ROOT, modules_loaded
 
 
 def test_quick_bench_prints_every_section_and_meets_its_quick_limits(tmp_path):
@@ -40,26 +40,13 @@ def test_quick_bench_prints_every_section_and_meets_its_quick_limits(tmp_path):
 
 
 def test_offline_check_does_not_import_the_http_stack(tmp_path):
-    junit = str(tmp_path / "j.xml")
-    code = (
-        "import sys\nfrom gate.cli.main import main\n"
-        f"main(['check', '--policy', 'examples/gate.yaml', '--result-file', "
-        f"'examples/results/result_completed_mixed.json', '--junit', {junit!r}])\n"
-        "print(sorted(m for m in ('httpx', 'tenacity', 'httpcore') if m in sys.modules))"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
-    assert proc.stdout.strip().splitlines()[-1] == "[]"
+    argv = (*OFFLINE_CHECK, "--junit", str(tmp_path / "j.xml"))
+    assert modules_loaded(argv, ("httpx", "tenacity", "httpcore"))[1] == []
 
 
 def test_version_loads_neither_yaml_nor_the_reporters():
-    code = (
-        "import sys\nfrom gate.cli.main import main\n"
-        "code = main(['--version'])\n"
-        "heavy = ('yaml', 'xml.etree.ElementTree', 'gate.cli.output')\n"
-        "print(code, sorted(m for m in heavy if m in sys.modules))"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
-    assert proc.stdout.strip().splitlines()[-1] == "0 []"
+    heavy = ("yaml", "xml.etree.ElementTree", "gate.cli.output")
+    assert modules_loaded(("--version",), heavy) == (0, [])
 
 
 def test_version_alone_imports_nothing_more():
@@ -90,11 +77,4 @@ NOT_OFFLINE = (
 
 
 def test_an_offline_check_without_reports_imports_only_what_it_uses():
-    code = (
-        "import sys\nfrom gate.cli.main import main\n"
-        "main(['check', '--policy', 'examples/gate.yaml', '--result-file', "
-        "'examples/results/result_completed_mixed.json'])\n"
-        f"print(sorted(m for m in {NOT_OFFLINE!r} if m in sys.modules))"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
-    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stderr
+    assert modules_loaded(OFFLINE_CHECK, NOT_OFFLINE)[1] == []

@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import dataclasses as stdlib
 import pickle
-import subprocess
 import sys
 from types import ModuleType
 from typing import Any, ClassVar
@@ -16,7 +15,7 @@ from typing import Any, ClassVar
 import pytest
 
 from gate import dataclasses as gate_dataclasses
-from tests.conftest import ROOT
+from tests.conftest import OFFLINE_CHECK, modules_loaded
 
 
 def define(module: ModuleType, *, register: bool = False) -> dict[str, Any]:
@@ -243,14 +242,7 @@ def test_class_variables_are_no_fields():
 def test_the_gate_never_imports_the_standard_librarys_dataclasses_offline():
     """What the module is for: an offline ``check`` imports neither ``dataclasses`` nor
     ``inspect`` (about 10 ms)."""
-    code = (
-        "import sys\nfrom gate.cli.main import main\n"
-        "main(['check', '--policy', 'examples/gate.yaml', '--result-file', "
-        "'examples/results/result_completed_mixed.json'])\n"
-        "print(sorted(m for m in ('dataclasses', 'inspect') if m in sys.modules))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
-    assert done.stdout.strip().splitlines()[-1] == "[]", done.stderr
+    assert modules_loaded(OFFLINE_CHECK, ("dataclasses", "inspect"))[1] == []
 
 
 def test_left_out_methods_are_left_out_and_unknown_options_refused():
