@@ -224,13 +224,19 @@ def test_pauses_without_progress_grow_to_the_cap(interval: float, cap: float) ->
     assert pauses[-1] == cap
 
 
-def test_polls_every_few_seconds_once_all_runs_are_done() -> None:
-    # Runs end steadily until 600 s, then the result is evaluating for 150 s.
+def evaluating_until(end: float) -> Callable[[float], dict[str, Any]]:
+    """60 runs ending steadily until 600 s, then the result evaluating until ``end``."""
+
     def payload_at(t: float) -> dict[str, Any]:
         done = min(60, int(t / 10))
-        status = "completed" if t >= 750 else ("evaluating" if done == 60 else "running")
+        status = "completed" if t >= end else ("evaluating" if done == 60 else "running")
         return {"status": status, "completed_runs_count": done, "total_runs_count": 60}
 
+    return payload_at
+
+
+def test_polls_every_few_seconds_once_all_runs_are_done() -> None:
+    payload_at = evaluating_until(750)  # evaluating for 150 s
     poll = Poll(payload_at)
     poll.wait(WaitSettings())
     tail = [t for t in poll.times if payload_at(t)["status"] == "evaluating"]
@@ -242,12 +248,7 @@ def test_polls_every_few_seconds_once_all_runs_are_done() -> None:
 
 
 def test_polls_at_most_5_s_apart_for_three_minutes_of_evaluating_then_eases_off() -> None:
-    # Runs end steadily until 600 s, then the result evaluates for five minutes.
-    def payload_at(t: float) -> dict[str, Any]:
-        done = min(60, int(t / 10))
-        status = "completed" if t >= 900 else ("evaluating" if done == 60 else "running")
-        return {"status": status, "completed_runs_count": done, "total_runs_count": 60}
-
+    payload_at = evaluating_until(900)  # evaluating for five minutes
     poll = Poll(payload_at)
     poll.wait(WaitSettings())
     tail = [t for t in poll.times if payload_at(t)["status"] == "evaluating"]
