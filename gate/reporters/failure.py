@@ -49,10 +49,7 @@ def runs_text(counts: Counts) -> str:
     shown = counts.headline
     if not counts.infrastructure_runs:
         return f"{plural(counts.total_runs, 'run')}, {shown.failed_runs} failed"
-    text = (
-        f"{plural(counts.total_runs, 'run')}: {shown.total_runs} judged, "
-        f"{counts.infrastructure_runs} infrastructure-failed"
-    )
+    text = _runs(counts.total_runs, shown.total_runs, counts.infrastructure_runs)
     return f"{text}; {shown.failed_runs} failed" if shown.total_runs else text
 
 
@@ -61,22 +58,27 @@ def rate_text(counts: Counts) -> str:
     the runs judged: ``success rate 100% of those judged`` (``success rate n/a (no run
     judged)`` when none was)."""
     shown = counts.headline
-    text = f"success rate {fmt(shown.success_rate, '%')}"
-    if not counts.infrastructure_runs:
-        return text
-    return f"{text} of those judged" if shown.total_runs else f"{text} (no run judged)"
+    return _rate(shown.success_rate, shown.total_runs, counts.infrastructure_runs)
 
 
 def baseline_text(info: BaselineInfo) -> str:
     """The baseline's runs and success rate as the headline says the result's: ``20 runs,
     success rate 95%``; ``3 runs: 2 judged, 1 infrastructure-failed, success rate 100% of
     those judged`` when some of its runs were infrastructure-failed."""
-    if not info.infrastructure_runs:
-        return f"{plural(info.total_runs, 'run')}, success rate {fmt(info.success_rate, '%')}"
-    judged = info.judged_runs
-    rate = f"success rate {fmt(info.success_rate, '%')}"
-    return (
-        f"{plural(info.total_runs, 'run')}: {judged} judged, "
-        f"{info.infrastructure_runs} infrastructure-failed, "
-        + (f"{rate} of those judged" if judged else f"{rate} (no run judged)")
-    )
+    judged, left_out = info.judged_runs, info.infrastructure_runs
+    runs = _runs(info.total_runs, judged, left_out)
+    return f"{runs}, {_rate(info.success_rate, judged, left_out)}"
+
+
+def _runs(total: int, judged: int, left_out: int) -> str:
+    """``3 runs: 2 judged, 1 infrastructure-failed``; ``3 runs`` when none was left out."""
+    text = plural(total, "run")
+    return f"{text}: {judged} judged, {left_out} infrastructure-failed" if left_out else text
+
+
+def _rate(rate: float | None, judged: int, left_out: int) -> str:
+    """``success rate 100%``, saying it is of the runs judged when some were left out."""
+    text = f"success rate {fmt(rate, '%')}"
+    if not left_out:
+        return text
+    return f"{text} of those judged" if judged else f"{text} (no run judged)"

@@ -119,10 +119,11 @@ def infrastructure_reason(
         return _with_error(f"call ended {ending}", error)
     if _true(run.get("success")):
         return f"passed with an error: {error}" if error else ""
-    if _one_line(run.get("status")).lower() == "failed":
+    status = _one_line(run.get("status")).lower()
+    if status == "failed":
         return _with_error("run ended failed", error)
     text = text_result or _true(run.get("run_as_text"))  # a text run has no call to time
-    timed = not text and _one_line(run.get("status")).lower() not in UNDER_WAY
+    timed = not text and status not in UNDER_WAY
     if timed and _zero(run.get("duration")) and not _one_line(run.get("transcript")):
         return _with_error(ZERO_DURATION, error)
     return ""

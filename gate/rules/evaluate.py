@@ -528,11 +528,12 @@ def _rule_checks(
     result: Result,
     counts: Counts,
     baseline: Result | None,
+    base_counts: Counts | None,
     today: datetime.date | None,
 ) -> list[Check]:
     rules = policy.rules
     now = _Views(result, counts)
-    before = _Views(baseline, count_runs(baseline)) if baseline is not None else None
+    before = None if baseline is None or base_counts is None else _Views(baseline, base_counts)
     checks = of_rule([check_status(result, counts)], "result", None)
 
     def add(rule: Any, family: str, subject: str, judge: Any) -> None:
@@ -595,8 +596,9 @@ def _rule_checks(
 
 
 class _Views:
-    """A result with its counts, as a rule sees it: every run (``infrastructure: count``), or
-    without the infrastructure-failed ones (``exclude``, the default; worked out once)."""
+    """A result with its counts (``_counted``), as a rule sees it: every run (``infrastructure:
+    count``), or without the infrastructure-failed ones (``exclude``, the default: the counts'
+    ``judged``, and the result without those runs, worked out once)."""
 
     def __init__(self, result: Result, counts: Counts) -> None:
         self.every_run = (result, counts)
@@ -607,11 +609,12 @@ class _Views:
             return self.every_run
         if self._judged is None:
             result, counts = self.every_run
-            judged = judged_result(result)
-            left_out = counts.infrastructure_runs
             self._judged = (
-                (judged, dataclasses.replace(count_runs(judged), left_out=left_out))
-                if judged is not result
+                (
+                    judged_result(result),
+                    dataclasses.replace(counts.judged, left_out=counts.infrastructure_runs),
+                )
+                if counts.judged is not None
                 else self.every_run
             )
         return self._judged
@@ -626,16 +629,23 @@ def _status(checks: Iterable[Check]) -> VerdictStatus:
     return VerdictStatus.PASS
 
 
-def _baseline_info(baseline: Result | None) -> BaselineInfo | None:
-    if baseline is None:
+def _counted(result: Result) -> Counts:
+    """``count_runs``, with the counts of the runs judged (``judged``) when some run is
+    infrastructure-failed."""
+    counts = count_runs(result)
+    if not counts.infrastructure_runs:
+        return counts
+    return dataclasses.replace(counts, judged=count_runs(judged_result(result)))
+
+
+def _baseline_info(baseline: Result | None, counts: Counts | None) -> BaselineInfo | None:
+    if baseline is None or counts is None:
         return None
-    counts = count_runs(baseline)
-    judged = count_runs(judged_result(baseline)) if counts.infrastructure_runs else counts
     return BaselineInfo(
         baseline.id,
         baseline.name,
         f"result {baseline.id}",
-        judged.success_rate,
+        counts.headline.success_rate,
         counts.total_runs,
         counts.infrastructure_runs,
     )
@@ -653,10 +663,11 @@ def evaluate(
     ``baseline`` is the result relative rules compare with (they fail without one);
     ``today`` decides which waivers have expired (without it, every dated one has).
     """
-    counts = count_runs(result)
-    if counts.infrastructure_runs:
-        counts = dataclasses.replace(counts, judged=count_runs(judged_result(result)))
-    checks = identify(with_causes(_rule_checks(policy, result, counts, baseline, today), result))
+    counts = _counted(result)
+    base_counts = _counted(baseline) if baseline is not None else None
+    checks = identify(
+        with_causes(_rule_checks(policy, result, counts, baseline, base_counts, today), result)
+    )
     blamed = frozenset(
         run_id for check in checks if check.outcome is Outcome.FAIL for run_id in check.run_ids
     )
@@ -669,7 +680,7 @@ def evaluate(
         counts=counts,
         result_id=result.id,
         notes=result.notes,
-        baseline=_baseline_info(baseline),
+        baseline=_baseline_info(baseline, base_counts),
         waivers=tuple(
             waiver_state(waiver, level, today) for waiver, level in policy.rules.waivers()
         ),

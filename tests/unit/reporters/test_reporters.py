@@ -32,11 +32,21 @@ from junitparser import JUnitXml
 from lxml import etree
 
 from gate.reporters import REPORTERS, comment, junit, markdown, terminal
+from gate.reporters.failure import baseline_text, rate_text, runs_text
 from gate.results.merge import merge_run_details
 from gate.results.model import Run
 from gate.results.normalise import normalise
 from gate.rules.checks import Check, Outcome
-from gate.rules.evaluate import NoVerdict, RunReport, Verdict, VerdictStatus, evaluate, no_verdict
+from gate.rules.evaluate import (
+    BaselineInfo,
+    Counts,
+    NoVerdict,
+    RunReport,
+    Verdict,
+    VerdictStatus,
+    evaluate,
+    no_verdict,
+)
 from tests.conftest import DATA, EXAMPLES, ROOT, load_payload, make_result, make_run, policy_from
 from tests.golden import assert_golden, status_of
 
@@ -655,3 +665,55 @@ def test_dotenv_test_ids_are_a_json_list_that_stays_whole_when_cut():
     assert shown[:-1] == names[: len(shown) - 1]
     assert shown[-1] == f"... and {len(names) - len(shown) + 1} more"
     assert json.loads(values["GATE_WARNED_TESTS"]) == []
+
+
+# --------------------------------------------------------------------------- failure texts
+
+
+@pytest.mark.parametrize(
+    ("total", "left_out", "rate", "expected"),
+    [
+        (20, 0, 95.0, "20 runs, success rate 95%"),
+        (1, 0, None, "1 run, success rate n/a"),
+        (
+            3,
+            1,
+            100.0,
+            "3 runs: 2 judged, 1 infrastructure-failed, success rate 100% of those judged",
+        ),
+        (2, 2, None, "2 runs: 0 judged, 2 infrastructure-failed, success rate n/a (no run judged)"),
+    ],
+)
+def test_baseline_text_states_the_runs_judged_and_their_rate(
+    total: int, left_out: int, rate: float | None, expected: str
+) -> None:
+    assert baseline_text(BaselineInfo(7, "", "result 7", rate, total, left_out)) == expected
+
+
+@pytest.mark.parametrize(
+    ("left_out", "judged", "runs", "rate"),
+    [
+        (0, None, "3 runs, 1 failed", "success rate 66.67%"),
+        (
+            1,
+            (2, 0, 100.0),
+            "3 runs: 2 judged, 1 infrastructure-failed; 0 failed",
+            "success rate 100% of those judged",
+        ),
+        (
+            3,
+            (0, 0, None),
+            "3 runs: 0 judged, 3 infrastructure-failed",
+            "success rate n/a (no run judged)",
+        ),
+    ],
+)
+def test_runs_and_rate_text_state_the_runs_judged(
+    left_out: int, judged: tuple[int, int, float | None] | None, runs: str, rate: str
+) -> None:
+    shown = None
+    if judged is not None:
+        total, failed, judged_rate = judged
+        shown = Counts(total, total - failed, failed, judged_rate, None, None)
+    counts = Counts(3, 2, 1, 200 / 3, None, None, left_out, judged=shown)
+    assert (runs_text(counts), rate_text(counts)) == (runs, rate)
