@@ -168,6 +168,8 @@ def _whole(value: object) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    text = value.strip() if isinstance(value, str) else ""
+    # isdigit() takes "²", which int() refuses: only ASCII decimal digits are an id
+    if text.isascii() and text.isdecimal():
+        return int(text)
     return None

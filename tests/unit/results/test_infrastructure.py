@@ -34,6 +34,12 @@ CASES = [
     ("listed by id", FAILED_CHECKS, {"failed_infrastructure_runs": [1]}, "listed in"),
     ("listed as a numeric string", {}, {"failed_infrastructure_runs": ["1", "x"]}, "listed in"),
     (
+        "digits int() refuses are left out, not a crash",
+        FAILED_CHECKS,
+        {"failed_infrastructure_runs": ["\u00b2", "\u0661"], "not_connected_runs": ["\u00b9"]},
+        "",
+    ),
+    (
         "the list is authoritative: not named",
         NEVER_CONNECTED,
         {"failed_infrastructure_runs": []},
