@@ -330,7 +330,7 @@ def _transient_status(status: int) -> bool:
 
 def _declared_length(headers: httpx.Headers) -> int | None:
     value = headers.get("Content-Length", "").strip()
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isascii() and value.isdigit() else None  # not '²'
 
 
 def _decoded(chunks: Iterator[bytes], headers: httpx.Headers) -> Iterator[bytes]:

@@ -227,7 +227,7 @@ class Environment:
         """How wide the verdict on stdout may be: ``COLUMNS``, else the terminal's width,
         else 80 (a CI log, a pipe)."""
         text = self.get("COLUMNS").strip()
-        if text.isdigit() and 20 <= int(text) <= 1000:
+        if text.isascii() and text.isdigit() and 20 <= int(text) <= 1000:  # not '²'
             return int(text)
         return measured if measured else DEFAULT_COLUMNS
 

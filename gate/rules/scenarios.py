@@ -89,7 +89,10 @@ def scenario_matches(rule: ScenarioRule, scenario_id: int | None, name: str) -> 
     if isinstance(rule.match, int):
         return scenario_id == rule.match
     written, pattern = name.strip().lower(), rule.match.lower()
-    if written == pattern or (pattern.isdigit() and scenario_id == int(pattern)):
+    # isascii: isdigit() also takes '²', which int() refuses
+    if written == pattern or (
+        pattern.isascii() and pattern.isdigit() and scenario_id == int(pattern)
+    ):
         return True  # a quoted id ('12') is still the id
     # Only * and ? are wildcards: brackets in names such as 'Booking [EN]' are literal.
     return is_glob(pattern) and fnmatch.fnmatchcase(written, pattern.replace("[", "[[]"))

@@ -42,6 +42,7 @@ def test_colour_follows_the_conventions(variables, terminal, coloured):
         ("wide", 132, 132),
         ("5", None, 80),  # too narrow to mean it
         ("-1", None, 80),
+        ("\u00b2\u00b2", None, 80),  # digits int() refuses
     ],
 )
 def test_width_is_columns_else_the_terminal_else_80(columns, measured, width):

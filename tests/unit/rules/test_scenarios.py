@@ -210,8 +210,9 @@ def test_per_scenario_failure_reasons(rules, check_id, reason, run_ids):
         ("'Boking a *'", "; did you mean 'Booking a *' (it matches 'Booking a refund')?"),
         ("'Refund *'", ""),
         ("7", ""),
+        ("'\u00b2'", ""),  # digits int() refuses: a name, not an id
     ],
-    ids=["name", "glob", "nothing-close", "id"],
+    ids=["name", "glob", "nothing-close", "id", "superscript-digit"],
 )
 def test_a_match_that_selects_nothing_says_what_the_result_has(match, hint):
     check = the_check(
