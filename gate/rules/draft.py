@@ -32,7 +32,7 @@ from gate.policy.starter import comment_text, policy_option
 from gate.policy.units import DEFAULT_MARGIN_PERCENT
 from gate.results.model import MetricKind, Result, Status
 from gate.rules.categories import KNOWN_PRIORITIES, NOT_A_FINDING, PRIORITY_COUNTED_BY
-from gate.rules.checks import plural
+from gate.rules.checks import percent, plural
 from gate.rules.evaluate import count_runs
 from gate.rules.infrastructure import judged_result
 from gate.rules.metrics import metric_p50
@@ -235,7 +235,7 @@ def _expected_outcomes(met: int | None, total: int | None, margin: float) -> _Se
             "expected_outcomes", "the result has no evaluated expected outcomes to set it from"
         )
     met = min(met or 0, total)
-    share = 100.0 * (met / total)
+    share = percent(met, total)
     bound = _loosened(share, margin, Direction.HIGHER_IS_BETTER)
     lines = [
         f"  # Observed {met} of {plural(total, 'expected outcome')} met ({_shown(share)} %).",
