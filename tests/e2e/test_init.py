@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import os
 import re
-from pathlib import Path
 
 import pytest
 
 from gate.policy.starter import starter_policy
 from tests.conftest import ROOT, run_cli
-from tests.e2e.gating import ERROR_PREFIX, KEY, example, gate
+from tests.e2e.gating import ERROR_PREFIX, KEY, example, gate, write_json
 from tests.e2e.harness import gate_env, run_process
 from tests.variants import FINISHED, RESULTS, finished, one_more_failed_run, worse_metric
 
@@ -24,11 +23,6 @@ from tests.variants import FINISHED, RESULTS, finished, one_more_failed_run, wor
 @pytest.fixture
 def api_key() -> str:
     return KEY
-
-
-def write_json(path: Path, payload: object) -> Path:
-    path.write_text(json.dumps(payload), encoding="utf-8")
-    return path
 
 
 def one_error_line(stderr: str) -> str:
