@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from gate.results.merge import merge_run_details
 from tests.conftest import DATA, EXAMPLES, make_result, make_run
@@ -54,6 +54,11 @@ def _metrics_of(run: Payload) -> list[Payload]:
     return list(evaluation.get("metrics") or [])
 
 
+def _is_number(value: object) -> TypeGuard[int | float]:
+    """A JSON number: an int or a float, not a bool."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 # --------------------------------------------------------------------------- shapes
 
 
@@ -88,13 +93,11 @@ def numeric_strings(payload: Payload) -> Payload:
         "met_expected_outcome_count",
         "total_expected_outcome_count",
     ):
-        if isinstance(changed.get(key), int | float) and not isinstance(changed[key], bool):
+        if _is_number(changed.get(key)):
             changed[key] = str(changed[key])
     for run in runs_of(changed):
         for metric in _metrics_of(run):
-            if isinstance(metric.get("score"), int | float) and not isinstance(
-                metric["score"], bool
-            ):
+            if _is_number(metric.get("score")):
                 metric["score"] = str(metric["score"])
     return changed
 
@@ -325,7 +328,7 @@ def worse_metric(payload: Payload, name: str, metric_id: int | None, factor: flo
     def scale(item: Payload, *keys: str) -> None:
         for key in keys:
             value = item.get(key)
-            if isinstance(value, int | float) and not isinstance(value, bool):
+            if _is_number(value):
                 item[key] = value * factor
             elif isinstance(value, str):
                 item[key] = str(float(value) * factor)

@@ -5,7 +5,17 @@ on it). Waiting and ``run:`` are shown commented out: they need values only the 
 
 from __future__ import annotations
 
-STARTER_TEMPLATE = """\
+# The waiting settings, commented out, as the starter and a drafted policy both show them.
+WAIT_COMMENTED = """\
+# Live mode (`check --result-id`, `run`) waits for the result; uncomment to change it.
+# wait:
+#   timeout: 45m            # give up (exit 3) after this long
+#   poll_interval: 10s      # first pause between polls
+#   max_poll_interval: 120s # pauses grow up to this
+"""
+
+STARTER_TEMPLATE = (
+    """\
 # cekura-gate policy: what a Cekura result must meet before the agent ships.
 # Written by `cekura-gate init` as a starting point: each value below is an example;
 # set it to what you release on. Every key: docs/policy.md. To start from a real
@@ -13,12 +23,9 @@ STARTER_TEMPLATE = """\
 # Check this file with: cekura-gate validate{policy_option}
 version: 1                  # the policy format; always 1
 
-# Live mode (`check --result-id`, `run`) waits for the result; uncomment to change it.
-# wait:
-#   timeout: 45m            # give up (exit 3) after this long
-#   poll_interval: 10s      # first pause between polls
-#   max_poll_interval: 120s # pauses grow up to this
-
+"""
+    + WAIT_COMMENTED
+    + """
 # What `cekura-gate run` starts (docs/run.md); uncomment and fill in to use `run`.
 # run:
 #   agent_id: 123           # your agent's id in Cekura
@@ -52,6 +59,7 @@ rules:
     - match: "*"            # every scenario (a name, a glob with * or ?, or an id)
       min_passes: 1         # each passes at least once
 """
+)
 
 
 def starter_policy(policy_path: str | None = None) -> str:

@@ -28,11 +28,11 @@ from typing import TYPE_CHECKING
 
 from gate.dataclasses import dataclass
 from gate.policy.model import MetricRule
-from gate.policy.starter import comment_text, policy_option
+from gate.policy.starter import WAIT_COMMENTED, comment_text, policy_option
 from gate.policy.units import DEFAULT_MARGIN_PERCENT
 from gate.results.model import MetricKind, Result, Status
 from gate.rules.categories import KNOWN_PRIORITIES, NOT_A_FINDING, PRIORITY_COUNTED_BY
-from gate.rules.checks import plural
+from gate.rules.checks import percent, plural
 from gate.rules.evaluate import count_runs
 from gate.rules.infrastructure import judged_result
 from gate.rules.metrics import metric_p50
@@ -185,14 +185,7 @@ def _header(
 def _wait_and_run(result: Result) -> list[str]:
     """The waiting settings and ``run:``, commented out: only the user knows the agent."""
     ids = _scenario_ids(result)
-    lines = [
-        "# Live mode (`check --result-id`, `run`) waits for the result; uncomment to change it.",
-        "# wait:",
-        "#   timeout: 45m            # give up (exit 3) after this long",
-        "#   poll_interval: 10s      # first pause between polls",
-        "#   max_poll_interval: 120s # pauses grow up to this",
-        "",
-    ]
+    lines = [*WAIT_COMMENTED.splitlines(), ""]
     if ids:
         lines += [
             "# To start these scenarios with `cekura-gate run` (docs/run.md), uncomment and set",
@@ -235,7 +228,7 @@ def _expected_outcomes(met: int | None, total: int | None, margin: float) -> _Se
             "expected_outcomes", "the result has no evaluated expected outcomes to set it from"
         )
     met = min(met or 0, total)
-    share = 100.0 * (met / total)
+    share = percent(met, total)
     bound = _loosened(share, margin, Direction.HIGHER_IS_BETTER)
     lines = [
         f"  # Observed {met} of {plural(total, 'expected outcome')} met ({_shown(share)} %).",

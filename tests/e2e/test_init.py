@@ -7,28 +7,21 @@ A missing policy's error names ``init``. How the gate is run: tests/e2e/gating.p
 
 from __future__ import annotations
 
-import json
 import os
 import re
-from pathlib import Path
 
 import pytest
 
 from gate.policy.starter import starter_policy
 from tests.conftest import ROOT, run_cli
-from tests.e2e.gating import ERROR_PREFIX, KEY, example, gate
+from tests.e2e.gating import ERROR_PREFIX, KEY, example, gate, write_json
 from tests.e2e.harness import gate_env, run_process
-from tests.variants import FINISHED, RESULTS, finished, one_more_failed_run, worse_metric
+from tests.variants import FINISHED, RESULTS, finished, one_more_failed_run, read, worse_metric
 
 
 @pytest.fixture
 def api_key() -> str:
     return KEY
-
-
-def write_json(path: Path, payload: object) -> Path:
-    path.write_text(json.dumps(payload), encoding="utf-8")
-    return path
 
 
 def one_error_line(stderr: str) -> str:
@@ -53,7 +46,7 @@ def test_init_then_check_and_validate_pass_on_the_result_it_came_from(tmp_path, 
     checked = gate(
         tmp_path / "out", "check", "--result-file", str(result_path), *runs, cwd=tmp_path
     )
-    if json.loads(result_path.read_text("utf-8"))["status"] == "completed":
+    if read(result_path)["status"] == "completed":
         assert checked.code == 0, checked.stdout
     else:  # a result that ended failed or timeout fails check whatever the policy says; no
         # run of these connected: an infrastructure failure (exit 4), never the agent's
@@ -117,7 +110,7 @@ def test_init_from_the_api_writes_a_policy_the_result_passes_without_leaking_the
 
 
 def test_init_from_the_api_refuses_a_result_that_is_not_finished(tmp_path, fake):
-    running = json.loads((RESULTS / "result_running.json").read_text("utf-8"))
+    running = read(RESULTS / "result_running.json")
     fake.add_result(167, [running])
     made = run_cli(
         *("init", "--result-id", "167", "--api-url", fake.url, "--timeout", "5s"),
@@ -265,10 +258,8 @@ REFUSALS = [
 def test_init_refusals_are_one_line_with_the_right_code_and_write_nothing(
     tmp_path, arguments, code, fragment
 ):
-    write_json(tmp_path / "runs.json", json.loads((RESULTS / "runs_bulk.json").read_text("utf-8")))
-    write_json(
-        tmp_path / "running.json", json.loads((RESULTS / "result_running.json").read_text("utf-8"))
-    )
+    write_json(tmp_path / "runs.json", read(RESULTS / "runs_bulk.json"))
+    write_json(tmp_path / "running.json", read(RESULTS / "result_running.json"))
     made = run_cli("init", *arguments, cwd=tmp_path)
     assert made.code == code
     assert fragment in one_error_line(made.stderr)
