@@ -9,7 +9,7 @@ from __future__ import annotations
 from gate import dataclasses
 from gate.dataclasses import dataclass
 from gate.policy.model import CriticalCategoriesRule
-from gate.results.model import Result
+from gate.results.model import Finding, Result
 from gate.rules.checks import NO_BASELINE, Check, make_check, plural, short
 
 # Which reported priorities each policy key counts. The two vocabularies map onto
@@ -44,7 +44,7 @@ def _counted_findings(rule: CriticalCategoriesRule, result: Result) -> list[Coun
     counted: list[Counted] = []
     for run in result.runs:
         for finding in run.findings:
-            if finding.wrongly_marked or finding.priority == NOT_A_FINDING:
+            if not is_finding(finding):
                 continue
             if finding.priority in ignored or finding.category.strip().lower() in ignored:
                 continue
@@ -59,7 +59,14 @@ def _counted_findings(rule: CriticalCategoriesRule, result: Result) -> list[Coun
     return counted
 
 
-def _counts_against(cap: str, priority: str) -> bool:
+def is_finding(finding: Finding) -> bool:
+    """Whether a finding counts at all: not marked wrong, not Cekura's "not a bug"."""
+    return not finding.wrongly_marked and finding.priority != NOT_A_FINDING
+
+
+def counts_against(cap: str, priority: str) -> bool:
+    """Whether a finding of ``priority`` counts against the ``cap`` priority's limit (an
+    unknown priority counts against every cap)."""
     return priority in PRIORITY_COUNTED_BY[cap] or priority not in KNOWN_PRIORITIES
 
 
@@ -99,7 +106,7 @@ def check_critical_categories(
     blind = _unknown_findings(result)
     checks = []
     for cap, limit in rule.max:
-        hits = [item for item in findings if _counts_against(cap, item[1])]
+        hits = [item for item in findings if counts_against(cap, item[1])]
         unknown = sorted({item[1] or "(none)" for item in hits if item[1] not in KNOWN_PRIORITIES})
         note = f" (includes findings with unknown priority {', '.join(unknown)})" if unknown else ""
         worst = sorted({short(item[2]) for item in hits})[:3]
@@ -149,8 +156,8 @@ def _check_new_categories(
     blind: str | None,
     baseline: _BaselineFindings,
 ) -> Check:
-    hits = [item for item in findings if _counts_against(cap, item[1])]
-    before = [item for item in baseline.findings if _counts_against(cap, item[1])]
+    hits = [item for item in findings if counts_against(cap, item[1])]
+    before = [item for item in baseline.findings if counts_against(cap, item[1])]
     base_problem = baseline.problem
     seen = _CategoriesBefore.of(before)
     new = [item for item in hits if not seen.has(item)]

@@ -31,7 +31,7 @@ from gate.policy.model import MetricRule
 from gate.policy.starter import WAIT_COMMENTED, comment_text, policy_option
 from gate.policy.units import DEFAULT_MARGIN_PERCENT
 from gate.results.model import MetricKind, Result, Status
-from gate.rules.categories import KNOWN_PRIORITIES, NOT_A_FINDING, PRIORITY_COUNTED_BY
+from gate.rules.categories import KNOWN_PRIORITIES, counts_against, is_finding
 from gate.rules.checks import percent, plural
 from gate.rules.evaluate import count_runs
 from gate.rules.infrastructure import judged_result
@@ -302,10 +302,7 @@ def _critical_categories(result: Result) -> _Section:
             "with --runs-file (the runs-bulk response) or --result-id to set caps from them",
         )
     priorities = [
-        finding.priority
-        for run in result.runs
-        for finding in run.findings
-        if not finding.wrongly_marked and finding.priority != NOT_A_FINDING
+        finding.priority for run in result.runs for finding in run.findings if is_finding(finding)
     ]
     legacy = any(p in LEGACY for p in priorities) and not any(p in MODERN for p in priorities)
     vocabulary = LEGACY if legacy else MODERN
@@ -322,9 +319,7 @@ def _critical_categories(result: Result) -> _Section:
         )
     lines += ["  critical_categories:", "    max:"]
     for cap in vocabulary:
-        found = sum(
-            1 for p in priorities if p in PRIORITY_COUNTED_BY[cap] or p not in KNOWN_PRIORITIES
-        )
+        found = sum(1 for priority in priorities if counts_against(cap, priority))
         lines.append(f"      {cap}: {found}  # observed {found}")
     return _Section(name, tuple(lines), True)
 

@@ -34,7 +34,7 @@ from gate.policy.model import (
     SuccessRateRule,
 )
 from gate.results.model import MetricKind, MetricValue, Result, Run, Status
-from gate.rules.categories import NOT_A_FINDING, check_critical_categories
+from gate.rules.categories import check_critical_categories, is_finding
 from gate.rules.checks import (
     Check,
     Outcome,
@@ -496,7 +496,7 @@ def run_reasons(run: Run) -> tuple[str, ...]:
     if run.success is not True:  # a passing run's metrics are not read at all
         reasons.extend(_binary_failures(run.metrics))
     for finding in run.findings:
-        if not finding.wrongly_marked and finding.priority != NOT_A_FINDING:
+        if is_finding(finding):
             reasons.append(
                 f"critical category [{short(finding.priority or 'no priority', 40)}]: "
                 f"{short(finding.category)}"
