@@ -256,7 +256,9 @@ def test_a_round_whose_post_may_have_arrived_is_not_retried(tmp_path, fake):
 def test_a_round_whose_post_times_out_is_not_retried(tmp_path, fake, monkeypatch):
     from gate.api import client as gate_client
 
-    monkeypatch.setattr(gate_client, "TRIGGER_READ_TIMEOUT_S", 0.3)
+    # Every trigger gets this timeout, the first one too: 0.3 s was shorter than a busy
+    # machine takes to answer it (the full suite failed with no round started at all).
+    monkeypatch.setattr(gate_client, "TRIGGER_READ_TIMEOUT_S", 2.0)
     fake.script_triggers([Round({202: ["fail"]}), Fault(status=201, delay_s=5), Round({})])
     outcome = gate(tmp_path, fake.url, policy_text=rerun_policy("{failed: 3, max_calls: 9}"))
     assert len(triggers(fake)) == 2
