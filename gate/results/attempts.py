@@ -192,10 +192,9 @@ def with_round(ledger: Ledger, round_: Round, result: Result, reran: Sequence[Re
             new.append(Attempt(run, result.id, round_.round, slot.slot, slot.reason))
         else:
             new.append(Attempt(run, result.id, round_.round, None, _extra_reason(reran, run)))
-    notes = list(ledger.notes)
     missed = [slot.slot for queue in waiting.values() for slot in queue]
     if missed:
-        notes.append(
+        ledger = ledger.noted(
             f"rerun result {result.id} has no run for {_runs(missed)}; "
             "their latest attempts stay as they were"
         )
@@ -203,14 +202,13 @@ def with_round(ledger: Ledger, round_: Round, result: Result, reran: Sequence[Re
         ledger,
         attempts=(*ledger.attempts, *sorted(new, key=lambda a: a.run.id)),
         rounds=(*ledger.rounds, round_),
-        notes=tuple(notes),
     )
 
 
 def without_result(ledger: Ledger, round_: Round, note: str) -> Ledger:
     """The ledger with a rerun round that gave no result to judge (its trigger's outcome is
     unknown, or its result could not be read): its calls count, and ``note`` says why."""
-    return replace(ledger, rounds=(*ledger.rounds, round_), notes=(*ledger.notes, note))
+    return replace(ledger.noted(note), rounds=(*ledger.rounds, round_))
 
 
 def _extra_reason(reran: Sequence[RerunSlot], run: Run) -> str:
