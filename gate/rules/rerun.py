@@ -121,7 +121,7 @@ def plan_round(
     )
     calls = len(kept) * frequency * per_frequency
     note = _note(round_, order, kept, frequencies, frequency, calls, remaining, without_id)
-    return RoundPlan(round_, tuple(kept), frequency if kept else 0, calls, reran, note)
+    return RoundPlan(round_, tuple(kept), frequency, calls, reran, note)
 
 
 def _first_per_personality(needs: Sequence[RerunNeed], frequency: int) -> list[RerunNeed]:
