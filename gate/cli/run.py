@@ -77,6 +77,11 @@ class _Trigger:
     name: str
     run: RunSettings  # what it was built from, for the rerun rounds' triggers
 
+    @classmethod
+    def of(cls, run: RunSettings) -> _Trigger:
+        path, body = trigger_request(run)
+        return cls(path, body, run.mode, run.name or "", run)
+
 
 def judge(
     settings: RunCommandSettings, session: Session, preloaded: Policy | None = None
@@ -133,9 +138,7 @@ def _trigger(settings: RunCommandSettings, session: Session, policy: Policy) -> 
             f"run: {problem} (in the policy's run: section, or with --scenario-ids, "
             "--tags or --folder-path)"
         )
-    run = dataclasses.replace(run, name=labelled(run.name, session.ci_label()))
-    path, body = trigger_request(run)
-    return _Trigger(path, body, run.mode, run.name or "", run)
+    return _Trigger.of(dataclasses.replace(run, name=labelled(run.name, session.ci_label())))
 
 
 def rerun_settings(settings: RunCommandSettings, policy: Policy) -> RerunSettings:
@@ -259,9 +262,7 @@ def _rerun_round(
 ) -> tuple[Ledger, bool]:
     """Start and wait for one rerun round; the ledger with it, and whether to go on."""
     run = rerun_of(trigger.run, plan.scenario_ids, plan.frequency)
-    run = dataclasses.replace(run, name=f"{trigger.name} (rerun {plan.round})")
-    path, body = trigger_request(run)
-    rerun = _Trigger(path, body, run.mode, run.name or "", run)
+    rerun = _Trigger.of(dataclasses.replace(run, name=f"{trigger.name} (rerun {plan.round})"))
     session.emit(
         f"rerun round {plan.round} ({' and '.join(plan.reasons)}): scenarios "
         f"{', '.join(map(str, plan.scenario_ids))}, frequency {plan.frequency}, "

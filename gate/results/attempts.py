@@ -123,7 +123,7 @@ class Ledger:
         slots = []
         seen: dict[tuple[object, str], int] = {}
         for run in self.first.runs:
-            group = (_scenario(run), _personality(run))
+            group = (_scenario(run), personality_key(run.personality))
             seen[group] = seen.get(group, 0) + 1
             slots.append(
                 Slot(
@@ -150,8 +150,9 @@ def _scenario(run: Run) -> object:
     return run.scenario_id if run.scenario_id is not None else run.scenario_name.strip().lower()
 
 
-def _personality(run: Run) -> str:
-    return run.personality.strip().lower()
+def personality_key(personality: str) -> str:
+    """A personality as slots are matched by it: the runs' own name, trimmed, lower-cased."""
+    return personality.strip().lower()
 
 
 class RerunSlot(NamedTuple):
@@ -178,7 +179,7 @@ def with_round(ledger: Ledger, round_: Round, result: Result, reran: Sequence[Re
     new: list[Attempt] = []
     leftover: list[Run] = []
     for run in sorted(result.runs, key=lambda run: run.id):
-        queue = waiting.get((_scenario(run), _personality(run)))
+        queue = waiting.get((_scenario(run), personality_key(run.personality)))
         if queue:
             slot = queue.pop(0)
             new.append(Attempt(run, result.id, round_.round, slot.slot, slot.reason))
@@ -191,10 +192,9 @@ def with_round(ledger: Ledger, round_: Round, result: Result, reran: Sequence[Re
             new.append(Attempt(run, result.id, round_.round, slot.slot, slot.reason))
         else:
             new.append(Attempt(run, result.id, round_.round, None, _extra_reason(reran, run)))
-    notes = list(ledger.notes)
     missed = [slot.slot for queue in waiting.values() for slot in queue]
     if missed:
-        notes.append(
+        ledger = ledger.noted(
             f"rerun result {result.id} has no run for {_runs(missed)}; "
             "their latest attempts stay as they were"
         )
@@ -202,14 +202,13 @@ def with_round(ledger: Ledger, round_: Round, result: Result, reran: Sequence[Re
         ledger,
         attempts=(*ledger.attempts, *sorted(new, key=lambda a: a.run.id)),
         rounds=(*ledger.rounds, round_),
-        notes=tuple(notes),
     )
 
 
 def without_result(ledger: Ledger, round_: Round, note: str) -> Ledger:
     """The ledger with a rerun round that gave no result to judge (its trigger's outcome is
     unknown, or its result could not be read): its calls count, and ``note`` says why."""
-    return replace(ledger, rounds=(*ledger.rounds, round_), notes=(*ledger.notes, note))
+    return replace(ledger.noted(note), rounds=(*ledger.rounds, round_))
 
 
 def _extra_reason(reran: Sequence[RerunSlot], run: Run) -> str:
@@ -226,7 +225,7 @@ def _runs(ids: Iterable[int]) -> str:
 
 def rerun_slot(slot: Slot, reason: str) -> RerunSlot:
     first = slot.attempts[0].run
-    return RerunSlot(slot.key, _scenario(first), _personality(first), reason)
+    return RerunSlot(slot.key, _scenario(first), personality_key(first.personality), reason)
 
 
 def union_result(ledger: Ledger) -> Result:

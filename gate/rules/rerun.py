@@ -21,7 +21,15 @@ from collections.abc import Sequence
 
 from gate.dataclasses import dataclass
 from gate.policy.model import RerunSettings
-from gate.results.attempts import FAILED, INFRASTRUCTURE, Ledger, RerunSlot, Slot, rerun_slot
+from gate.results.attempts import (
+    FAILED,
+    INFRASTRUCTURE,
+    Ledger,
+    RerunSlot,
+    Slot,
+    personality_key,
+    rerun_slot,
+)
 from gate.rules.checks import plural
 
 
@@ -82,7 +90,7 @@ def _frequency(needs: Sequence[RerunNeed]) -> int:
     """The most slots of one personality among ``needs``: each needs an attempt of its own."""
     counts: dict[str, int] = {}
     for need in needs:
-        key = need.slot.personality.strip().lower()
+        key = personality_key(need.slot.personality)
         counts[key] = counts.get(key, 0) + 1
     return max(counts.values(), default=0)
 
@@ -113,7 +121,7 @@ def plan_round(
     )
     calls = len(kept) * frequency * per_frequency
     note = _note(round_, order, kept, frequencies, frequency, calls, remaining, without_id)
-    return RoundPlan(round_, tuple(kept), frequency if kept else 0, calls, reran, note)
+    return RoundPlan(round_, tuple(kept), frequency, calls, reran, note)
 
 
 def _first_per_personality(needs: Sequence[RerunNeed], frequency: int) -> list[RerunNeed]:
@@ -121,7 +129,7 @@ def _first_per_personality(needs: Sequence[RerunNeed], frequency: int) -> list[R
     taken: dict[str, int] = {}
     covered = []
     for need in needs:
-        key = need.slot.personality.strip().lower()
+        key = personality_key(need.slot.personality)
         if taken.get(key, 0) < frequency:
             taken[key] = taken.get(key, 0) + 1
             covered.append(need)
